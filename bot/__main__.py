@@ -1,0 +1,117 @@
+"""`ngo-bot` (= `python -m bot`): run, migrate, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
+
+from bot.i18n import language_for, t
+from bot.logs import setup_logging
+from bot.regions import RegionsError, load_regions
+from bot.runner import StartupError, run
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import Database, DatabaseTooNew, Storage, load_migrations
+
+EXIT_CONFIG = 2
+
+
+def _operator_language(config: Path) -> str:
+    value = os.environ.get("DEFAULT_LANGUAGE")
+    if value is None and config.is_file():
+        match = re.search(r"^DEFAULT_LANGUAGE\s*=\s*(\w+)", config.read_text("utf-8"), re.M)
+        value = match[1] if match else None
+    return language_for(value)
+
+
+def _fail(lang: str, key: str, **params: object) -> int:
+    print(t(lang, key, **params), file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _settings(config: Path, lang: str) -> Settings | int:
+    try:
+        settings = load_settings(config if config.is_file() else None)
+        load_regions(settings.regions_file)
+    except SettingsError as exc:
+        return _fail(lang, "cli.bad_setting", variable=exc.variable, problem=exc.problem)
+    except RegionsError as exc:
+        return _fail(lang, "cli.bad_setting", variable="REGIONS_FILE", problem=str(exc))
+    return settings
+
+
+async def _migrate(settings: Settings, lang: str) -> int:
+    try:
+        storage = await Storage.open(settings.database_path, migrate=False)
+        applied = await storage.db.migrate()
+        version = await storage.db.user_version()
+        await storage.close()
+    except DatabaseTooNew as exc:
+        return _fail(lang, "cli.db_too_new", found=exc.found, known=exc.known)
+    print(t(lang, "cli.migrated", applied=len(applied), version=version))
+    return 0
+
+
+async def _check(settings: Settings, lang: str) -> int:
+    problems: list[str] = []
+    known = len(load_migrations())
+    if settings.database_path.exists():
+        db = await Database.open(settings.database_path)
+        version = await db.user_version()
+        await db.close()
+        if version > known:
+            problems.append(t(lang, "cli.db_too_new", found=version, known=known))
+        elif version < known:
+            print(t(lang, "cli.db_pending", version=version, known=known))
+        else:
+            print(t(lang, "cli.db_ok", path=settings.database_path, version=version))
+    else:
+        print(t(lang, "cli.db_missing", path=settings.database_path))
+    bot = Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=settings.bot_api_base_url,
+        base_file_url=settings.bot_api_base_file_url,
+    )
+    try:
+        async with bot:
+            print(t(lang, "cli.telegram_ok", username=bot.username))
+    except InvalidToken:
+        problems.append(t(lang, "cli.token_rejected"))
+    except TelegramError as exc:
+        problems.append(t(lang, "cli.telegram_unreachable", error=str(exc)))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ngo-bot", description="NGO network Telegram bot")
+    parser.add_argument("--config", type=Path, default=Path("config.env"), help="settings file")
+    parser.add_argument("command", choices=["run", "migrate", "check"], nargs="?", default="run")
+    args = parser.parse_args(argv)
+    lang = _operator_language(args.config)
+    settings = _settings(args.config, lang)
+    if isinstance(settings, int):
+        return settings
+    setup_logging(settings.log_level, settings.bot_token.get_secret_value())
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings, lang))
+    if args.command == "check":
+        return asyncio.run(_check(settings, lang))
+    try:
+        asyncio.run(run(settings))
+    except DatabaseTooNew as exc:
+        return _fail(lang, "cli.db_too_new", found=exc.found, known=exc.known)
+    except StartupError as exc:
+        return _fail(lang, exc.key, **exc.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

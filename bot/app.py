@@ -1,0 +1,139 @@
+"""build_application: the one place where handlers, jobs and hooks are registered, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.access import identify
+from bot.context import BotApp, BotContext, BotData
+from bot.errors import on_error
+from bot.jobs import sweep_dialogs
+from bot.regions import load_regions, load_topics
+from bot.settings import Settings
+from handlers import admin, profile, registration
+from handlers.menus import refresh_menu, set_default_menus
+from storage.db import Storage
+
+PRIVATE = filters.ChatType.PRIVATE
+NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits of old messages are not answers
+
+
+def _command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
+    return CommandHandler(name, callback, filters=NEW_MESSAGE)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    request: BaseRequest | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> BotApp:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_base_file_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app: BotApp = builder.build()  # type: ignore[assignment]
+
+    data = app.bot_data
+    data.settings = settings
+    data.regions = load_regions(settings.regions_file)
+    data.topics = load_topics()
+    if clock is not None:
+        data.clock = clock
+    if storage is not None:
+        data.storage = storage
+
+    text_flows: dict[str, profile.TextFlow] = {
+        registration.REG: registration.answer_text,
+        registration.SET: registration.answer_text,
+    }
+    app.add_handlers(
+        [
+            # members
+            _command("start", registration.start_registration),
+            _command("help", profile.show_help),
+            _command("cancel", profile.cancel),
+            _command("me", profile.show_profile),
+            _command("settings", registration.open_settings),
+            _command("mydata", profile.send_my_data),
+            _command("forget", profile.ask_forget),
+            # admins and coordinators
+            _command("invite_coordinator", admin.invite_coordinator),
+            _command("coordinators", admin.list_coordinators),
+            _command("revoke", admin.ask_revoke),
+            _command("members", admin.show_members),
+            _command("stats", admin.show_stats),
+            # buttons
+            CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
+            CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
+            CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
+            CallbackQueryHandler(profile.unknown_button),
+            # everything else in a private chat
+            MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
+            MessageHandler(
+                NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+                profile.route_text(text_flows),
+            ),
+            ChatMemberHandler(profile.track_private_chat, ChatMemberHandler.MY_CHAT_MEMBER),
+        ]
+    )
+    app.add_error_handler(on_error)
+
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        sweep_dialogs, interval=settings.sweep_interval_seconds, first=1, name="sweep_dialogs"
+    )
+    return app
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    data: BotData = app.bot_data
+    assert data.settings is not None
+    settings = data.settings
+    if data._storage is None:
+        data.storage = await Storage.open(settings.database_path)
+        data.owns_storage = True
+    data.bot_username = app.bot.username
+    await set_default_menus(app.bot, settings.default_language)
+    for admin_id in sorted(settings.admin_ids):
+        caller = await identify(data.storage, settings, admin_id)
+        await refresh_menu(app.bot, caller, settings.default_language)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    data: BotData = app.bot_data
+    if data.owns_storage and data._storage is not None:
+        await data.storage.close()
+        data.storage = None
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]

@@ -1,0 +1,66 @@
+"""The callback context of every handler and job: typed access to storage and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.regions import Regions, Topic
+from bot.settings import Settings
+from storage.db import Storage
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BotData:
+    """Shared per-application objects; filled in by build_application and post_init."""
+
+    def __init__(self) -> None:
+        self._storage: Storage | None = None
+        self.owns_storage = False
+        self.settings: Settings | None = None
+        self.regions: Regions | None = None
+        self.topics: list[Topic] = []
+        self.clock: Callable[[], datetime] = utc_now
+        self.bot_username: str = ""
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            raise RuntimeError("storage is not open yet (post_init has not run)")
+        return self._storage
+
+    @storage.setter
+    def storage(self, value: Storage | None) -> None:
+        self._storage = value
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    @property
+    def storage(self) -> Storage:
+        return self.bot_data.storage
+
+    @property
+    def settings(self) -> Settings:
+        assert self.bot_data.settings is not None
+        return self.bot_data.settings
+
+    @property
+    def regions(self) -> Regions:
+        assert self.bot_data.regions is not None
+        return self.bot_data.regions
+
+    @property
+    def topics(self) -> list[Topic]:
+        return self.bot_data.topics
+
+    def now(self) -> datetime:
+        return self.bot_data.clock()
+
+
+BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -1,0 +1,74 @@
+"""Dialogues in progress: a row per person with the flow, the step and the answers so far.
+
+State lives in SQLite, so a half-done registration survives a restart; a dialogue idle for
+DIALOG_TIMEOUT_MINUTES is removed by the sweep (and the person told), or on their next message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.settings import Settings
+from storage.db import Storage
+from storage.dialogs import Dialog
+
+
+def _expiry(settings: Settings, now: datetime) -> datetime:
+    return now + timedelta(minutes=settings.dialog_timeout_minutes)
+
+
+async def begin(
+    storage: Storage,
+    settings: Settings,
+    *,
+    telegram_id: int,
+    chat_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> Dialog:
+    """Start a dialogue, replacing any other one this person had."""
+    dialog = Dialog(telegram_id=telegram_id, chat_id=chat_id, flow=flow, step=step, data=data)
+    return await storage.dialogs.save(dialog, now=now, expires_at=_expiry(settings, now))
+
+
+async def advance(
+    storage: Storage,
+    settings: Settings,
+    dialog: Dialog,
+    *,
+    now: datetime,
+    step: str | None = None,
+    message_id: int | None = None,
+    **changes: Any,
+) -> Dialog:
+    """Save the next step and/or new answers; the idle timer starts again."""
+    updated = replace(
+        dialog,
+        step=step or dialog.step,
+        data={**dialog.data, **changes},
+        message_id=message_id if message_id is not None else dialog.message_id,
+    )
+    return await storage.dialogs.save(updated, now=now, expires_at=_expiry(settings, now))
+
+
+async def current(storage: Storage, telegram_id: int, now: datetime) -> tuple[Dialog | None, bool]:
+    """The person's live dialogue, and whether an expired one was just dropped."""
+    dialog = await storage.dialogs.get(telegram_id)
+    if dialog is None:
+        return None, False
+    if dialog.expires_at is not None and dialog.expires_at <= now:
+        await storage.dialogs.delete(telegram_id)
+        return None, True
+    return dialog, False
+
+
+async def end(storage: Storage, telegram_id: int) -> bool:
+    return await storage.dialogs.delete(telegram_id)
+
+
+async def take_expired(storage: Storage, now: datetime) -> list[Dialog]:
+    return await storage.dialogs.take_expired(now)

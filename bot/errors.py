@@ -1,0 +1,49 @@
+"""The error handler: log with traceback, tell the person politely, tell admins briefly."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.i18n import language_for, t
+
+log = logging.getLogger(__name__)
+ADMIN_NOTICE_INTERVAL = 600.0  # seconds between two admin notices about the same error type
+_last_notice: dict[str, float] = {}
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
+    # Only the update id: texts may be private (incident reports, personal data).
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s", update_id, exc_info=error)
+    settings = context.bot_data.settings
+    default = settings.default_language if settings else "ru"
+    if isinstance(update, Update) and update.effective_chat is not None:
+        user = update.effective_user
+        lang = language_for(user.language_code if user else None, default)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(t(lang, "error.generic"), show_alert=True)
+            else:
+                await context.bot.send_message(update.effective_chat.id, t(lang, "error.generic"))
+        except TelegramError:
+            log.warning("could not tell the person about the error")
+    if settings is None or error is None:
+        return
+    kind = type(error).__name__
+    now = time.monotonic()
+    if now - _last_notice.get(kind, -ADMIN_NOTICE_INTERVAL) < ADMIN_NOTICE_INTERVAL:
+        return
+    _last_notice[kind] = now
+    for admin in settings.admin_ids:
+        try:
+            await context.bot.send_message(
+                admin, t(default, "error.admin_notice", kind=kind, update_id=update_id or "—")
+            )
+        except TelegramError:
+            log.warning("could not notify an admin about the error")

@@ -1,0 +1,23 @@
+"""JobQueue callbacks: read the clock, call a service. Business deadlines are rows in SQLite."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import TelegramError
+
+from bot import dialogs
+from bot.context import BotContext
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_dialogs(context: BotContext) -> None:
+    """Close dialogues idle too long and tell each person once."""
+    for dialog in await dialogs.take_expired(context.storage, context.now()):
+        lang = str(dialog.data.get("lang", context.settings.default_language))
+        try:
+            await context.bot.send_message(dialog.chat_id, t(lang, f"dialog.timeout.{dialog.flow}"))
+        except TelegramError as exc:
+            log.info("could not tell a person that their dialogue expired: %s", exc)

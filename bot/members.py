@@ -1,0 +1,101 @@
+"""A member's own data: profile changes, the export of everything stored, erasure."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.access import Caller, Denied, require_member
+from bot.regions import Regions, Topic
+from bot.registration import valid_topics
+from storage.db import Storage
+from storage.members import Member
+from storage.roles import ALL_REGIONS
+
+
+async def change_profile(
+    storage: Storage,
+    caller: Caller,
+    now: datetime,
+    *,
+    name: str | None = None,
+    organisation: str | None = None,
+    region_code: str | None = None,
+    language: str | None = None,
+    topics: list[str] | None = None,
+    known_topics: list[Topic] | None = None,
+    regions: Regions | None = None,
+) -> Member:
+    member = require_member(caller)
+    if region_code is not None and (regions is None or regions.get(region_code) is None):
+        raise ValueError(f"unknown region {region_code}")
+    if language is not None and language not in ("ru", "en"):
+        raise ValueError(f"unknown language {language}")
+    chosen = valid_topics(topics, known_topics or []) if topics is not None else None
+    updated = await storage.members.update_profile(
+        member.id,
+        now,
+        name=name,
+        organisation=organisation,
+        region_code=region_code,
+        language=language,
+        topics=chosen,
+    )
+    if updated is None:  # erased between the question and the answer
+        raise Denied("denied.not_registered")
+    return updated
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
+    """Everything stored about the caller, as UTF-8 JSON (the /mydata file)."""
+    member = require_member(caller)
+    region = regions.get(member.region_code)
+    roles = await storage.roles.for_member(member.id)
+    audit = await storage.roles.audit(member.id)
+    dialog = await storage.dialogs.get(caller.telegram_id)
+    data: dict[str, Any] = {
+        "member": {
+            "id": member.id,
+            "telegram_id": member.telegram_id,
+            "name": member.name,
+            "organisation": member.organisation,
+            "region": {
+                "code": member.region_code,
+                "name": region.name(member.language) if region else None,
+            },
+            "language": member.language,
+            "topics": list(member.topics),
+            "status": member.status,
+            "registered_at": _iso(member.created_at),
+            "updated_at": _iso(member.updated_at),
+        },
+        "consent": {"version": member.consent_version, "given_at": _iso(member.consent_at)},
+        "roles": [
+            {
+                "role": "federal_coordinator"
+                if r.region_code == ALL_REGIONS
+                else "regional_coordinator",
+                "region": r.region_code,
+                "granted_at": _iso(r.granted_at),
+            }
+            for r in roles
+        ],
+        "audit_log": [
+            {"at": _iso(a.at), "action": a.action, "role": a.role, "region": a.region_code}
+            for a in audit
+        ],
+        "dialogue_in_progress": (
+            {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
+        ),
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+async def erase(storage: Storage, caller: Caller, now: datetime) -> bool:
+    member = require_member(caller)
+    return await storage.members.erase(member.id, now)

@@ -1,0 +1,21 @@
+"""Which commands each role sees in Telegram's menu (set with set_my_commands scopes)."""
+
+from __future__ import annotations
+
+GUEST = ("start", "help")
+MEMBER = ("me", "settings", "help", "mydata", "forget", "cancel")
+COORDINATOR = (*MEMBER, "members")
+ADMIN = (*MEMBER, "invite_coordinator", "coordinators", "revoke", "members", "stats")
+
+BY_LEVEL: dict[str, tuple[str, ...]] = {
+    "guest": GUEST,
+    "member": MEMBER,
+    "coordinator": COORDINATOR,
+    "federal": COORDINATOR,
+    "admin": ADMIN,
+}
+
+
+def commands_for(level: str) -> tuple[str, ...]:
+    """Command names (catalog key `cmd.<name>` describes each) for a role level."""
+    return BY_LEVEL[level]

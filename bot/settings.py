@@ -1,0 +1,99 @@
+"""Settings from the environment and `config.env`, validated once at start.
+
+Every setting has a working default (except the token) and is listed in `config.example.env`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,60}$")
+
+Language = Literal["ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("ru", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file="config.env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    bot_token: SecretStr
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    database_path: Path = Path("data/ngo-bot.sqlite3")
+    default_language: Language = "ru"
+    bot_api_base_url: str = "https://api.telegram.org/bot"
+    bot_api_base_file_url: str = "https://api.telegram.org/file/bot"
+    regions_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    dialog_timeout_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
+    startup_retries: int = Field(default=5, ge=0, le=100)
+    polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            parts = [p.strip() for p in re.split(r"[,\s;]+", text) if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be Telegram user ids like 1,2 or [1,2]") from None
+        return value
+
+    @field_validator("regions_file")
+    @classmethod
+    def _regions_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("bot_api_base_url", "bot_api_base_file_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed: `variable` names it, `problem` says what is wrong."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings or raise SettingsError naming the first bad variable."""
+    try:
+        if env_file is not None:
+            return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "?"
+        if first["type"] == "missing":
+            problem = "missing"
+        else:
+            problem = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(variable, problem) from None

@@ -1,0 +1,1 @@
+"""Telegram update handlers: narrow the update, check who asks, call one service, reply."""

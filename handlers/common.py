@@ -1,0 +1,141 @@
+"""Small helpers for handlers: narrowing PTB's optional fields, keyboards, callback data."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+
+from bot.access import Caller, identify
+from bot.context import BotContext
+from bot.i18n import language_for, t
+
+log = logging.getLogger(__name__)
+
+Button = tuple[str, str]  # (label, callback data)
+MAX_CALLBACK_DATA = 64
+
+
+def esc(text: object) -> str:
+    """Escape people's text for HTML parse mode."""
+    return html.escape(str(text), quote=False)
+
+
+def user_of(update: Update) -> User:
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return user
+
+
+def chat_of(update: Update) -> Chat:
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("update without a chat")
+    return chat
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+async def caller_of(update: Update, context: BotContext) -> Caller:
+    return await identify(context.storage, context.settings, user_of(update).id)
+
+
+def lang_of(update: Update, context: BotContext, caller: Caller | None = None) -> str:
+    """The member's chosen language, else their Telegram language, else DEFAULT_LANGUAGE."""
+    if caller is not None and caller.language:
+        return caller.language
+    user = update.effective_user
+    return language_for(user.language_code if user else None, context.settings.default_language)
+
+
+def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup:
+    for row in rows:
+        for _label, data in row:
+            if len(data.encode()) > MAX_CALLBACK_DATA:
+                raise ValueError(f"callback data too long: {data!r}")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def split_data(query: CallbackQuery) -> list[str]:
+    return (query.data or "").split(":")
+
+
+async def send(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    return await context.bot.send_message(chat_of(update).id, text, reply_markup=markup)
+
+
+async def edit_or_send(
+    context: BotContext,
+    chat_id: int,
+    message_id: int | None,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> int:
+    """Edit the dialogue's message in place; send a new one if it cannot be edited."""
+    if message_id is not None:
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+            return message_id
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return message_id
+            log.info("could not edit message %s: %s; sending a new one", message_id, exc)
+    message = await context.bot.send_message(chat_id, text, reply_markup=markup)
+    return message.message_id
+
+
+async def answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Every button press gets an answer (a stale query is not an error)."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("callback answer failed: %s", exc)
+
+
+async def refuse(update: Update, context: BotContext, key: str, lang: str) -> None:
+    """A polite refusal as a reply, or as a button alert for callback queries."""
+    text = t(lang, key)
+    if update.callback_query is not None:
+        await answer(update.callback_query, text, alert=True)
+    elif update.effective_chat is not None:
+        await send(update, context, text)
+
+
+async def private_only(update: Update, context: BotContext, lang: str) -> bool:
+    """True in a private chat; in a group, point the person to the private chat."""
+    if is_private(update):
+        return True
+    if update.effective_chat is None:
+        return False
+    username = context.bot_data.bot_username
+    markup = None
+    if username:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t(lang, "common.open_private"), url=f"https://t.me/{username}")]]
+        )
+    await send(update, context, t(lang, "common.private_only"), markup)
+    return False

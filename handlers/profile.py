@@ -1,0 +1,184 @@
+"""A member's own commands: /me, /mydata, /forget, /help, /cancel; typed text routing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus, ChatType
+
+from bot import dialogs
+from bot.access import Denied
+from bot.context import BotContext
+from bot.i18n import t
+from bot.members import erase, export
+from handlers.common import (
+    answer,
+    caller_of,
+    edit_or_send,
+    esc,
+    is_private,
+    keyboard,
+    lang_of,
+    private_only,
+    send,
+    split_data,
+)
+from handlers.menus import refresh_menu
+from handlers.registration import cancel_dialog, member_data, profile_text
+from storage.dialogs import Dialog
+
+TextFlow = Callable[[Update, BotContext, Dialog], Awaitable[None]]
+
+
+async def show_profile(update: Update, context: BotContext) -> None:
+    """/me"""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    if caller.member is None:
+        await send(update, context, t(lang, "denied.not_registered"))
+        return
+    lines = [t(lang, "profile.title"), profile_text(context, lang, member_data(caller.member))]
+    if caller.is_admin:
+        lines.append(t(lang, "profile.role_admin"))
+    for code in sorted(caller.regions):
+        if code == "*":
+            lines.append(t(lang, "profile.role_federal"))
+        else:
+            region = context.regions.get(code)
+            name = region.name(lang) if region else code
+            lines.append(t(lang, "profile.role_regional", region=esc(name)))
+    lines.append(t(lang, "profile.hint"))
+    await send(update, context, "\n\n".join(lines))
+
+
+async def send_my_data(update: Update, context: BotContext) -> None:
+    """/mydata: everything stored about the person, as a JSON file."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    try:
+        content = await export(context.storage, caller, context.regions)
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key))
+        return
+    await context.bot.send_document(
+        caller.telegram_id,
+        document=content,
+        filename="my-data.json",
+        caption=t(lang, "mydata.caption"),
+    )
+
+
+async def ask_forget(update: Update, context: BotContext) -> None:
+    """/forget: erase personal data, after a confirmation."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    if caller.member is None:
+        await send(update, context, t(lang, "denied.not_registered"))
+        return
+    markup = keyboard([[(t(lang, "forget.yes"), "fgt:yes")], [(t(lang, "forget.no"), "fgt:no")]])
+    await send(update, context, t(lang, "forget.confirm"), markup)
+
+
+async def confirm_forget(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    message = query.message
+    if parts not in (["fgt", "yes"], ["fgt", "no"]) or message is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    if parts[1] == "no":
+        await answer(query)
+        await edit_or_send(context, message.chat.id, message.message_id, t(lang, "forget.kept"))
+        return
+    try:
+        erased = await erase(context.storage, caller, context.now())
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
+    await answer(query)
+    await edit_or_send(
+        context,
+        message.chat.id,
+        message.message_id,
+        t(lang, "forget.done" if erased else "denied.not_registered"),
+    )
+    gone = await caller_of(update, context)
+    await refresh_menu(context.bot, gone, context.settings.default_language)
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """/help: what this person can do, by role."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not is_private(update):
+        await private_only(update, context, lang)
+        return
+    await send(update, context, t(lang, f"help.{caller.level}"))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: leave whatever dialogue is open."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
+    if dialog is None:
+        await send(update, context, t(lang, "cancel.nothing"))
+        return
+    await cancel_dialog(context, dialog)
+
+
+def route_text(
+    flows: dict[str, TextFlow],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+    """A handler for any private message that is not a command: the open dialogue's step."""
+
+    async def on_message(update: Update, context: BotContext) -> None:
+        caller = await caller_of(update, context)
+        lang = lang_of(update, context, caller)
+        dialog, expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
+        if dialog is not None and dialog.flow in flows:
+            await flows[dialog.flow](update, context, dialog)
+            return
+        if expired:
+            await send(update, context, t(lang, "dialog.expired"))
+            return
+        key = "fallback.member" if caller.member else "fallback.guest"
+        await send(update, context, t(lang, key))
+
+    return on_message
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    await send(update, context, t(lang, "fallback.unknown_command"))
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    lang = lang_of(update, context, await caller_of(update, context))
+    await answer(query, t(lang, "dialog.stale"), alert=True)
+
+
+async def track_private_chat(update: Update, context: BotContext) -> None:
+    """my_chat_member in a private chat: the person blocked or unblocked the bot."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    await context.storage.members.set_reachable(change.chat.id, reachable, context.now())

@@ -1,0 +1,622 @@
+"""Registration (/start) and profile settings (/settings): one dialogue engine, two flows.
+
+Each step is one question in one message. Button answers edit that message in place; typed
+answers get the next question as a new message. Only the buttons of the current question are
+live: a stale button gets a polite alert. The state is a row in SQLite (bot/dialogs.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import dialogs
+from bot.access import Denied, identify
+from bot.context import BotContext
+from bot.i18n import t
+from bot.members import change_profile
+from bot.registration import (
+    check_name,
+    check_organisation,
+    parse_payload,
+    profile_from,
+    register,
+)
+from bot.roles import InviteOutcome, redeem_invite, token_hash
+from handlers.common import (
+    Button,
+    answer,
+    caller_of,
+    edit_or_send,
+    esc,
+    keyboard,
+    lang_of,
+    private_only,
+    send,
+    split_data,
+    user_of,
+)
+from handlers.menus import refresh_menu
+from storage.dialogs import Dialog
+from storage.members import Member
+
+REG = "reg"
+SET = "set"
+FLOWS = (REG, SET)
+CALLBACK_PATTERN = r"^(reg|set|dlg):"
+
+# Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
+TEXT_STEPS = ("name", "org")
+REGION_STEPS = ("district", "region", "region_confirm", "region_pick")
+
+
+# ---------------------------------------------------------------- rendering one question
+
+
+def _cancel(lang: str) -> Button:
+    return (t(lang, "common.cancel"), "dlg:cancel")
+
+
+def _back(lang: str) -> Button:
+    return (t(lang, "common.back"), "dlg:back")
+
+
+def _nav(dialog: Dialog, lang: str, back: bool = True) -> list[Button]:
+    if dialog.flow == SET:
+        return [_back(lang)]
+    return [_back(lang), _cancel(lang)] if back else [_cancel(lang)]
+
+
+def _topic_names(context: BotContext, codes: list[str], lang: str) -> str:
+    names = [tp.name(lang) for tp in context.topics if tp.code in codes]
+    return ", ".join(names) if names else t(lang, "profile.no_topics")
+
+
+def profile_text(context: BotContext, lang: str, data: dict[str, object]) -> str:
+    region = context.regions.get(str(data.get("region")))
+    codes = data.get("topics")
+    return t(
+        lang,
+        "profile.card",
+        name=esc(data.get("name") or "—"),
+        org=esc(data.get("org") or "—"),
+        region=esc(region.name(lang) if region else "—"),
+        topics=esc(_topic_names(context, list(codes) if isinstance(codes, list) else [], lang)),
+        language=t(lang, f"lang.{data.get('lang', lang)}"),
+    )
+
+
+def member_data(member: Member) -> dict[str, Any]:
+    return {
+        "name": member.name,
+        "org": member.organisation,
+        "region": member.region_code,
+        "topics": list(member.topics),
+        "lang": member.language,
+    }
+
+
+def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and buttons of the dialogue's current step."""
+    data, step = dialog.data, dialog.step
+    lang = str(data.get("lang", "ru"))
+    rows: list[list[Button]] = []
+    if step == "consent":
+        other = "en" if lang == "ru" else "ru"
+        text = t(lang, "reg.consent")
+        rows = [
+            [(t(lang, "reg.agree"), "reg:consent:yes")],
+            [(t(lang, "reg.disagree"), "reg:consent:no")],
+            [(t(other, "lang.switch_to"), f"reg:lang:{other}")],
+            [_cancel(lang)],
+        ]
+    elif step == "name":
+        text = t(lang, "reg.ask_name")
+        rows = [_nav(dialog, lang, back=dialog.flow == SET or bool(data.get("editing")))]
+    elif step == "org":
+        text = t(lang, "reg.ask_org")
+        rows = [_nav(dialog, lang)]
+    elif step == "region_confirm":
+        region = context.regions.get(str(data.get("preset")))
+        text = t(lang, "reg.ask_region_preset", region=esc(region.name(lang) if region else "?"))
+        rows = [
+            [(t(lang, "reg.region_yes"), "reg:regok")],
+            [(t(lang, "reg.region_other"), "reg:regother")],
+            _nav(dialog, lang),
+        ]
+    elif step == "district":
+        text = t(lang, "reg.ask_district")
+        rows = [[(d.name(lang), f"reg:district:{d.code}")] for d in context.regions.districts]
+        rows.append(_nav(dialog, lang))
+    elif step == "region":
+        district = context.regions.district(str(data.get("district")))
+        text = t(lang, "reg.ask_region", district=esc(district.name(lang) if district else ""))
+        buttons = [
+            (r.name(lang), f"reg:region:{r.code}")
+            for r in context.regions.in_district(str(data.get("district")))
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append(_nav(dialog, lang))
+    elif step == "region_pick":
+        text = t(lang, "reg.region_candidates", typed=esc(data.get("typed", "")))
+        for code in data.get("candidates", []):
+            region = context.regions.get(str(code))
+            if region:
+                rows.append([(region.name(lang), f"reg:region:{region.code}")])
+        rows.append([(t(lang, "reg.region_from_list"), "reg:regother")])
+        rows.append(_nav(dialog, lang))
+    elif step == "topics":
+        chosen = data.get("topics", [])
+        text = t(lang, "reg.ask_topics")
+        rows = [
+            [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"reg:topic:{tp.code}")]
+            for tp in context.topics
+        ]
+        rows.append([(t(lang, "reg.topics_done"), "reg:topics_done")])
+        rows.append(_nav(dialog, lang))
+    elif step == "summary":
+        text = t(lang, "reg.summary", card=profile_text(context, lang, data))
+        rows = [
+            [(t(lang, "reg.confirm"), "reg:confirm")],
+            [(t(lang, "reg.edit"), "reg:edit")],
+            [_cancel(lang)],
+        ]
+    elif step == "edit":
+        text = t(lang, "reg.edit_which")
+        rows = [
+            [(t(lang, "field.name"), "reg:edit:name")],
+            [(t(lang, "field.org"), "reg:edit:org")],
+            [(t(lang, "field.region"), "reg:edit:region")],
+            [(t(lang, "field.topics"), "reg:edit:topics")],
+            [_back(lang), _cancel(lang)],
+        ]
+    elif step == "settings":
+        note = data.get("note")
+        text = t(lang, "settings.menu", card=profile_text(context, lang, data))
+        if note:
+            text = f"{t(lang, str(note))}\n\n{text}"
+        rows = [
+            [(t(lang, "field.name"), "set:name"), (t(lang, "field.org"), "set:org")],
+            [(t(lang, "field.region"), "set:region"), (t(lang, "field.topics"), "set:topics")],
+            [(t(lang, "field.language"), "set:lang")],
+            [(t(lang, "settings.close"), "set:close")],
+        ]
+    elif step == "lang":
+        text = t(lang, "settings.ask_lang")
+        rows = [
+            [(t("ru", "lang.ru"), "set:lang:ru")],
+            [(t("en", "lang.en"), "set:lang:en")],
+            [_back(lang)],
+        ]
+    else:
+        raise ValueError(f"unknown step {step}")
+    return text, keyboard(rows)
+
+
+async def show(
+    context: BotContext, dialog: Dialog, *, new_message: bool, hint: str | None = None
+) -> Dialog:
+    """Show the current step: edit the question message in place, or send it anew."""
+    text, markup = question(context, dialog)
+    if hint:
+        text = f"{hint}\n\n{text}"
+    message_id = None if new_message else dialog.message_id
+    shown = await edit_or_send(context, dialog.chat_id, message_id, text, markup)
+    if shown != dialog.message_id:
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=context.now(), message_id=shown
+        )
+    return dialog
+
+
+async def go(
+    context: BotContext,
+    dialog: Dialog,
+    step: str,
+    *,
+    new_message: bool = False,
+    hint: str | None = None,
+    **changes: Any,
+) -> Dialog:
+    dialog = await dialogs.advance(
+        context.storage, context.settings, dialog, now=context.now(), step=step, **changes
+    )
+    return await show(context, dialog, new_message=new_message, hint=hint)
+
+
+# ---------------------------------------------------------------- entering the dialogues
+
+
+async def start_registration(update: Update, context: BotContext) -> None:
+    """/start, /start r_<REGION> (sign-up link), /start inv_<secret> (coordinator invite)."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    payload = parse_payload(context.args[0] if context.args else None)
+    if payload and payload.kind == "invite" and caller.member is not None:
+        await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
+        return
+    if caller.member is not None and payload is None:
+        markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
+        await send(
+            update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
+        )
+        return
+    data: dict[str, object] = {"lang": lang, "topics": []}
+    if payload and payload.kind == "region":
+        region = context.regions.parse_code(payload.value)
+        if region is not None:
+            data["preset"] = region.code
+    if payload and payload.kind == "invite":
+        data["invite"] = token_hash(payload.value)
+    await _begin_registration(update, context, data, lang)
+
+
+async def _begin_registration(
+    update: Update, context: BotContext, data: dict[str, object], lang: str
+) -> None:
+    user = user_of(update)
+    await send(update, context, t(lang, "reg.welcome"))
+    if data.get("invite"):
+        await send(update, context, t(lang, "invite.register_first"))
+    dialog = await dialogs.begin(
+        context.storage,
+        context.settings,
+        telegram_id=user.id,
+        chat_id=user.id,
+        flow=REG,
+        step="consent",
+        data=data,
+        now=context.now(),
+    )
+    await show(context, dialog, new_message=True)
+
+
+async def open_settings(update: Update, context: BotContext) -> None:
+    """/settings: change name, organisation, region, topics, language."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    if caller.member is None:
+        await send(update, context, t(lang, "denied.not_registered"))
+        return
+    dialog = await dialogs.begin(
+        context.storage,
+        context.settings,
+        telegram_id=caller.telegram_id,
+        chat_id=caller.telegram_id,
+        flow=SET,
+        step="settings",
+        data=member_data(caller.member),
+        now=context.now(),
+    )
+    await show(context, dialog, new_message=True)
+
+
+# ---------------------------------------------------------------- moving between steps
+
+
+def _first_region_step(dialog: Dialog) -> str:
+    return "region_confirm" if dialog.data.get("preset") else "district"
+
+
+async def _after_field(context: BotContext, dialog: Dialog, *, new_message: bool) -> None:
+    """Where a dialogue goes once a field is answered."""
+    if dialog.flow == SET:
+        await _save_setting(context, dialog, new_message=new_message)
+    elif dialog.data.get("editing"):
+        await go(context, dialog, "summary", new_message=new_message)
+    else:
+        following = {"name": "org", "org": _first_region_step(dialog)}
+        step = following.get(dialog.step, "topics")
+        if step == "topics" and dialog.step == "topics":
+            step = "summary"
+        await go(context, dialog, step, new_message=new_message)
+
+
+async def _save_setting(context: BotContext, dialog: Dialog, *, new_message: bool) -> None:
+    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    data = dialog.data
+    field = {
+        "name": "name",
+        "org": "organisation",
+        "topics": "topics",
+        "lang": "language",
+    }.get(dialog.step, "region_code")
+    value = {
+        "name": data.get("name"),
+        "organisation": data.get("org"),
+        "region_code": data.get("region"),
+        "topics": data.get("topics"),
+        "language": data.get("lang"),
+    }[field]
+    try:
+        member = await change_profile(
+            context.storage,
+            caller,
+            context.now(),
+            regions=context.regions,
+            known_topics=context.topics,
+            **{field: value},
+        )
+    except Denied as exc:
+        await dialogs.end(context.storage, dialog.telegram_id)
+        await edit_or_send(
+            context, dialog.chat_id, dialog.message_id, t(str(data["lang"]), exc.key)
+        )
+        return
+    if field == "language":
+        updated = await identify(context.storage, context.settings, dialog.telegram_id)
+        await refresh_menu(context.bot, updated, context.settings.default_language)
+    await go(
+        context,
+        dialog,
+        "settings",
+        new_message=new_message,
+        note="settings.saved",
+        **member_data(member),
+    )
+
+
+def _previous(dialog: Dialog) -> str | None:
+    """The step 'Назад' leads to; None means the settings menu or the summary."""
+    step = dialog.step
+    if dialog.flow == SET:
+        return "district" if step == "region" else "settings"
+    if dialog.data.get("editing") and step in ("name", "org", "district", "topics", "edit"):
+        return "summary"
+    return {
+        "name": "consent",
+        "org": "name",
+        "region_confirm": "org",
+        "district": "org",
+        "region": "district",
+        "region_pick": "district",
+        "topics": _first_region_step(dialog),
+        "edit": "summary",
+    }.get(step)
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def press_button(update: Update, context: BotContext) -> None:
+    """Every button of the registration and settings dialogues."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    parts = split_data(query)
+    now = context.now()
+    if parts == ["reg", "restart"]:
+        caller = await caller_of(update, context)
+        lang = lang_of(update, context, caller)
+        await answer(query)
+        await _begin_registration(update, context, {"lang": lang, "topics": []}, lang)
+        return
+    dialog, expired = await dialogs.current(context.storage, user.id, now)
+    if dialog is None or dialog.flow not in FLOWS:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        return
+    lang = str(dialog.data.get("lang", "ru"))
+    if parts == ["dlg", "cancel"]:
+        await answer(query)
+        await cancel_dialog(context, dialog)
+        return
+    message = query.message
+    if message is None or message.message_id != dialog.message_id:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    handled = await _on_button(context, dialog, parts, lang)
+    if handled is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+    else:
+        await answer(query, handled or None, alert=bool(handled))
+
+
+async def _on_button(
+    context: BotContext, dialog: Dialog, parts: list[str], lang: str
+) -> str | None:
+    """Act on a button; returns '' when done, a text to show as an alert, or None if stale."""
+    step, data = dialog.step, dialog.data
+    match parts:
+        case ["dlg", "back"]:
+            target = _previous(dialog)
+            if target is None:
+                return None
+            changes: dict[str, Any] = {}
+            if target == "summary":
+                changes["editing"] = False
+            await go(context, dialog, target, **changes)
+        case ["reg", "lang", code] if step == "consent" and code in ("ru", "en"):
+            await go(context, dialog, "consent", lang=code)
+        case ["reg", "consent", "yes"] if step == "consent":
+            consent_at = context.now().isoformat()
+            accepted = f"{t(lang, 'reg.consent')}\n\n{t(lang, 'reg.consent_given')}"
+            await edit_or_send(context, dialog.chat_id, dialog.message_id, accepted)
+            await go(context, dialog, "name", new_message=True, consent_at=consent_at)
+        case ["reg", "consent", "no"] if step == "consent":
+            await dialogs.end(context.storage, dialog.telegram_id)
+            await edit_or_send(
+                context, dialog.chat_id, dialog.message_id, t(lang, "reg.no_consent")
+            )
+        case ["reg", "regok"] if step == "region_confirm":
+            await _region_chosen(context, dialog, str(data.get("preset")))
+        case ["reg", "regother"] if step in ("region_confirm", "region_pick"):
+            await go(context, dialog, "district")
+        case ["reg", "district", code] if step == "district":
+            if context.regions.district(code) is None:
+                return None
+            await go(context, dialog, "region", district=code)
+        case ["reg", "region", code] if step in ("region", "region_pick"):
+            region = context.regions.get(code)
+            if region is None:
+                return None
+            if step == "region" and region.district != data.get("district"):
+                return None
+            if step == "region_pick" and code not in data.get("candidates", []):
+                return None
+            await _region_chosen(context, dialog, code)
+        case ["reg", "topic", code] if step == "topics":
+            if code not in {tp.code for tp in context.topics}:
+                return None
+            chosen = list(data.get("topics", []))
+            chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
+            await go(context, dialog, "topics", topics=chosen)
+        case ["reg", "topics_done"] if step == "topics":
+            if not data.get("topics"):
+                return t(lang, "reg.hint.pick_topic")
+            await _after_field(context, dialog, new_message=False)
+        case ["reg", "confirm"] if step == "summary" and dialog.flow == REG:
+            await _finish(context, dialog, lang)
+        case ["reg", "edit"] if step == "summary":
+            await go(context, dialog, "edit")
+        case ["reg", "edit", field] if step == "edit":
+            steps = {"name": "name", "org": "org", "region": "district", "topics": "topics"}
+            if field not in steps:
+                return None
+            await go(context, dialog, steps[field], editing=True)
+        case ["set", "close"] if step == "settings":
+            await dialogs.end(context.storage, dialog.telegram_id)
+            await edit_or_send(
+                context, dialog.chat_id, dialog.message_id, t(lang, "settings.closed")
+            )
+        case ["set", field] if step == "settings":
+            steps = {"name": "name", "org": "org", "region": "district", "topics": "topics"}
+            steps["lang"] = "lang"
+            if field not in steps:
+                return None
+            await go(context, dialog, steps[field], note=None)
+        case ["set", "lang", code] if step == "lang" and code in ("ru", "en"):
+            dialog = await dialogs.advance(
+                context.storage, context.settings, dialog, now=context.now(), lang=code
+            )
+            await _after_field(context, dialog, new_message=False)
+        case _:
+            return None
+    return ""
+
+
+async def _region_chosen(context: BotContext, dialog: Dialog, code: str) -> None:
+    dialog = await dialogs.advance(
+        context.storage, context.settings, dialog, now=context.now(), region=code
+    )
+    if dialog.flow == SET:
+        await _save_setting(context, dialog, new_message=False)
+    elif dialog.data.get("editing"):
+        await go(context, dialog, "summary")
+    else:
+        await go(context, dialog, "topics")
+
+
+async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
+    profile = profile_from(dialog.data, context.regions, context.topics)
+    consent_at = dialog.data.get("consent_at")
+    if profile is None or not isinstance(consent_at, str):
+        await go(context, dialog, "summary", hint=t(lang, "reg.hint.incomplete"))
+        return
+    member, created = await register(
+        context.storage,
+        telegram_id=dialog.telegram_id,
+        profile=profile,
+        consent_at=datetime.fromisoformat(consent_at),
+        now=context.now(),
+    )
+    await dialogs.end(context.storage, dialog.telegram_id)
+    key = "reg.done" if created else "reg.updated"
+    await edit_or_send(
+        context,
+        dialog.chat_id,
+        dialog.message_id,
+        t(lang, key, card=profile_text(context, lang, member_data(member))),
+    )
+    invite = dialog.data.get("invite")
+    if isinstance(invite, str):
+        await _use_invite_for_chat(context, dialog.chat_id, member, invite, lang)
+    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    await refresh_menu(context.bot, caller, context.settings.default_language)
+    await context.bot.send_message(dialog.chat_id, t(lang, f"help.{caller.level}"))
+
+
+async def _use_invite(
+    update: Update, context: BotContext, member: Member, hashed: str, lang: str
+) -> None:
+    await _use_invite_for_chat(context, user_of(update).id, member, hashed, lang)
+    caller = await identify(context.storage, context.settings, user_of(update).id)
+    await refresh_menu(context.bot, caller, context.settings.default_language)
+
+
+async def _use_invite_for_chat(
+    context: BotContext, chat_id: int, member: Member, hashed: str, lang: str
+) -> None:
+    outcome, role = await redeem_invite(context.storage, member.id, hashed, context.now())
+    if outcome is InviteOutcome.GRANTED and role is not None:
+        if role.region_code == "*":
+            text = t(lang, "invite.granted_federal")
+        else:
+            region = context.regions.get(role.region_code)
+            name = region.name(lang) if region else role.region_code
+            text = t(lang, "invite.granted_regional", region=esc(name))
+    else:
+        text = t(lang, f"invite.{outcome.value}")
+    await context.bot.send_message(chat_id, text)
+
+
+# ---------------------------------------------------------------- typed answers
+
+
+async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:
+    """A typed message while a registration or settings dialogue waits for an answer."""
+    message = update.effective_message
+    assert message is not None
+    lang = str(dialog.data.get("lang", "ru"))
+    text = message.text
+    if text is None:
+        hint = t(lang, "reg.hint.text_please")
+        await show(context, dialog, new_message=True, hint=hint)
+        return
+    if dialog.step == "name":
+        value, problem = check_name(text)
+        if value is None:
+            await show(context, dialog, new_message=True, hint=t(lang, str(problem)))
+            return
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=context.now(), name=value
+        )
+        await _after_field(context, dialog, new_message=True)
+    elif dialog.step == "org":
+        value, problem = check_organisation(text)
+        if value is None:
+            await show(context, dialog, new_message=True, hint=t(lang, str(problem)))
+            return
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=context.now(), org=value
+        )
+        await _after_field(context, dialog, new_message=True)
+    elif dialog.step in REGION_STEPS:
+        found = context.regions.match(text[:100])
+        if not found:
+            hint = t(lang, "reg.hint.region_unknown", typed=esc(text[:100]))
+            await go(context, dialog, "district", new_message=True, hint=hint)
+            return
+        await go(
+            context,
+            dialog,
+            "region_pick",
+            new_message=True,
+            candidates=[r.code for r in found],
+            typed=text[:100],
+        )
+    else:
+        await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
+
+
+async def cancel_dialog(context: BotContext, dialog: Dialog) -> None:
+    lang = str(dialog.data.get("lang", "ru"))
+    await dialogs.end(context.storage, dialog.telegram_id)
+    key = "settings.closed" if dialog.flow == SET else "reg.cancelled"
+    await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key))

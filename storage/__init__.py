@@ -1,0 +1,1 @@
+"""SQLite storage: SQL only, returns frozen dataclasses. Imports neither `telegram` nor `bot`."""

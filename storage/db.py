@@ -1,0 +1,195 @@
+"""Opening the database, pragmas, migrations and the Storage facade.
+
+One aiosqlite connection in autocommit mode; every statement and every transaction holds one
+asyncio lock, so coroutines never interleave inside a transaction. SQLite has a single writer
+anyway, and the bot is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.dialogs import DialogRepo
+from storage.members import MemberRepo
+from storage.roles import RoleRepo
+
+Params = Sequence[Any] | dict[str, Any]
+BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseTooNew(Exception):
+    """The database was migrated by a newer version of the bot than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"database schema version {found} is newer than this code ({known})")
+        self.found = found
+        self.known = known
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """Migrations shipped in storage/migrations, numbered 001_*.sql, 002_*.sql ..."""
+    found: list[Migration] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = re.fullmatch(r"(\d{3})_([a-z0-9_]+)\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migration numbers have a gap at {expected}")
+    return found
+
+
+class Tx:
+    """Statements inside one transaction (the lock is held by the caller)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cursor = await self._conn.execute(sql, params)
+        rowcount = cursor.rowcount
+        await cursor.close()
+        return rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating it readable by its owner only) and set the pragmas."""
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # SQLite gives the -wal and -shm files the same permissions as the database.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def user_version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations, each with its version bump in one transaction.
+
+        Returns the versions applied; raises DatabaseTooNew for a database from newer code.
+        """
+        migrations = load_migrations()
+        applied: list[int] = []
+        async with self._lock:
+            async with self._conn.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(migrations):
+                raise DatabaseTooNew(current, len(migrations))
+            for migration in migrations[current:]:
+                script = (
+                    "BEGIN IMMEDIATE;\n"
+                    f"{migration.sql}\n"
+                    f"PRAGMA user_version = {migration.version};\n"
+                    "COMMIT;\n"
+                )
+                try:
+                    await self._conn.executescript(script)
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.rollback()
+                    raise
+                applied.append(migration.version)
+        return applied
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement in its own transaction; returns the number of changed rows."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            rowcount = cursor.rowcount
+            await cursor.close()
+            return rowcount
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+
+class Storage:
+    """The facade the bot uses: one repository per kind of row."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.members = MemberRepo(db)
+        self.roles = RoleRepo(db)
+        self.dialogs = DialogRepo(db)
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate: bool = True) -> Storage:
+        db = await Database.open(path)
+        try:
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self.db.close()
