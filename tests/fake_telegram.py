@@ -1,0 +1,290 @@
+"""A fake Telegram Bot API that answers like Telegram and records every call.
+
+`FakeTelegram` holds the state (chats, messages, queued updates, planned failures) and answers
+method calls. Two transports use it: `FakeRequest` (PTB's request layer, in-process tests) and
+`tests/fake_server.py` (real HTTP, for the end-to-end suite).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_ID = 7000001
+BOT_USERNAME = "ngo_network_test_bot"
+TOKEN = f"{BOT_ID}:AAE_fake-token-for-tests-only_0123456789"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    method: str
+    code: int
+    description: str
+    chat_id: int | None = None
+    times: int = 1
+    retry_after: int | None = None
+    migrate_to: int | None = None
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        self._message_ids = itertools.count(1000)
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self.bot_user = {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "NGO Network",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    # ------------------------------------------------------------------ planning errors
+
+    def fail(
+        self,
+        method: str,
+        *,
+        code: int = 403,
+        description: str = "Forbidden: bot was blocked by the user",
+        chat_id: int | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+    ) -> None:
+        """The next `times` calls of `method` (to `chat_id`, if given) fail like Telegram."""
+        self.failures.append(Failure(method, code, description, chat_id, times, retry_after))
+
+    def retry_after(self, method: str, seconds: int, times: int = 1) -> None:
+        self.fail(
+            method,
+            code=429,
+            description=f"Too Many Requests: retry after {seconds}",
+            retry_after=seconds,
+            times=times,
+        )
+
+    def _planned_failure(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        for failure in self.failures:
+            if failure.method != method or failure.times <= 0:
+                continue
+            if failure.chat_id is not None and _int(params.get("chat_id")) != failure.chat_id:
+                continue
+            failure.times -= 1
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.code,
+                "description": failure.description,
+            }
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return body
+        return None
+
+    # ------------------------------------------------------------------ answering
+
+    def handle(
+        self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call: (HTTP status, JSON body)."""
+        self.calls.append(Call(method, params, files or {}))
+        planned = self._planned_failure(method, params)
+        if planned is not None:
+            return planned["error_code"], planned
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        try:
+            result = handler(params)
+        except _ApiError as exc:
+            return exc.code, {"ok": False, "error_code": exc.code, "description": exc.description}
+        return 200, {"ok": True, "result": result}
+
+    def _message(self, chat_id: int, **fields: Any) -> dict[str, Any]:
+        message_id = next(self._message_ids)
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+        if chat_id < 0:
+            chat["title"] = "Group"
+        else:
+            chat["first_name"] = "Person"
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+            **{k: v for k, v in fields.items() if v is not None},
+        }
+        self.messages[(chat_id, message_id)] = message
+        return message
+
+    def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.bot_user
+
+    def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        return self._message(
+            _int(params["chat_id"]), text=text, reply_markup=_json(params.get("reply_markup"))
+        )
+
+    def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = params.get("caption")
+        if caption is not None and len(str(caption)) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        document = {"file_id": "doc-file-id", "file_unique_id": "doc-unique", "file_name": "file"}
+        return self._message(_int(params["chat_id"]), document=document, caption=caption)
+
+    def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (_int(params["chat_id"]), _int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        markup = _json(params.get("reply_markup"))
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message["text"] = params["text"]
+        message["edit_date"] = int(time.time())
+        if markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        return message
+
+    def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (_int(params["chat_id"]), _int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        markup = _json(params.get("reply_markup"))
+        if markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        return message
+
+    def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = json.dumps(_json(params.get("scope")) or {"type": "default"}, sort_keys=True)
+        self.commands[(scope, str(params.get("language_code", "")))] = _json(params["commands"])
+        return True
+
+    def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = json.dumps(_json(params.get("scope")) or {"type": "default"}, sort_keys=True)
+        self.commands.pop((scope, str(params.get("language_code", ""))), None)
+        return True
+
+    def _m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = _int(params.get("offset", 0))
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        return list(self.updates)
+
+    def _m_close(self, params: dict[str, Any]) -> bool:
+        return True
+
+    # ------------------------------------------------------------------ feeding updates
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+
+    # ------------------------------------------------------------------ looking at calls
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or _int(c.params.get("chat_id")) == chat_id)
+        ]
+
+    def menu(self, scope: dict[str, Any], language_code: str = "") -> list[str] | None:
+        commands = self.commands.get((json.dumps(scope, sort_keys=True), language_code))
+        return None if commands is None else [c["command"] for c in commands]
+
+
+class _ApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeRequest(BaseRequest):
+    """PTB's request layer answered by a FakeTelegram: the whole PTB stack, no network."""
+
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self.telegram = telegram
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        files: dict[str, tuple[str, bytes]] = {}
+        if request_data is not None and request_data.contains_files:
+            for name, part in request_data.multipart_data.items():
+                filename, content = part[0], part[1]
+                data = content if isinstance(content, bytes) else content.read()
+                files[name] = (str(filename), data)
+        status, body = self.telegram.handle(api_method, params, files)
+        return status, json.dumps(body).encode()

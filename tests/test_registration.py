@@ -1,0 +1,363 @@
+"""The registration dialogue, as a person goes through it."""
+
+from __future__ import annotations
+
+from bot.app import build_application
+from bot.settings import Settings
+from storage.db import Storage
+from tests.conftest import Harness
+from tests.fake_telegram import FakeRequest
+
+
+async def register(h: Harness, user_id: int = 101, *, name: str = "Анна Иванова") -> None:
+    p = h.person(user_id)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send(name)
+    await p.send("НКО «Диалог культур»")
+    await p.tap("Приволжский")
+    await p.tap("Самарская область")
+    await p.tap("Образование")
+    await p.tap("Молодёжь")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+
+
+async def test_full_registration_in_russian(harness: Harness) -> None:
+    p = harness.person(101)
+    await p.send("/start")
+    assert "Здравствуйте" in p.texts[0]
+    assert "Согласие на обработку данных" in p.last
+    await p.tap("Согласен")
+    assert "Как вас зовут" in p.last
+    await p.send("Анна Иванова")
+    assert "организация" in p.last
+    await p.send("НКО «Диалог культур»")
+    assert "федеральный округ" in p.last
+    await p.tap("Приволжский")
+    assert "Самарская область" in p.buttons()
+    await p.tap("Самарская область")
+    assert "темы" in p.last
+    await p.tap("Образование")
+    await p.tap("Молодёжь")
+    assert "✅ Образование" in p.buttons()
+    await p.tap("Готово")
+    assert "Анна Иванова" in p.last and "Самарская область" in p.last
+    await p.tap("Всё верно")
+    assert "вы зарегистрированы" in p.texts[-2]
+    member = await harness.storage.members.by_telegram_id(101)
+    assert member is not None
+    assert member.name == "Анна Иванова"
+    assert member.organisation == "НКО «Диалог культур»"
+    assert member.region_code == "RU-SAM"
+    assert member.topics == ("education", "youth")
+    assert member.language == "ru"
+    assert member.consent_version is not None and member.consent_at is not None
+    assert await harness.storage.dialogs.get(101) is None
+
+
+async def test_english_telegram_gets_english_and_can_switch(harness: Harness) -> None:
+    p = harness.person(102, language_code="en-GB")
+    await p.send("/start")
+    assert "Hello" in p.texts[0]
+    assert "Consent to data processing" in p.last
+    await p.tap("Русский")
+    assert "Согласие на обработку данных" in p.last
+    await p.tap("English")
+    await p.tap("I agree")
+    await p.send("John Smith")
+    await p.send("Open Door NGO")
+    await p.tap("Siberian")
+    await p.tap("Irkutsk")
+    await p.tap("Education")
+    await p.tap("Done")
+    await p.tap("All correct")
+    member = await harness.storage.members.by_telegram_id(102)
+    assert member is not None and member.language == "en" and member.region_code == "RU-IRK"
+    assert "you are registered" in p.texts[-2]
+
+
+async def test_sign_up_link_preselects_region(harness: Harness) -> None:
+    p = harness.person(103)
+    await p.send("/start r_RU-KGD")
+    await p.tap("Согласен")
+    await p.send("Пётр Петров")
+    await p.send("Балтийский центр")
+    assert "Калининградская область" in p.last
+    await p.tap("Да, верно")
+    assert "темы" in p.last
+    await p.tap("Экология")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(103)
+    assert member is not None and member.region_code == "RU-KGD"
+
+
+async def test_sign_up_link_with_unknown_region_asks_normally(harness: Harness) -> None:
+    p = harness.person(104)
+    await p.send("/start r_XX-NOPE")
+    await p.tap("Согласен")
+    await p.send("Пётр Петров")
+    await p.send("Балтийский центр")
+    assert "федеральный округ" in p.last
+
+
+async def test_typed_region_is_matched_and_confirmed_with_buttons(harness: Harness) -> None:
+    p = harness.person(105)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Ирина")
+    await p.send("Центр «Мир»")
+    await p.send("Самара")
+    assert "Вы написали «Самара»" in p.last
+    assert p.buttons()[0] == "Самарская область"
+    await p.tap("Самарская область")
+    assert "темы" in p.last
+    await p.tap("Здоровье")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(105)
+    assert member is not None and member.region_code == "RU-SAM"
+
+
+async def test_unknown_typed_region_gets_a_hint_and_the_list(harness: Harness) -> None:
+    p = harness.person(106)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Ирина")
+    await p.send("Центр «Мир»")
+    await p.send("Атлантида")
+    assert "Не нашёл регион «Атлантида»" in p.last
+    assert "Центральный федеральный округ" in p.buttons()
+
+
+async def test_partner_country_under_another_country(harness: Harness) -> None:
+    p = harness.person(107)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Айгерим")
+    await p.send("Фонд «Болашак»")
+    await p.tap("Другая страна")
+    assert {"Казахстан", "Армения", "Кыргызстан"} <= set(p.buttons())
+    await p.tap("Казахстан")
+    await p.tap("Международное сотрудничество")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(107)
+    assert member is not None and member.region_code == "KZ"
+
+
+async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
+    harness: Harness,
+) -> None:
+    p = harness.person(108)
+    await p.send("/start")
+    await p.send("да")  # typed instead of pressing a button
+    assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last
+    await p.tap("Согласен")
+    await p.send("1")
+    assert "напишите имя буквами" in p.last and "Как вас зовут" in p.last
+    await p.send("А" * 5000)
+    assert "Слишком длинно" in p.last
+    await p.send(
+        None,
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "u",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
+    assert "ответьте текстом" in p.last and "Как вас зовут" in p.last
+    await p.send("Анна")
+    await p.send("?")
+    assert "название организации" in p.last
+    await p.send("Диалог")
+    await p.tap("Южный")
+    await p.tap("Ростовская область")
+    await p.tap("Готово")  # no topic chosen
+    assert "Выберите хотя бы одну тему" in p.alerts()[-1]
+    assert "темы" in p.last
+    await p.tap("Молодёжь")
+    await p.tap("Готово")
+    await p.send("всё верно")  # typed at the summary
+    assert "выберите ответ кнопкой" in p.last
+    assert await harness.storage.members.by_telegram_id(108) is None
+    await p.tap("Всё верно")
+    assert await harness.storage.members.by_telegram_id(108) is not None
+
+
+async def test_no_consent_no_registration(harness: Harness) -> None:
+    p = harness.person(109)
+    await p.send("/start")
+    await p.tap("Не согласен")
+    assert "Без согласия" in p.last
+    assert await harness.storage.members.by_telegram_id(109) is None
+    assert await harness.storage.dialogs.get(109) is None
+
+
+async def test_cancel_at_a_step_and_with_the_command(harness: Harness) -> None:
+    p = harness.person(110)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.tap("Отмена")
+    assert "Регистрация отменена" in p.last
+    assert await harness.storage.dialogs.get(110) is None
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("/cancel")
+    assert "Регистрация отменена" in p.last
+    await p.send("/cancel")
+    assert "нечего отменять" in p.last
+    assert await harness.storage.members.by_telegram_id(110) is None
+
+
+async def test_back_goes_to_the_previous_question(harness: Harness) -> None:
+    p = harness.person(111)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.tap("Назад")
+    assert "Как вас зовут" in p.last
+    await p.send("Анна Петровна")
+    await p.send("Диалог")
+    await p.tap("Уральский")
+    await p.tap("Назад")
+    assert "федеральный округ" in p.last
+
+
+async def test_change_a_field_from_the_summary(harness: Harness) -> None:
+    p = harness.person(112)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.send("Диалог")
+    await p.tap("Уральский")
+    await p.tap("Свердловская область")
+    await p.tap("ЖКХ")
+    await p.tap("Готово")
+    await p.tap("Изменить")
+    await p.tap("Имя")
+    await p.send("Анна Сергеевна")
+    assert "Проверьте" in p.last and "Анна Сергеевна" in p.last
+    await p.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(112)
+    assert member is not None and member.name == "Анна Сергеевна"
+
+
+async def test_stale_and_forged_buttons_change_nothing(harness: Harness) -> None:
+    p = harness.person(113)
+    await p.send("/start")
+    consent_message = p.last_message_with_buttons()["message_id"]
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.send("Диалог")
+    before = await harness.storage.dialogs.get(113)
+    for forged in (
+        "reg:district:NOPE",
+        "reg:region:RU-SAM",  # a region of no chosen district
+        "reg:topic:hack",
+        "reg:confirm",
+        "set:lang:en",
+        "zzz",
+        "reg",
+        "reg:district:" + "X" * 60,
+    ):
+        await p.press(forged)
+    await p.press("reg:consent:yes", message_id=consent_message)  # a stale message
+    after = await harness.storage.dialogs.get(113)
+    assert before is not None and after is not None
+    assert (after.step, after.data) == (before.step, before.data)
+    assert len(p.alerts()) == 9
+    assert all("кнопка уже не действует" in a for a in p.alerts())
+    assert await harness.storage.members.by_telegram_id(113) is None
+
+
+async def test_registering_again_updates_the_same_member(harness: Harness) -> None:
+    await register(harness, 114, name="Анна")
+    p = harness.person(114)
+    await p.send("/start")
+    assert "уже зарегистрированы" in p.last
+    await p.tap("Заполнить анкету заново")
+    await p.tap("Согласен")
+    await p.send("Анна Иванова")
+    await p.send("Новая НКО")
+    await p.tap("Центральный")
+    await p.tap("Москва")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert "данные обновлены" in p.texts[-2]
+    rows = await harness.storage.db.fetchall("SELECT name, region_code FROM members")
+    assert [tuple(r) for r in rows] == [("Анна Иванова", "RU-MOW")]
+
+
+async def test_start_in_a_group_points_to_the_private_chat(harness: Harness) -> None:
+    p = harness.person(115)
+    await p.send_in_group("/start")
+    sent = harness.telegram.sent(chat_id=-100123)
+    assert sent and "личном чате" in sent[-1].params["text"]
+    assert await harness.storage.dialogs.get(115) is None
+
+
+async def test_idle_dialogue_is_reset_by_the_sweep_and_the_person_told(harness: Harness) -> None:
+    p = harness.person(116)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    harness.clock.advance(minutes=59)
+    await harness.run_jobs()
+    assert await harness.storage.dialogs.get(116) is not None
+    harness.clock.advance(minutes=2)
+    await harness.run_jobs()
+    assert await harness.storage.dialogs.get(116) is None
+    assert "регистрация прервана" in p.last
+    await harness.run_jobs()
+    assert sum("регистрация прервана" in text for text in p.texts) == 1
+
+
+async def test_idle_dialogue_found_on_the_next_message(harness: Harness) -> None:
+    p = harness.person(117)
+    await p.send("/start")
+    await p.tap("Согласен")
+    harness.clock.advance(hours=2)
+    await p.send("Анна")
+    assert "долго не отвечали" in p.last
+    assert await harness.storage.dialogs.get(117) is None
+    await p.tap("Отмена")  # a button of the dialogue that is gone
+    assert "кнопка уже не действует" in p.alerts()[-1]
+
+
+async def test_half_done_registration_survives_a_restart(
+    harness: Harness, settings: Settings
+) -> None:
+    p = harness.person(118)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await harness.app.shutdown()
+    await harness.storage.close()
+
+    storage = await Storage.open(settings.database_path)
+    app = build_application(
+        settings, storage=storage, request=FakeRequest(harness.telegram), clock=harness.clock
+    )
+    await app.initialize()
+    try:
+        harness.app, harness.storage = app, storage
+        await p.send("Диалог")
+        assert "федеральный округ" in p.last
+        await p.tap("Северо-Западный")
+        await p.tap("Мурманская область")
+        await p.tap("Молодёжь")
+        await p.tap("Готово")
+        await p.tap("Всё верно")
+        member = await storage.members.by_telegram_id(118)
+        assert member is not None and (member.name, member.organisation) == ("Анна", "Диалог")
+    finally:
+        await app.shutdown()
+        await storage.close()
