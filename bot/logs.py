@@ -31,5 +31,5 @@ def setup_logging(level: str, token: str) -> None:
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # PTB logs request parameters (message texts) at DEBUG: never below INFO.
-    for name in ("telegram", "apscheduler"):
+    for name in ("telegram", "apscheduler", "aiosqlite"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,97 @@
+"""Settings: formats, errors naming the variable, the CLI's exit code, the token never logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.logs import setup_logging
+from bot.settings import SettingsError, load_settings
+from tests.fake_telegram import TOKEN
+
+
+@pytest.mark.parametrize("value", ["1,2", "[1,2]", "[1, 2]", " 1 , 2 "])
+def test_admin_ids_formats(value: str) -> None:
+    settings = load_settings(None, bot_token=TOKEN, admin_ids=value, _env_file=None)
+    assert settings.admin_ids == frozenset({1, 2})
+
+
+def test_defaults() -> None:
+    settings = load_settings(None, bot_token=TOKEN, _env_file=None)
+    assert settings.database_path == Path("data/ngo-bot.sqlite3")
+    assert settings.default_language == "ru"
+    assert settings.bot_api_base_url == "https://api.telegram.org/bot"
+    assert settings.admin_ids == frozenset()
+    assert settings.invite_ttl_hours == 72
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({}, "BOT_TOKEN"),
+        ({"bot_token": "not-a-token"}, "BOT_TOKEN"),
+        ({"bot_token": TOKEN, "admin_ids": "abc"}, "ADMIN_IDS"),
+        ({"bot_token": TOKEN, "default_language": "de"}, "DEFAULT_LANGUAGE"),
+        ({"bot_token": TOKEN, "regions_file": "/nonexistent.json"}, "REGIONS_FILE"),
+        ({"bot_token": TOKEN, "bot_api_base_url": "ftp://x"}, "BOT_API_BASE_URL"),
+        ({"bot_token": TOKEN, "invite_ttl_hours": "0"}, "INVITE_TTL_HOURS"),
+    ],
+)
+def test_errors_name_the_variable(overrides: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, _env_file=None, **overrides)
+    assert caught.value.variable == variable
+
+
+def test_settings_come_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.env"
+    config.write_text(f"BOT_TOKEN={TOKEN}\nADMIN_IDS=5\nLOG_LEVEL=WARNING\n")
+    settings = load_settings(config)
+    assert settings.admin_ids == frozenset({5}) and settings.log_level == "WARNING"
+
+
+def test_cli_reports_a_bad_setting_in_one_line_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "BOT_TOKEN" in err and "Traceback" not in err
+
+
+def test_cli_migrate_creates_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.env").write_text(f"BOT_TOKEN={TOKEN}\nDATABASE_PATH=db/x.sqlite3\n")
+    assert main(["migrate"]) == 0
+    assert "Миграций применено: 1" in capsys.readouterr().out
+    assert (tmp_path / "db" / "x.sqlite3").exists()
+    assert main(["migrate"]) == 0
+    assert "Миграций применено: 0" in capsys.readouterr().out
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging("DEBUG", TOKEN)
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("telegram").getEffectiveLevel() >= logging.INFO
+    logging.getLogger("somewhere").warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
+    err = capsys.readouterr().err
+    assert TOKEN not in err and "<BOT_TOKEN>/getMe" in err
