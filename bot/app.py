@@ -9,7 +9,6 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -26,6 +25,7 @@ from bot.access import identify
 from bot.context import BotApp, BotContext, BotData
 from bot.errors import on_error
 from bot.jobs import sweep_dialogs
+from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
 from handlers import admin, profile, registration
@@ -54,7 +54,7 @@ def build_application(
         .base_file_url(settings.bot_api_base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(BotRateLimiter(settings.max_messages_per_second))
         .concurrent_updates(False)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
         env_file="config.env",
         env_file_encoding="utf-8",
         extra="ignore",
+        env_ignore_empty=True,
         frozen=True,
     )
 
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     dialog_timeout_minutes: int = Field(default=60, ge=5, le=24 * 60)
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)
+    max_messages_per_second: float = Field(default=30, gt=0, le=1000)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
 
     @field_validator("bot_token")

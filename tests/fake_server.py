@@ -34,6 +34,7 @@ class FakeBotApiServer:
         self.telegram = telegram
         self.token = token
         self.max_long_poll = max_long_poll
+        self.root_url = ""
         self.base_url = ""
         self.rejected = 0  # requests with a wrong token
         self.confirmed_offset = 0  # the highest getUpdates offset seen (updates below it are gone)
@@ -79,7 +80,10 @@ class FakeBotApiServer:
         event.set()
 
     async def wait_for(
-        self, predicate: Callable[[], bool], timeout: float = 20.0, what: str = ""
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 20.0,
+        what: str = "",
     ) -> None:
         """Wait until predicate() holds, checking again whenever the server handles something."""
         deadline = time.monotonic() + timeout
@@ -90,7 +94,7 @@ class FakeBotApiServer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(
-                    f"timed out after {timeout:.0f} s waiting for {what or predicate!r}; "
+                    f"timed out after {timeout:g} s waiting for {what or predicate!r}; "
                     f"last texts sent:\n{self.last_texts()}"
                 )
             try:

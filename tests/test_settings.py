@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.logs import setup_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from tests.fake_telegram import TOKEN
 
 
@@ -95,3 +96,11 @@ def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> 
     logging.getLogger("somewhere").warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
     err = capsys.readouterr().err
     assert TOKEN not in err and "<BOT_TOKEN>/getMe" in err
+
+
+def test_config_example_lists_every_setting_and_loads() -> None:
+    example = Path(__file__).parent.parent / "config.example.env"
+    names = set(re.findall(r"^([A-Z_]+)=", example.read_text(), re.M))
+    assert names == {name.upper() for name in Settings.model_fields}
+    settings = load_settings(example)
+    assert settings.regions_file is None and settings.admin_ids == frozenset()

@@ -1,0 +1,393 @@
+"""End to end: the real `python -m bot run` process against the fake Bot API over HTTP.
+
+A person's messages and button taps are pushed as Telegram updates; after each step the test
+waits (event-driven, with a deadline) for the bot's answer to show up in the chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import string
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from tests import factories
+from tests.fake_server import FakeBotApiServer
+from tests.fake_telegram import TOKEN, FakeTelegram
+
+ADMIN_ID = 900001
+USER_ID = 424242
+STOP_SECONDS = 15.0
+WRONG_TOKEN = "123456:" + (string.ascii_letters * 2)[:35]
+
+
+# ---------------------------------------------------------------- the bot process
+
+
+def bot_env(db_path: Path, server: FakeBotApiServer | None, **overrides: str) -> dict[str, str]:
+    """The environment of the bot: ours only, whatever the developer's shell has set."""
+    ours = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in ours}
+    env.update(
+        BOT_TOKEN=TOKEN,
+        ADMIN_IDS=str(ADMIN_ID),
+        DATABASE_PATH=str(db_path),
+        LOG_LEVEL="DEBUG",
+        POLLING_TIMEOUT_SECONDS="1",
+        STARTUP_RETRIES="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if server is not None:
+        env.update(BOT_API_BASE_URL=server.base_url, BOT_API_BASE_FILE_URL=server.file_url)
+    else:  # nothing listens here: the bot must not get that far
+        env.update(
+            BOT_API_BASE_URL="http://127.0.0.1:9/bot",
+            BOT_API_BASE_FILE_URL="http://127.0.0.1:9/file/bot",
+        )
+    env.update(overrides)
+    return env
+
+
+class BotProcess:
+    """One run of `python -m bot run`; stdout and stderr go to files in the work dir."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], name: str = "bot") -> None:
+        self.workdir = workdir
+        self.env = env
+        self.stdout_path = workdir / f"{name}.stdout.log"
+        self.stderr_path = workdir / f"{name}.stderr.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=self.workdir,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def wait(self, within: float = STOP_SECONDS) -> int:
+        """The exit code, once the process exits by itself within `within` seconds."""
+        assert self.proc is not None
+        try:
+            return await asyncio.wait_for(self.proc.wait(), within)
+        except TimeoutError:
+            raise AssertionError(
+                f"the bot did not exit within {within:.0f} s; its log:\n{self.log()[-3000:]}"
+            ) from None
+
+    async def terminate(self, within: float = STOP_SECONDS) -> int:
+        """SIGTERM, as systemd or docker stop would; the exit code."""
+        assert self.proc is not None
+        if self.running:
+            self.proc.send_signal(signal.SIGTERM)
+        return await self.wait(within)
+
+    async def kill(self) -> None:
+        """SIGKILL (no clean-up in the bot) and reap; safe to call twice."""
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        await self.proc.wait()
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text("utf-8", errors="replace")
+
+    def log(self) -> str:
+        out = self.stdout_path.read_text("utf-8", errors="replace")
+        return out + self.stderr
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotApiServer]:
+    srv = FakeBotApiServer(FakeTelegram(), TOKEN)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[BotProcess]]:
+    """Every bot process a test starts; whatever is still running at the end gets SIGKILL."""
+    started: list[BotProcess] = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            await process.kill()
+
+
+async def start_bot(
+    processes: list[BotProcess], workdir: Path, env: dict[str, str], name: str = "bot"
+) -> BotProcess:
+    process = BotProcess(workdir, env, name)
+    processes.append(process)
+    await process.start()
+    return process
+
+
+# ---------------------------------------------------------------- a person in a private chat
+
+
+class Chat:
+    """A person talking to the bot in a private chat, through pushed updates."""
+
+    def __init__(self, server: FakeBotApiServer, user_id: int = USER_ID) -> None:
+        self.server = server
+        self.telegram = server.telegram
+        self.user = factories.user_dict(user_id, "Анна", "ru")
+        self.id = user_id
+        self._query_ids = iter(range(1, 10_000))
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The bot's messages in this chat as they look now, oldest first."""
+        return [m for (chat, _), m in sorted(self.telegram.messages.items()) if chat == self.id]
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(m.get("text") or m.get("caption") or "") for m in self.messages()]
+
+    def _snapshot(self) -> dict[int, str]:
+        return {m["message_id"]: _dump(m) for m in self.messages()}
+
+    def _changed_since(self, before: dict[int, str]) -> list[dict[str, Any]]:
+        return [m for m in self.messages() if before.get(m["message_id"]) != _dump(m)]
+
+    async def _push_and_wait(
+        self, update: dict[str, Any], expect: str, query_id: str | None = None
+    ) -> None:
+        before = self._snapshot()
+
+        def answered() -> bool:
+            shown = any(expect in _dump(m) for m in self._changed_since(before))
+            if query_id is None:
+                return shown
+            return shown and any(
+                c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == query_id
+                for c in self.telegram.calls
+            )
+
+        self.server.push_update(update)
+        await self.server.wait_for(answered, what=f"the bot to show {expect!r}")
+
+    async def send(self, text: str, *, expect: str) -> int:
+        """Type a message; wait until a new or edited message of the bot contains `expect`."""
+        update_id = self.telegram.next_update_id()
+        update = {"update_id": update_id, "message": factories.message_dict(self.user, text)}
+        await self._push_and_wait(update, expect)
+        return update_id
+
+    async def tap(self, label: str, *, expect: str) -> int:
+        """Tap the newest button whose label contains `label`; wait for the answer."""
+        message, data = self._button(label)
+        query_id = str(next(self._query_ids))
+        update_id = self.telegram.next_update_id()
+        update = {
+            "update_id": update_id,
+            "callback_query": {
+                "id": query_id,
+                "from": self.user,
+                "chat_instance": f"ci-{self.id}",
+                "data": data,
+                "message": json.loads(json.dumps(message)),
+            },
+        }
+        await self._push_and_wait(update, expect, query_id)
+        return update_id
+
+    def _button(self, label: str) -> tuple[dict[str, Any], str]:
+        for message in reversed(self.messages()):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"] and "callback_data" in button:
+                        return message, button["callback_data"]
+        screen = "\n---\n".join(self.texts[-3:])
+        raise AssertionError(f"no button {label!r} in the chat; the chat ends with:\n{screen}")
+
+
+def _dump(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, sort_keys=True)
+
+
+def query_db(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def wait_until_running(server: FakeBotApiServer, bot: BotProcess) -> None:
+    """The bot polls for updates: it is initialised and listening (or fail if it exits)."""
+    assert bot.proc is not None
+    polls = len(server.telegram.sent("getUpdates"))
+    polled = asyncio.ensure_future(
+        server.wait_for(
+            lambda: len(server.telegram.sent("getUpdates")) > polls, what="the bot to poll"
+        )
+    )
+    exited = asyncio.ensure_future(bot.proc.wait())
+    await asyncio.wait({polled, exited}, return_when=asyncio.FIRST_COMPLETED)
+    exited.cancel()
+    if not polled.done():
+        polled.cancel()
+        raise AssertionError(
+            f"the bot exited with {bot.proc.returncode} before polling; "
+            f"its log:\n{bot.log()[-3000:]}"
+        )
+    polled.result()
+
+
+async def wait_until_confirmed(server: FakeBotApiServer, update_id: int) -> None:
+    """The bot asked for updates after `update_id`: Telegram will not send that one again."""
+    await server.wait_for(
+        lambda: server.confirmed_offset > update_id, what=f"update {update_id} to be confirmed"
+    )
+
+
+# ---------------------------------------------------------------- the tests
+
+
+async def test_registration_end_to_end_then_clean_stop(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    bot = await start_bot(processes, tmp_path / "run", bot_env(db_path, server))
+    await wait_until_running(server, bot)
+
+    anna = Chat(server)
+    await anna.send("/start", expect="Согласие на обработку данных")
+    assert any("Здравствуйте" in text for text in anna.texts)
+    await anna.tap("Согласен", expect="Как вас зовут")
+    await anna.send("Анна Иванова", expect="организация")
+    await anna.send("НКО Диалог", expect="федеральный округ")
+    await anna.tap("Приволжский", expect="Самарская область")
+    await anna.tap("Самарская область", expect="темы")
+    await anna.tap("Образование", expect="✅ Образование")
+    await anna.tap("Готово", expect="Анна Иванова")
+    assert "Самарская область" in anna.texts[-1]
+    await anna.tap("Всё верно", expect="вы зарегистрированы")
+
+    assert await bot.terminate() == 0, bot.log()[-3000:]
+
+    rows = query_db(db_path, "SELECT name, organisation, region_code FROM members")
+    assert rows == [("Анна Иванова", "НКО Диалог", "RU-SAM")]
+    assert query_db(db_path, "SELECT COUNT(*) FROM dialogs") == [(0,)]
+
+    log = bot.log()
+    assert log.strip(), "the bot wrote no log at all"
+    assert TOKEN not in log
+    assert TOKEN.split(":", 1)[1] not in log
+    assert "Traceback" not in log, log[-3000:]
+    # Personal data stays out of the log, even at DEBUG (SQL parameters, message texts).
+    assert "Анна Иванова" not in log and "НКО Диалог" not in log
+
+
+async def test_dialogue_survives_a_crash(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    env = bot_env(db_path, server)
+    first = await start_bot(processes, tmp_path / "run", env, "first")
+    await wait_until_running(server, first)
+
+    anna = Chat(server)
+    await anna.send("/start", expect="Согласие на обработку данных")
+    await anna.tap("Согласен", expect="Как вас зовут")
+    name_update = await anna.send("Анна Иванова", expect="организация")
+    # Crash only once the answer is saved and Telegram knows the update was received.
+    await wait_until_confirmed(server, name_update)
+    question_id = anna.messages()[-1]["message_id"]
+    await server.wait_for(
+        lambda: (
+            query_db(
+                db_path, "SELECT step, message_id FROM dialogs WHERE telegram_id = ?", (anna.id,)
+            )
+            == [("org", question_id)]
+        ),
+        what="the dialogue to be saved at the 'org' step",
+    )
+
+    await first.kill()
+    assert first.proc is not None and first.proc.returncode == -signal.SIGKILL
+
+    second = await start_bot(processes, tmp_path / "run", env, "second")
+    await wait_until_running(server, second)
+    await anna.send("НКО Диалог", expect="федеральный округ")
+    assert "Приволжский" in _dump(anna.messages()[-1])
+    # Nothing from before the crash was answered twice.
+    assert sum("организация" in text for text in anna.texts) == 1
+
+    assert await second.terminate() == 0, second.log()[-3000:]
+    row = query_db(db_path, "SELECT step, data FROM dialogs WHERE telegram_id = ?", (anna.id,))
+    assert len(row) == 1 and row[0][0] == "district"
+    data = json.loads(row[0][1])
+    assert data["name"] == "Анна Иванова" and data["org"] == "НКО Диалог"
+
+
+async def test_rejected_token_stops_with_one_line(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    env = bot_env(tmp_path / "data" / "bot.sqlite3", server, BOT_TOKEN=WRONG_TOKEN)
+    bot = await start_bot(processes, tmp_path / "run", env)
+    assert await bot.wait() == 2, bot.log()[-3000:]
+    assert server.rejected >= 1
+    stderr = bot.stderr
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    mentioning = [line for line in lines if "BOT_TOKEN" in line]
+    assert len(mentioning) == 1, stderr
+    assert lines[-1] == mentioning[0], stderr
+    assert WRONG_TOKEN.split(":", 1)[1] not in bot.log()
+
+
+async def test_rejected_token_quiet_log_has_only_the_message(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    env = bot_env(
+        tmp_path / "data" / "bot.sqlite3", server, BOT_TOKEN=WRONG_TOKEN, LOG_LEVEL="WARNING"
+    )
+    bot = await start_bot(processes, tmp_path / "run", env)
+    assert await bot.wait() == 2, bot.log()[-3000:]
+    lines = [line for line in bot.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "BOT_TOKEN" in lines[0], bot.stderr
+
+
+async def test_malformed_setting_stops_with_one_line(
+    processes: list[BotProcess], tmp_path: Path
+) -> None:
+    env = bot_env(tmp_path / "data" / "bot.sqlite3", None, ADMIN_IDS="abc")
+    bot = await start_bot(processes, tmp_path / "run", env)
+    assert await bot.wait() == 2, bot.log()[-3000:]
+    stderr = bot.stderr
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "ADMIN_IDS" in lines[0]
+    assert not (tmp_path / "data" / "bot.sqlite3").exists()
