@@ -31,5 +31,7 @@ def setup_logging(level: str, token: str) -> None:
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # PTB logs request parameters (message texts) at DEBUG: never below INFO.
-    for name in ("telegram", "apscheduler", "aiosqlite"):
+    for name in ("telegram", "aiosqlite"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # APScheduler logs every run of every job at INFO.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
