@@ -28,6 +28,7 @@ class BotData:
         self.topics: list[Topic] = []
         self.clock: Callable[[], datetime] = utc_now
         self.bot_username: str = ""
+        self.error_notices: dict[str, float] = {}  # error type -> when admins were last told
 
     @property
     def storage(self) -> Storage:

@@ -13,7 +13,6 @@ from bot.i18n import language_for, t
 
 log = logging.getLogger(__name__)
 ADMIN_NOTICE_INTERVAL = 600.0  # seconds between two admin notices about the same error type
-_last_notice: dict[str, float] = {}
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -37,9 +36,10 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     kind = type(error).__name__
     now = time.monotonic()
-    if now - _last_notice.get(kind, -ADMIN_NOTICE_INTERVAL) < ADMIN_NOTICE_INTERVAL:
+    last = context.bot_data.error_notices
+    if kind in last and now - last[kind] < ADMIN_NOTICE_INTERVAL:
         return
-    _last_notice[kind] = now
+    last[kind] = now
     for admin in settings.admin_ids:
         try:
             await context.bot.send_message(

@@ -1,0 +1,42 @@
+"""Telegram errors while answering: logged, the person told when possible, admins told briefly."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import ADMIN_ID, Harness
+from tests.test_registration import register
+
+
+async def test_a_failed_reply_is_logged_and_admins_are_told(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await register(harness, 401)
+    p = harness.person(401)
+    harness.telegram.fail("sendMessage", chat_id=401, times=2)  # blocked the bot meanwhile
+    with caplog.at_level(logging.ERROR):
+        await p.send("/me")
+    assert "error while handling update" in caplog.text
+    assert "Анна" not in caplog.text  # no personal data in the log
+    notices = harness.telegram.sent(chat_id=ADMIN_ID)
+    assert notices and "Forbidden" in notices[-1].params["text"]
+    # the next request works again
+    await p.send("/me")
+    assert "Ваш профиль" in p.last
+
+
+async def test_an_edit_of_a_deleted_message_falls_back_to_a_new_message(
+    harness: Harness,
+) -> None:
+    p = harness.person(402)
+    await p.send("/start")
+    message_id = p.last_message_with_buttons()["message_id"]
+    harness.telegram.fail(
+        "editMessageText", code=400, description="Bad Request: message to edit not found"
+    )
+    await p.press("reg:lang:en", message_id=message_id)
+    assert "Consent to data processing" in p.last
+    dialog = await harness.storage.dialogs.get(402)
+    assert dialog is not None and dialog.message_id != message_id
