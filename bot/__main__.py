@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import re
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -47,13 +48,12 @@ def _settings(config: Path, lang: str) -> Settings | int:
 
 
 async def _migrate(settings: Settings, lang: str) -> int:
+    storage = await Storage.open(settings.database_path, migrate=False)
     try:
-        storage = await Storage.open(settings.database_path, migrate=False)
         applied = await storage.db.migrate()
         version = await storage.db.user_version()
+    finally:
         await storage.close()
-    except DatabaseTooNew as exc:
-        return _fail(lang, "cli.db_too_new", found=exc.found, known=exc.known)
     print(t(lang, "cli.migrated", applied=len(applied), version=version))
     return 0
 
@@ -63,8 +63,10 @@ async def _check(settings: Settings, lang: str) -> int:
     known = len(load_migrations())
     if settings.database_path.exists():
         db = await Database.open(settings.database_path)
-        version = await db.user_version()
-        await db.close()
+        try:
+            version = await db.user_version()
+        finally:
+            await db.close()
         if version > known:
             problems.append(t(lang, "cli.db_too_new", found=version, known=known))
         elif version < known:
@@ -100,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(settings, int):
         return settings
     setup_logging(settings.log_level, settings.bot_token.get_secret_value())
-    if args.command == "migrate":
-        return asyncio.run(_migrate(settings, lang))
-    if args.command == "check":
-        return asyncio.run(_check(settings, lang))
+    commands = {"migrate": _migrate, "check": _check}
     try:
+        if args.command in commands:
+            return asyncio.run(commands[args.command](settings, lang))
         asyncio.run(run(settings))
     except DatabaseTooNew as exc:
         return _fail(lang, "cli.db_too_new", found=exc.found, known=exc.known)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        return _fail(
+            lang,
+            "cli.bad_setting",
+            variable="DATABASE_PATH",
+            problem=f"{settings.database_path}: {exc}",
+        )
     except StartupError as exc:
         return _fail(lang, exc.key, **exc.params)
     return 0

@@ -23,17 +23,41 @@ async def on_error(update: object, context: BotContext) -> None:
     settings = context.bot_data.settings
     default = settings.default_language if settings else "ru"
     if isinstance(update, Update) and update.effective_chat is not None:
-        user = update.effective_user
-        lang = language_for(user.language_code if user else None, default)
+        lang = await _language(update, context, default)
+        text = t(lang, "error.generic")
         try:
+            answered = False
             if update.callback_query is not None:
-                await update.callback_query.answer(t(lang, "error.generic"), show_alert=True)
-            else:
-                await context.bot.send_message(update.effective_chat.id, t(lang, "error.generic"))
+                try:
+                    answered = await update.callback_query.answer(text, show_alert=True)
+                except TelegramError:  # already answered: say it in the chat instead
+                    answered = False
+            if not answered:
+                await context.bot.send_message(update.effective_chat.id, text)
         except TelegramError:
             log.warning("could not tell the person about the error")
+    await _notify_admins(context, error, update_id)
+
+
+async def _language(update: Update, context: BotContext, default: str) -> str:
+    """The member's chosen language if the database answers, else their Telegram language."""
+    user = update.effective_user
+    if user is None:
+        return default
+    try:
+        member = await context.storage.members.by_telegram_id(user.id)
+    except Exception:  # the error may be the database itself
+        member = None
+    return member.language if member else language_for(user.language_code, default)
+
+
+async def _notify_admins(
+    context: BotContext, error: BaseException | None, update_id: int | None
+) -> None:
+    settings = context.bot_data.settings
     if settings is None or error is None:
         return
+    default = settings.default_language
     kind = type(error).__name__
     now = time.monotonic()
     last = context.bot_data.error_notices

@@ -89,11 +89,27 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             {"at": _iso(a.at), "action": a.action, "role": a.role, "region": a.region_code}
             for a in audit
         ],
+        "actions_as_admin": [
+            {
+                "at": _iso(a.at),
+                "action": a.action,
+                "member_id": a.member_id,
+                "region": a.region_code,
+            }
+            for a in await storage.roles.audit(actor=caller.telegram_id)
+        ],
         "dialogue_in_progress": (
             {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
         ),
     }
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+async def mark_reachable(
+    storage: Storage, telegram_id: int, reachable: bool, now: datetime
+) -> bool:
+    """The person blocked the bot (or unblocked it): later sends skip or include them."""
+    return await storage.members.set_reachable(telegram_id, reachable, now)
 
 
 async def erase(storage: Storage, caller: Caller, now: datetime) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 GUEST = ("start", "help")
 MEMBER = ("me", "settings", "help", "mydata", "forget", "cancel")
 COORDINATOR = (*MEMBER, "members")
-ADMIN = (*MEMBER, "invite_coordinator", "coordinators", "revoke", "members", "stats")
+ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
+ADMIN = (*MEMBER, *ADMIN_ONLY)
+ADMIN_GUEST = (*GUEST, *ADMIN_ONLY)  # an admin from ADMIN_IDS who has not registered
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {
     "guest": GUEST,
@@ -13,6 +15,7 @@ BY_LEVEL: dict[str, tuple[str, ...]] = {
     "coordinator": COORDINATOR,
     "federal": COORDINATOR,
     "admin": ADMIN,
+    "admin_guest": ADMIN_GUEST,
 }
 
 

@@ -18,6 +18,9 @@ from rapidfuzz import fuzz, process
 
 CODE_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 MATCH_THRESHOLD = 72
+MIN_QUERY = 3  # "да", "а" are not region names
+SHORT_QUERY = 5  # shorter queries must be the start of a name or alias
+DISTRICT_RE = re.compile(r"^[A-Z0-9_-]{1,20}$")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Regions:
         """Regions whose name or alias looks like the typed text, best first."""
         exact = self.parse_code(text) if CODE_RE.match(text.strip().upper()) else None
         query = _normalise(text)
-        if not query:
+        if len(query) < MIN_QUERY:
             return [exact] if exact else []
         found: list[Region] = [exact] if exact else []
         results = process.extract(
@@ -92,8 +95,12 @@ class Regions:
         # Prefer exact alias/name hits, then higher scores; one entry per region.
         results.sort(key=lambda r: (self._choices[r[2]] != query, -r[1]))
         best = results[0][1] if results else 0
-        for _choice, score, index in results:
+        for choice, score, index in results:
             if score < best - 8:
+                continue
+            if len(query) < SHORT_QUERY and not any(
+                word.startswith(query) for word in choice.split()
+            ):
                 continue
             region = self._choice_region[index]
             if region not in found:
@@ -106,6 +113,9 @@ class Regions:
 def _parse(data: Any, source: str) -> Regions:
     try:
         districts = [District(d["code"], d["ru"], d["en"]) for d in data["districts"]]
+        for district in districts:
+            if not DISTRICT_RE.match(district.code):
+                raise RegionsError(f"{source}: bad district code {district.code!r}")
         district_codes = {d.code for d in districts}
         regions: list[Region] = []
         seen: set[str] = set()

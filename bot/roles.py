@@ -12,6 +12,7 @@ from bot.access import Caller, Denied, require_admin
 from bot.regions import Regions
 from bot.settings import Settings
 from storage.db import Storage
+from storage.members import Member
 from storage.roles import ALL_REGIONS, CoordinatorEntry, Invite, Role
 
 INVITE_PREFIX = "inv_"
@@ -65,16 +66,25 @@ async def create_invite(
 
 class InviteOutcome(Enum):
     GRANTED = "granted"
+    ALREADY = "already"
+    REVOKED = "revoked"
     USED = "used"
     EXPIRED = "expired"
     INVALID = "invalid"
 
 
 async def redeem_invite(
-    storage: Storage, member_id: int, hashed: str, now: datetime
+    storage: Storage, settings: Settings, member_id: int, hashed: str, now: datetime
 ) -> tuple[InviteOutcome, Role | None]:
     """Use the invite (by the hash of its secret) once; a second use, an expired or a forged
-    one grants nothing."""
+    one, or one made by someone who is no longer an admin, grants nothing."""
+    invite = await storage.roles.invite_by_hash(hashed)
+    if invite is None:
+        return InviteOutcome.INVALID, None
+    if invite.created_by not in settings.admin_ids:
+        return InviteOutcome.REVOKED, None
+    if invite.used_at is None and await storage.roles.holds(member_id, invite.region_code):
+        return InviteOutcome.ALREADY, None
     redeemed = await storage.roles.redeem_invite(hashed, member_id=member_id, now=now)
     if redeemed is not None:
         return InviteOutcome.GRANTED, redeemed[1]
@@ -100,9 +110,12 @@ async def role_to_revoke(storage: Storage, caller: Caller, role_id: int) -> Coor
     raise Denied("revoke.not_found")
 
 
-async def revoke(storage: Storage, caller: Caller, role_id: int, now: datetime) -> Role:
+async def revoke(
+    storage: Storage, caller: Caller, role_id: int, now: datetime
+) -> tuple[Role, Member | None]:
+    """Remove the role; returns it and the member who held it (to tell them)."""
     require_admin(caller)
     role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now)
     if role is None:
         raise Denied("revoke.not_found")
-    return role
+    return role, await storage.members.by_id(role.member_id)

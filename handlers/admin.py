@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import Forbidden
 
-from bot.access import Denied, require_admin
+from bot.access import Denied, identify, require_admin
 from bot.context import BotContext
 from bot.i18n import t, tn
+from bot.members import mark_reachable
 from bot.roles import coordinators, create_invite, revoke, role_to_revoke
 from bot.stats import members_overview, network_stats
 from bot.timefmt import MOSCOW, moment
@@ -205,12 +207,11 @@ async def press_revoke(update: Update, context: BotContext) -> None:
             return
         if parts[2] != "yes":
             raise Denied("dialog.stale")
-        role = await revoke(context.storage, caller, role_id, context.now())
+        role, member = await revoke(context.storage, caller, role_id, context.now())
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     await answer(query)
-    member = await context.storage.members.by_id(role.member_id)
     scope = esc(_scope_name(context, role.region_code, lang))
     await edit_or_send(
         context,
@@ -219,18 +220,17 @@ async def press_revoke(update: Update, context: BotContext) -> None:
         t(lang, "revoke.done", name=esc(member.name if member else "—"), scope=scope),
     )
     if member is not None and member.telegram_id is not None:
-        from bot.access import identify
-
         target = await identify(context.storage, context.settings, member.telegram_id)
         await refresh_menu(context.bot, target, context.settings.default_language)
-        await context.bot.send_message(
-            member.telegram_id,
-            t(
-                member.language,
-                "revoke.notice",
-                scope=esc(_scope_name(context, role.region_code, member.language)),
-            ),
+        notice = t(
+            member.language,
+            "revoke.notice",
+            scope=esc(_scope_name(context, role.region_code, member.language)),
         )
+        try:
+            await context.bot.send_message(member.telegram_id, notice)
+        except Forbidden:  # they blocked the bot
+            await mark_reachable(context.storage, member.telegram_id, False, context.now())
 
 
 async def show_members(update: Update, context: BotContext) -> None:

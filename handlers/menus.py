@@ -22,19 +22,25 @@ def _commands(level: str, lang: str) -> list[BotCommand]:
 async def set_default_menus(bot: ExtBot[None], default_language: str) -> None:
     """What a person who has not registered sees in any private chat, per language."""
     scope = BotCommandScopeAllPrivateChats()
-    await bot.set_my_commands(_commands("guest", default_language), scope=scope)
-    for lang in LANGUAGES:
-        await bot.set_my_commands(_commands("guest", lang), scope=scope, language_code=lang)
+    try:
+        await bot.set_my_commands(_commands("guest", default_language), scope=scope)
+        for lang in LANGUAGES:
+            await bot.set_my_commands(_commands("guest", lang), scope=scope, language_code=lang)
+    except TelegramError as exc:  # the menu is a convenience: never a reason not to start
+        log.warning("could not set the default command menu: %s", exc)
 
 
 async def refresh_menu(bot: ExtBot[None], caller: Caller, default_language: str) -> None:
     """The menu of one person's private chat, from their current role and language."""
     scope = BotCommandScopeChat(caller.telegram_id)
     try:
-        if caller.level == "guest":
+        level = caller.level
+        if level == "guest":
             await bot.delete_my_commands(scope=scope)
         else:
+            if level == "admin" and not caller.is_member:
+                level = "admin_guest"
             lang = caller.language or default_language
-            await bot.set_my_commands(_commands(caller.level, lang), scope=scope)
+            await bot.set_my_commands(_commands(level, lang), scope=scope)
     except TelegramError as exc:  # e.g. an admin who never opened the bot: chat not found
         log.warning("could not set the command menu for a chat: %s", exc)

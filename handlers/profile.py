@@ -12,7 +12,7 @@ from bot import dialogs
 from bot.access import Denied
 from bot.context import BotContext
 from bot.i18n import t
-from bot.members import erase, export
+from bot.members import erase, export, mark_reachable
 from handlers.common import (
     answer,
     caller_of,
@@ -181,4 +181,4 @@ async def track_private_chat(update: Update, context: BotContext) -> None:
         return
     status = change.new_chat_member.status
     reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    await context.storage.members.set_reachable(change.chat.id, reachable, context.now())
+    await mark_reachable(context.storage, change.chat.id, reachable, context.now())

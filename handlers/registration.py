@@ -7,10 +7,14 @@ live: a stale button gets a polite alert. The state is a row in SQLite (bot/dial
 
 from __future__ import annotations
 
+import logging
+import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.access import Denied, identify
@@ -42,6 +46,8 @@ from handlers.menus import refresh_menu
 from storage.dialogs import Dialog
 from storage.members import Member
 
+log = logging.getLogger(__name__)
+
 REG = "reg"
 SET = "set"
 FLOWS = (REG, SET)
@@ -64,8 +70,6 @@ def _back(lang: str) -> Button:
 
 
 def _nav(dialog: Dialog, lang: str, back: bool = True) -> list[Button]:
-    if dialog.flow == SET:
-        return [_back(lang)]
     return [_back(lang), _cancel(lang)] if back else [_cancel(lang)]
 
 
@@ -188,7 +192,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [
             [(t("ru", "lang.ru"), "set:lang:ru")],
             [(t("en", "lang.en"), "set:lang:en")],
-            [_back(lang)],
+            [_back(lang), _cancel(lang)],
         ]
     else:
         raise ValueError(f"unknown step {step}")
@@ -202,6 +206,8 @@ async def show(
     text, markup = question(context, dialog)
     if hint:
         text = f"{hint}\n\n{text}"
+    if new_message and dialog.message_id is not None:
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
     message_id = None if new_message else dialog.message_id
     shown = await edit_or_send(context, dialog.chat_id, message_id, text, markup)
     if shown != dialog.message_id:
@@ -239,7 +245,13 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if caller.member is not None and payload is None:
+    if payload is None or payload.kind == "region":
+        dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
+        if dialog is not None and dialog.flow == REG:
+            hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
+            await show(context, dialog, new_message=True, hint=hint)
+            return
+    if caller.member is not None and (payload is None or payload.kind == "region"):
         markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
         await send(
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
@@ -403,10 +415,6 @@ async def press_button(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
         return
     lang = str(dialog.data.get("lang", "ru"))
-    if parts == ["dlg", "cancel"]:
-        await answer(query)
-        await cancel_dialog(context, dialog)
-        return
     message = query.message
     if message is None or message.message_id != dialog.message_id:
         await answer(query, t(lang, "dialog.stale"), alert=True)
@@ -424,6 +432,8 @@ async def _on_button(
     """Act on a button; returns '' when done, a text to show as an alert, or None if stale."""
     step, data = dialog.step, dialog.data
     match parts:
+        case ["dlg", "cancel"]:
+            await cancel_dialog(context, dialog)
         case ["dlg", "back"]:
             target = _previous(dialog)
             if target is None:
@@ -431,12 +441,20 @@ async def _on_button(
             changes: dict[str, Any] = {}
             if target == "summary":
                 changes["editing"] = False
+            if dialog.flow == SET and target == "settings":
+                # what is shown must be what is stored: drop unsaved choices
+                member = await context.storage.members.by_telegram_id(dialog.telegram_id)
+                if member is not None:
+                    changes.update(member_data(member), note=None)
             await go(context, dialog, target, **changes)
         case ["reg", "lang", code] if step == "consent" and code in ("ru", "en"):
             await go(context, dialog, "consent", lang=code)
         case ["reg", "consent", "yes"] if step == "consent":
             consent_at = context.now().isoformat()
-            accepted = f"{t(lang, 'reg.consent')}\n\n{t(lang, 'reg.consent_given')}"
+            if dialog.message_id is None:  # agreed in words
+                accepted = t(lang, "reg.consent_given")
+            else:
+                accepted = f"{t(lang, 'reg.consent')}\n\n{t(lang, 'reg.consent_given')}"
             await edit_or_send(context, dialog.chat_id, dialog.message_id, accepted)
             await go(context, dialog, "name", new_message=True, consent_at=consent_at)
         case ["reg", "consent", "no"] if step == "consent":
@@ -553,7 +571,9 @@ async def _use_invite(
 async def _use_invite_for_chat(
     context: BotContext, chat_id: int, member: Member, hashed: str, lang: str
 ) -> None:
-    outcome, role = await redeem_invite(context.storage, member.id, hashed, context.now())
+    outcome, role = await redeem_invite(
+        context.storage, context.settings, member.id, hashed, context.now()
+    )
     if outcome is InviteOutcome.GRANTED and role is not None:
         if role.region_code == "*":
             text = t(lang, "invite.granted_federal")
@@ -568,6 +588,46 @@ async def _use_invite_for_chat(
 
 # ---------------------------------------------------------------- typed answers
 
+CANCEL_WORDS = frozenset({"отмена", "отменить", "стоп", "выход", "cancel", "stop", "quit"})
+BACK_WORDS = frozenset({"назад", "back"})
+YES_WORDS = frozenset(
+    {"да", "верно", "все верно", "всё верно", "правильно", "yes", "correct", "all correct"}
+)
+NO_WORDS = frozenset({"нет", "no"})
+AGREE_WORDS = frozenset({"согласен", "согласна", "да согласен", "да согласна", "i agree", "agree"})
+DISAGREE_WORDS = frozenset({"не согласен", "не согласна", "i do not agree", "disagree"})
+
+
+def typed_button(dialog: Dialog, text: str) -> list[str] | None:
+    """The button a typed word stands for at this step, if it is one of the known words."""
+    word = " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    if word in CANCEL_WORDS:
+        return ["dlg", "cancel"]
+    if word in BACK_WORDS:
+        return ["dlg", "back"]
+    step = dialog.step
+    if step == "consent" and (word in AGREE_WORDS or word in YES_WORDS):
+        return ["reg", "consent", "yes"]
+    if step == "consent" and (word in DISAGREE_WORDS or word in NO_WORDS):
+        return ["reg", "consent", "no"]
+    if step == "region_confirm" and word in YES_WORDS:
+        return ["reg", "regok"]
+    if step == "region_confirm" and word in NO_WORDS:
+        return ["reg", "regother"]
+    if step == "summary" and dialog.flow == REG and word in YES_WORDS:
+        return ["reg", "confirm"]
+    return None
+
+
+async def strip_keyboard(context: BotContext, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off a question that is no longer current (best effort)."""
+    if message_id is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        log.debug("could not remove old buttons: %s", exc)
+
 
 async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:
     """A typed message while a registration or settings dialogue waits for an answer."""
@@ -576,8 +636,20 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
     lang = str(dialog.data.get("lang", "ru"))
     text = message.text
     if text is None:
-        hint = t(lang, "reg.hint.text_please")
-        await show(context, dialog, new_message=True, hint=hint)
+        key = "reg.hint.text_please" if dialog.step in TEXT_STEPS else "reg.hint.use_buttons"
+        await show(context, dialog, new_message=True, hint=t(lang, key))
+        return
+    said = typed_button(dialog, text)
+    if said is not None:
+        # "отмена", "назад", "да" ... typed instead of tapped: act as the button would,
+        # answering with a new message below the person's words.
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        dialog = replace(dialog, message_id=None)
+        alert = await _on_button(context, dialog, said, lang)
+        if alert:
+            await show(context, dialog, new_message=True, hint=alert)
+        elif alert is None:
+            await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
         return
     if dialog.step == "name":
         value, problem = check_name(text)

@@ -207,6 +207,10 @@ class MemberRepo:
             )
             await tx.execute("DELETE FROM roles WHERE member_id = ?", (member_id,))
             await tx.execute("DELETE FROM member_topics WHERE member_id = ?", (member_id,))
+            await tx.execute(
+                "UPDATE invites SET used_by_member_id = NULL WHERE used_by_member_id = ?",
+                (member_id,),
+            )
             await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
             month = from_db(row["created_at"]).replace(
                 day=1, hour=0, minute=0, second=0, microsecond=0

@@ -187,6 +187,13 @@ class RoleRepo:
     ) -> tuple[Invite, Role] | None:
         """Use a valid invite once and grant its role, atomically. None if not usable."""
         async with self._db.transaction() as tx:
+            already = await tx.fetchone(
+                "SELECT 1 FROM roles r JOIN invites i ON i.token_hash = ?"
+                " WHERE r.member_id = ? AND r.role = i.role AND r.region_code = i.region_code",
+                (token_hash, member_id),
+            )
+            if already is not None:
+                return None
             row = await tx.fetchone(
                 "UPDATE invites SET used_by_member_id = ?, used_at = ?"
                 " WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
@@ -197,7 +204,7 @@ class RoleRepo:
             invite = _invite(row)
             await tx.execute(
                 "INSERT INTO roles (member_id, role, region_code, granted_by, granted_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, role, region_code) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?)",
                 (member_id, invite.role, invite.region_code, invite.created_by, to_db(now)),
             )
             role_row = await tx.fetchone(
@@ -217,9 +224,21 @@ class RoleRepo:
             )
             return invite, _role(role_row)
 
-    async def audit(self, member_id: int | None = None) -> list[AuditEntry]:
-        if member_id is None:
+    async def holds(self, member_id: int, region_code: str) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM roles WHERE member_id = ? AND region_code = ?", (member_id, region_code)
+        )
+        return row is not None
+
+    async def audit(
+        self, member_id: int | None = None, *, actor: int | None = None
+    ) -> list[AuditEntry]:
+        if member_id is None and actor is None:
             rows = await self._db.fetchall("SELECT * FROM audit_log ORDER BY id")
+        elif actor is not None:
+            rows = await self._db.fetchall(
+                "SELECT * FROM audit_log WHERE actor_telegram_id = ? ORDER BY id", (actor,)
+            )
         else:
             rows = await self._db.fetchall(
                 "SELECT * FROM audit_log WHERE member_id = ? ORDER BY id", (member_id,)

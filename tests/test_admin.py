@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.settings import Settings
 from tests.conftest import ADMIN_ID, Harness
 from tests.test_registration import register
 
@@ -212,4 +213,62 @@ async def test_menus_per_role_and_language(harness: Harness) -> None:
         "mydata",
         "forget",
         "cancel",
+    ]
+
+
+async def test_invite_for_a_role_already_held_is_not_used_up(harness: Harness) -> None:
+    await register(harness, 313)
+    await make_coordinator(harness, 313, "RU-SAM")
+    admin = harness.person(ADMIN_ID)
+    await admin.send("/invite_coordinator RU-SAM")
+    payload = invite_link(admin.last)
+    p = harness.person(313)
+    await p.send(f"/start {payload}")
+    assert "уже есть эта роль" in p.last
+    await register(harness, 314)
+    await harness.person(314).send(f"/start {payload}")
+    assert "координатор региона" in harness.person(314).last
+
+
+async def test_invite_of_someone_no_longer_admin_grants_nothing(
+    harness: Harness, settings: Settings
+) -> None:
+    admin = harness.person(ADMIN_ID)
+    await admin.send("/invite_coordinator all")
+    payload = invite_link(admin.last)
+    harness.app.bot_data.settings = settings.model_copy(update={"admin_ids": frozenset()})
+    await register(harness, 315)
+    p = harness.person(315)
+    await p.send(f"/start {payload}")
+    assert "больше не действует" in p.last
+    member = await harness.storage.members.by_telegram_id(315)
+    assert member is not None and await harness.storage.roles.for_member(member.id) == []
+
+
+async def test_revoking_from_someone_who_blocked_the_bot(harness: Harness) -> None:
+    await register(harness, 316, name="Вера")
+    await make_coordinator(harness, 316, "RU-SAM")
+    member = await harness.storage.members.by_telegram_id(316)
+    assert member is not None
+    role_id = (await harness.storage.roles.for_member(member.id))[0].id
+    harness.telegram.fail("sendMessage", chat_id=316)
+    admin = harness.person(ADMIN_ID)
+    await admin.send(f"/revoke {role_id}")
+    await admin.tap("Да, снять роль")
+    assert "снята: Вера" in admin.last
+    member = await harness.storage.members.by_telegram_id(316)
+    assert member is not None and member.status == "unreachable"
+    assert not any("Ошибка в боте" in c.params.get("text", "") for c in harness.telegram.sent())
+
+
+async def test_menu_of_an_admin_who_has_not_registered(harness: Harness) -> None:
+    menu = harness.telegram.menu({"chat_id": ADMIN_ID, "type": "chat"})
+    assert menu == [
+        "start",
+        "help",
+        "invite_coordinator",
+        "coordinators",
+        "revoke",
+        "members",
+        "stats",
     ]

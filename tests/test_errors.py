@@ -6,7 +6,11 @@ import logging
 
 import pytest
 
-from tests.conftest import ADMIN_ID, Harness
+from bot.app import build_application
+from bot.settings import Settings
+from storage.db import Storage
+from tests.conftest import ADMIN_ID, Clock, Harness
+from tests.fake_telegram import FakeRequest, FakeTelegram
 from tests.test_registration import register
 
 
@@ -40,3 +44,15 @@ async def test_an_edit_of_a_deleted_message_falls_back_to_a_new_message(
     assert "Consent to data processing" in p.last
     dialog = await harness.storage.dialogs.get(402)
     assert dialog is not None and dialog.message_id != message_id
+
+
+async def test_a_failing_command_menu_does_not_stop_the_start(
+    settings: Settings, storage: Storage, clock: Clock
+) -> None:
+    telegram = FakeTelegram()
+    telegram.fail("setMyCommands", code=502, description="Bad Gateway", times=10)
+    app = build_application(settings, storage=storage, request=FakeRequest(telegram), clock=clock)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)  # no exception
+    await app.shutdown()

@@ -103,6 +103,7 @@ async def test_forget_erases_personal_data_after_confirmation(harness: Harness) 
     assert "данные остаются" in p.last
     assert await harness.storage.members.by_telegram_id(206) is not None
     await p.send("/forget")
+    confirmation = p.last_message_with_buttons()["message_id"]
     await p.tap("Да, удалить")
     assert "данные удалены" in p.last
     assert await harness.storage.members.by_telegram_id(206) is None
@@ -117,8 +118,8 @@ async def test_forget_erases_personal_data_after_confirmation(harness: Harness) 
     # the chat menu falls back to the guest one
     assert ('{"chat_id": 206, "type": "chat"}', "") not in harness.telegram.commands
     # pressing the old button again changes nothing
-    await p.press("fgt:yes", message_id=p.last_message_with_buttons()["message_id"])
-    assert "зарегистрируйтесь" in p.alerts()[-1] or "зарегистрируйтесь" in p.last
+    await p.press("fgt:yes", message_id=confirmation)
+    assert "зарегистрируйтесь" in p.alerts()[-1]
 
 
 async def test_help_depends_on_the_role(harness: Harness) -> None:
@@ -158,3 +159,18 @@ async def test_blocking_the_bot_marks_the_member_unreachable(harness: Harness) -
     )
     member = await harness.storage.members.by_telegram_id(210)
     assert member is not None and member.status == "active"
+
+
+async def test_settings_back_forgets_unsaved_choices_and_cancel_closes(harness: Harness) -> None:
+    await register(harness, 211)
+    p = harness.person(211)
+    await p.send("/settings")
+    await p.tap("Темы")
+    await p.tap("Экология")
+    await p.tap("Назад")
+    assert "Экология" not in p.last
+    await p.tap("Имя")
+    await p.tap("Отмена")
+    assert "Настройки закрыты" in p.last
+    member = await harness.storage.members.by_telegram_id(211)
+    assert member is not None and member.topics == ("education", "youth")

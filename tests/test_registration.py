@@ -152,7 +152,7 @@ async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
 ) -> None:
     p = harness.person(108)
     await p.send("/start")
-    await p.send("да")  # typed instead of pressing a button
+    await p.send("не знаю")  # typed instead of pressing a button
     assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last
     await p.tap("Согласен")
     await p.send("1")
@@ -183,7 +183,7 @@ async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
     assert "темы" in p.last
     await p.tap("Молодёжь")
     await p.tap("Готово")
-    await p.send("всё верно")  # typed at the summary
+    await p.send("а можно потом?")  # typed at the summary
     assert "выберите ответ кнопкой" in p.last
     assert await harness.storage.members.by_telegram_id(108) is None
     await p.tap("Всё верно")
@@ -361,3 +361,62 @@ async def test_half_done_registration_survives_a_restart(
     finally:
         await app.shutdown()
         await storage.close()
+
+
+async def test_typed_words_work_like_the_buttons(harness: Harness) -> None:
+    p = harness.person(119)
+    await p.send("/start r_RU-IRK")
+    await p.send("Согласен")
+    assert "согласие получено" in p.texts[-2] and "Как вас зовут" in p.last
+    await p.send("Отмена")
+    assert "Регистрация отменена" in p.last
+    assert await harness.storage.dialogs.get(119) is None
+    await p.send("/start r_RU-IRK")
+    await p.send("да")
+    await p.send("Анна")
+    await p.send("назад")
+    assert "Как вас зовут" in p.last
+    await p.send("Анна Юрьевна")
+    await p.send("Байкальский фонд")
+    assert "Иркутская область" in p.last
+    await p.send("Да")  # keeps the region from the link
+    assert "темы" in p.last
+    await p.tap("Экология")
+    await p.tap("Готово")
+    await p.send("Всё верно!")
+    member = await harness.storage.members.by_telegram_id(119)
+    assert member is not None
+    assert (member.name, member.region_code) == ("Анна Юрьевна", "RU-IRK")
+
+
+async def test_only_the_current_question_keeps_its_buttons(harness: Harness) -> None:
+    p = harness.person(120)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.send("Диалог")
+    with_buttons = [
+        m
+        for (chat, _), m in harness.telegram.messages.items()
+        if chat == 120 and m.get("reply_markup")
+    ]
+    assert len(with_buttons) == 1 and "федеральный округ" in with_buttons[0]["text"]
+
+
+async def test_start_again_in_the_middle_continues(harness: Harness) -> None:
+    p = harness.person(121)
+    await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна")
+    await p.send("/start")
+    assert "Продолжим с того места" in p.last and "организация" in p.last
+    dialog = await harness.storage.dialogs.get(121)
+    assert dialog is not None and dialog.data["name"] == "Анна"
+
+
+async def test_a_photo_at_a_button_step_asks_for_the_buttons(harness: Harness) -> None:
+    p = harness.person(122)
+    await p.send("/start")
+    photo = [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]
+    await p.send(None, photo=photo)
+    assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last

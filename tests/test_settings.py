@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +105,29 @@ def test_config_example_lists_every_setting_and_loads() -> None:
     assert names == {name.upper() for name in Settings.model_fields}
     settings = load_settings(example)
     assert settings.regions_file is None and settings.admin_ids == frozenset()
+
+
+def test_cli_database_that_is_not_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junk.db").write_text("this is not a database" * 100)
+    (tmp_path / "config.env").write_text(f"BOT_TOKEN={TOKEN}\nDATABASE_PATH=junk.db\n")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "DATABASE_PATH" in err
+
+
+def test_cli_refuses_a_newer_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.env").write_text(f"BOT_TOKEN={TOKEN}\nDATABASE_PATH=x.db\n")
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    capsys.readouterr()
+    assert main(["migrate"]) == 2
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("схема 99" in line for line in err)
