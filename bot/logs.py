@@ -17,7 +17,14 @@ class RedactToken(logging.Filter):
             if self._secret in message:
                 record.msg = message.replace(self._secret, "<BOT_TOKEN>")
                 record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = _FORMATTER.formatException(record.exc_info)
+            if record.exc_text and self._secret in record.exc_text:
+                record.exc_text = record.exc_text.replace(self._secret, "<BOT_TOKEN>")
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def setup_logging(level: str, token: str) -> None:

@@ -443,9 +443,9 @@ async def _on_button(
                 changes["editing"] = False
             if dialog.flow == SET and target == "settings":
                 # what is shown must be what is stored: drop unsaved choices
-                member = await context.storage.members.by_telegram_id(dialog.telegram_id)
-                if member is not None:
-                    changes.update(member_data(member), note=None)
+                stored = await identify(context.storage, context.settings, dialog.telegram_id)
+                if stored.member is not None:
+                    changes.update(member_data(stored.member), note=None)
             await go(context, dialog, target, **changes)
         case ["reg", "lang", code] if step == "consent" and code in ("ru", "en"):
             await go(context, dialog, "consent", lang=code)

@@ -95,8 +95,13 @@ def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> 
     assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("telegram").getEffectiveLevel() >= logging.INFO
     logging.getLogger("somewhere").warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
+    try:
+        raise RuntimeError(f"connection to https://api.telegram.org/bot{TOKEN}/getMe failed")
+    except RuntimeError:
+        logging.getLogger("somewhere").exception("request failed")
     err = capsys.readouterr().err
     assert TOKEN not in err and "<BOT_TOKEN>/getMe" in err
+    assert "bot<BOT_TOKEN>/getMe failed" in err
 
 
 def test_config_example_lists_every_setting_and_loads() -> None:
