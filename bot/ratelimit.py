@@ -1,26 +1,81 @@
-"""Telegram's flood limits for the bot's own replies (PTB's AIORateLimiter, configured).
+"""Telegram's flood limits for everything the bot sends (one limiter for replies and outbox).
 
-Button answers and menu updates are not messages and are not throttled; sends and edits share
-MAX_MESSAGES_PER_SECOND overall and 20 per minute per group. RetryAfter is obeyed (retried up
-to twice) for the whole bot.
+- Overall: MAX_MESSAGES_PER_SECOND (about 30/s is what Telegram allows a bot).
+- Groups: 20 messages a minute per group.
+- RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
+  is retried (replies: up to twice; outbox rows pass rate_limit_args=0 and are rescheduled).
+Button answers and menu updates are not messages and are not throttled. The delivery engine
+keeps only a few sends waiting here, so a reply to a person never queues behind a broadcast.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import warnings
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
-from telegram._utils.types import JSONDict
-from telegram.ext import AIORateLimiter
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
 
+log = logging.getLogger(__name__)
+JSONDict = dict[str, Any]
 UNTHROTTLED = frozenset(
-    {"answerCallbackQuery", "setMyCommands", "deleteMyCommands", "getMe", "deleteWebhook"}
+    {
+        "answerCallbackQuery",
+        "setMyCommands",
+        "deleteMyCommands",
+        "getMe",
+        "getUpdates",
+        "deleteWebhook",
+    }
 )
+GROUP_PER_MINUTE = 20
 
 
-class BotRateLimiter(AIORateLimiter):
-    def __init__(self, per_second: float) -> None:
-        super().__init__(overall_max_rate=per_second, overall_time_period=1, max_retries=2)
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: int | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class BotRateLimiter(BaseRateLimiter[int]):
+    def __init__(self, per_second: float, max_retries: int = 2) -> None:
+        self._overall = AsyncLimiter(per_second, 1)
+        self._groups: dict[int | str, AsyncLimiter] = {}
+        self._max_retries = max_retries
+        self._resume_at = 0.0
+        self.retry_after_count = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def _group(self, chat_id: object) -> AsyncLimiter | None:
+        if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0):
+            if chat_id not in self._groups:
+                if len(self._groups) > 1024:
+                    self._groups.clear()
+                self._groups[chat_id] = AsyncLimiter(GROUP_PER_MINUTE, 60)
+            return self._groups[chat_id]
+        return None
+
+    async def _paused(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (delay := self._resume_at - loop.time()) > 0:
+            await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of the bot for `seconds` (Telegram said: retry after)."""
+        loop = asyncio.get_running_loop()
+        self._resume_at = max(self._resume_at, loop.time() + seconds)
 
     async def process_request(
         self,
@@ -33,6 +88,22 @@ class BotRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         if endpoint in UNTHROTTLED:
             return await callback(*args, **kwargs)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        retries = self._max_retries if rate_limit_args is None else max(0, rate_limit_args)
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        group = self._group(chat_id)
+        for attempt in range(retries + 1):
+            await self._paused()
+            try:
+                async with group or contextlib.nullcontext(), self._overall:
+                    await self._paused()
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.retry_after_count += 1
+                seconds = retry_seconds(exc)
+                self.pause(seconds)
+                log.warning("Telegram asked to wait %.0f s (429); all sending paused", seconds)
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
