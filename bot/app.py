@@ -23,6 +23,7 @@ from telegram.request import BaseRequest
 
 from bot.access import identify
 from bot.context import BotApp, BotContext, BotData
+from bot.delivery import DeliveryEngine
 from bot.errors import on_error
 from bot.jobs import sweep_dialogs
 from bot.ratelimit import BotRateLimiter
@@ -46,6 +47,7 @@ def build_application(
     storage: Storage | None = None,
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] | None = None,
+    start_delivery: bool = True,
 ) -> BotApp:
     builder = (
         ApplicationBuilder()
@@ -57,6 +59,7 @@ def build_application(
         .rate_limiter(BotRateLimiter(settings.max_messages_per_second))
         .concurrent_updates(False)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -71,6 +74,7 @@ def build_application(
         data.clock = clock
     if storage is not None:
         data.storage = storage
+    data.start_delivery = start_delivery
 
     text_flows: dict[str, profile.TextFlow] = {
         registration.REG: registration.answer_text,
@@ -123,13 +127,25 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         data.storage = await Storage.open(settings.database_path)
         data.owns_storage = True
     data.bot_username = app.bot.username
+    data.delivery = DeliveryEngine(
+        data.storage, app.bot, data.clock, workers=settings.delivery_workers
+    )
+    if data.start_delivery:
+        await data.delivery.start()
     await set_default_menus(app.bot, settings.default_language)
     for admin_id in sorted(settings.admin_ids):
         caller = await identify(data.storage, settings, admin_id)
         await refresh_menu(app.bot, caller, settings.default_language)
 
 
+async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
+    data: BotData = app.bot_data
+    if data.delivery is not None:
+        await data.delivery.stop()
+
+
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    await _post_stop(app)
     data: BotData = app.bot_data
     if data.owns_storage and data._storage is not None:
         await data.storage.close()

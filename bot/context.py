@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.delivery import DeliveryEngine
 from bot.regions import Regions, Topic
 from bot.settings import Settings
 from storage.db import Storage
@@ -29,6 +30,8 @@ class BotData:
         self.clock: Callable[[], datetime] = utc_now
         self.bot_username: str = ""
         self.error_notices: dict[str, float] = {}  # error type -> when admins were last told
+        self.delivery: DeliveryEngine | None = None
+        self.start_delivery = True
 
     @property
     def storage(self) -> Storage:

@@ -3,7 +3,7 @@
 - Overall: MAX_MESSAGES_PER_SECOND (about 30/s is what Telegram allows a bot).
 - Groups: 20 messages a minute per group.
 - RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
-  is retried (replies: up to twice; outbox rows pass rate_limit_args=0 and are rescheduled).
+  is retried (replies: up to twice; outbox rows pass NO_RETRY and are rescheduled).
 Button answers and menu updates are not messages and are not throttled. The delivery engine
 keeps only a few sends waiting here, so a reply to a person never queues behind a broadcast.
 """
@@ -35,6 +35,7 @@ UNTHROTTLED = frozenset(
     }
 )
 GROUP_PER_MINUTE = 20
+NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -69,7 +70,7 @@ class BotRateLimiter(BaseRateLimiter[int]):
 
     async def _paused(self) -> None:
         loop = asyncio.get_running_loop()
-        while (delay := self._resume_at - loop.time()) > 0:
+        while (delay := self._resume_at - loop.time()) > 0:  # noqa: ASYNC110 - may grow
             await asyncio.sleep(delay)
 
     def pause(self, seconds: float) -> None:

@@ -65,6 +65,8 @@ async def run(settings: Settings) -> None:
         log.info("stopping")
         await app.updater.stop()
         await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
     finally:
         if app._initialized:
             await app.shutdown()

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)
     max_messages_per_second: float = Field(default=30, gt=0, le=1000)
+    delivery_workers: int = Field(default=8, ge=1, le=64)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
 
     @field_validator("bot_token")

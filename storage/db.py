@@ -21,6 +21,7 @@ import aiosqlite
 
 from storage.dialogs import DialogRepo
 from storage.members import MemberRepo
+from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 
 Params = Sequence[Any] | dict[str, Any]
@@ -184,6 +185,7 @@ class Storage:
         self.members = MemberRepo(db)
         self.roles = RoleRepo(db)
         self.dialogs = DialogRepo(db)
+        self.outbox = OutboxRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

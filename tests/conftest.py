@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import build_application
 from bot.context import BotApp
+from bot.delivery import DeliveryEngine
 from bot.settings import Settings, load_settings
 from storage.db import Storage
 from tests import factories
@@ -79,6 +80,15 @@ class Harness:
         self, user_id: int, first_name: str = "Person", language_code: str | None = "ru"
     ) -> Person:
         return Person(self, factories.user_dict(user_id, first_name, language_code))
+
+    @property
+    def delivery(self) -> DeliveryEngine:
+        assert self.app.bot_data.delivery is not None
+        return self.app.bot_data.delivery
+
+    async def deliver(self) -> int:
+        """Send everything due in the outbox now, as the engine would."""
+        return await self.delivery.run_until_idle()
 
     async def run_jobs(self) -> None:
         """Run the repeating sweeps once, now (as the JobQueue would)."""
@@ -167,7 +177,13 @@ class Person:
 async def harness(
     settings: Settings, storage: Storage, telegram: FakeTelegram, clock: Clock
 ) -> AsyncIterator[Harness]:
-    app = build_application(settings, storage=storage, request=FakeRequest(telegram), clock=clock)
+    app = build_application(
+        settings,
+        storage=storage,
+        request=FakeRequest(telegram),
+        clock=clock,
+        start_delivery=False,
+    )
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)

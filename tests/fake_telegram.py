@@ -38,8 +38,40 @@ class Failure:
     migrate_to: int | None = None
 
 
+SENDING = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
+
+
+@dataclass
+class Limits:
+    """Telegram's flood limits, enforced like Telegram does: 429 with retry_after."""
+
+    per_second: int = 30
+    per_chat_per_second: int = 1
+    group_per_minute: int = 20
+    retry_after: int = 1
+    clock: Any = time.monotonic
+    sends: list[float] = field(default_factory=list)
+    by_chat: dict[int, list[float]] = field(default_factory=dict)
+    rejected: int = 0
+
+    def allow(self, chat_id: int) -> bool:
+        now = self.clock()
+        self.sends = [at for at in self.sends if now - at < 1]
+        window = 60 if chat_id < 0 else 1
+        allowed = self.group_per_minute if chat_id < 0 else self.per_chat_per_second
+        recent = [at for at in self.by_chat.get(chat_id, []) if now - at < window]
+        if len(self.sends) >= self.per_second or len(recent) >= allowed:
+            self.rejected += 1
+            return False
+        self.sends.append(now)
+        recent.append(now)
+        self.by_chat[chat_id] = recent
+        return True
+
+
 class FakeTelegram:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
         self._message_ids = itertools.count(1000)
@@ -108,6 +140,15 @@ class FakeTelegram:
         planned = self._planned_failure(method, params)
         if planned is not None:
             return planned["error_code"], planned
+        limited = self.limits is not None and method in SENDING
+        if limited and not self.limits.allow(_int(params.get("chat_id"))):  # type: ignore[union-attr]
+            seconds = self.limits.retry_after
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {seconds}",
+                "parameters": {"retry_after": seconds},
+            }
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -146,6 +187,10 @@ class FakeTelegram:
         return self._message(
             _int(params["chat_id"]), text=text, reply_markup=_json(params.get("reply_markup"))
         )
+
+    def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = [{"file_id": "photo-id", "file_unique_id": "photo-u", "width": 1, "height": 1}]
+        return self._message(_int(params["chat_id"]), photo=photo, caption=params.get("caption"))
 
     def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         caption = params.get("caption")

@@ -1,0 +1,351 @@
+"""The one way many messages leave the bot: a durable outbox in SQLite and the engine that
+empties it within Telegram's limits.
+
+Guarantee: every queued message is sent or ends as blocked/failed with a reason; none is lost
+on a crash or restart. Rows claimed but not confirmed when the process died go back to the
+queue at the next start, so at most the messages in flight at the moment of a crash (a handful:
+DELIVERY_WORKERS) may arrive twice.
+
+Limits: all sends pass the bot's rate limiter (bot/ratelimit.py: overall per second, 20/min per
+group, RetryAfter pauses everything); on top of it the engine keeps one message per second per
+private chat. Priorities: a person's reply is sent directly and never waits behind the outbox
+(the engine has at most DELIVERY_WORKERS sends waiting in the limiter); inside the outbox,
+incident alerts go before reminders, reminders before bulk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.i18n import t
+from bot.ratelimit import NO_RETRY, retry_seconds
+from storage.db import Storage
+from storage.outbox import Broadcast, OutboxRow, Progress, Recipient
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (5, 15, 60, 300, 900)
+PRIVATE_CHAT_SPACING = 1.0  # seconds between two messages to one person
+PROGRESS_EVERY = timedelta(seconds=3)
+IDLE_POLL_SECONDS = 1.0
+_GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
+
+
+class Priority(IntEnum):
+    REPLY = 0
+    ALERT = 1
+    REMINDER = 2
+    BULK = 3
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for many: a text (optionally with buttons) or a file with a caption."""
+
+    text: str | None = None
+    markup: dict[str, Any] | None = None
+    document: bytes | None = None
+    photo: bytes | None = None
+    filename: str | None = None
+
+    @property
+    def method(self) -> str:
+        if self.document is not None:
+            return "sendDocument"
+        if self.photo is not None:
+            return "sendPhoto"
+        return "sendMessage"
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.text is not None:
+            data["text"] = self.text
+        if self.markup is not None:
+            data["markup"] = self.markup
+        if self.document is not None:
+            data["file"] = base64.b64encode(self.document).decode()
+        if self.photo is not None:
+            data["file"] = base64.b64encode(self.photo).decode()
+        if self.filename is not None:
+            data["filename"] = self.filename
+        return data
+
+
+async def send_to_many(
+    storage: Storage,
+    recipients: Sequence[tuple[int, int | None]],
+    message: Outgoing | Callable[[int, int | None], Outgoing],
+    *,
+    priority: Priority,
+    now: datetime,
+    key: str | None = None,
+    kind: str | None = None,
+    created_by: int | None = None,
+    language: str = "ru",
+    due_at: datetime | None = None,
+) -> int | None:
+    """Queue a message for each (chat_id, member_id). `message` may be a function of the
+    recipient (their language, their time zone). With `key`, queueing again is a no-op per
+    recipient. With `kind`, the queue forms a broadcast with progress and a final report."""
+    rows: list[Recipient] = []
+    method = "sendMessage"
+    for chat_id, member_id in recipients:
+        outgoing = message(chat_id, member_id) if callable(message) else message
+        method = outgoing.method
+        rows.append(
+            Recipient(
+                chat_id=chat_id,
+                member_id=member_id,
+                payload=outgoing.payload(),
+                key=f"{key}:{chat_id}" if key else None,
+            )
+        )
+    return await storage.outbox.enqueue(
+        rows,
+        method=method,
+        priority=int(priority),
+        now=now,
+        due_at=due_at,
+        kind=kind,
+        created_by=created_by,
+        status_language=language,
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+class DeliveryEngine:
+    """Empties the outbox: claims due rows, sends them, records each outcome."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        bot: ExtBot[None],
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 8,
+    ) -> None:
+        self.storage = storage
+        self.bot = bot
+        self.clock = clock
+        self.workers = workers
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._last_private: dict[int, float] = {}
+        self.sent_count = 0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Requeue what a crash left claimed, then run in the background."""
+        released = await self.storage.outbox.release_stale(self.clock() + timedelta(seconds=1))
+        if released:
+            log.warning(
+                "%d outbox messages were in flight at the last stop; sending again", released
+            )
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="delivery-engine")
+
+    async def stop(self) -> None:
+        """Finish the sends in flight and stop (what is still queued waits in SQLite)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed; trying again shortly")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+
+    # ---------------------------------------------------------------- one round
+
+    async def run_once(self) -> int:
+        """Claim up to `workers` due rows, send them concurrently; returns how many were tried."""
+        loop = asyncio.get_running_loop()
+        busy = [
+            c for c, at in self._last_private.items() if loop.time() - at < PRIVATE_CHAT_SPACING
+        ]
+        rows = await self.storage.outbox.claim(self.clock(), self.workers, exclude_chats=busy)
+        if not rows:
+            self._prune(loop.time())
+            return 0
+        batch: list[OutboxRow] = []
+        chats: set[int] = set()
+        for row in rows:
+            if row.chat_id in chats:  # one message per chat per round; the next round skips
+                await self.storage.outbox.retry_later(  # chats sent to within the last second
+                    row.id, row.due_at, "spacing", count_attempt=False
+                )
+            else:
+                chats.add(row.chat_id)
+                batch.append(row)
+        await asyncio.gather(*(self._deliver(row) for row in batch))
+        await self._report({row.broadcast_id for row in batch if row.broadcast_id is not None})
+        return len(batch)
+
+    async def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Send everything that is due now (tests and tools); returns the number of sends."""
+        total = 0
+        for _ in range(max_rounds):
+            sent = await self.run_once()
+            if not sent:
+                self._last_private.clear()
+                sent = await self.run_once()
+                if not sent:
+                    return total
+            total += sent
+        return total
+
+    def _prune(self, now: float) -> None:
+        if len(self._last_private) > 10_000:
+            self._last_private = {
+                c: at for c, at in self._last_private.items() if now - at < PRIVATE_CHAT_SPACING
+            }
+
+    async def _call(self, row: OutboxRow) -> Message | bool:
+        data = row.payload
+        markup = (
+            InlineKeyboardMarkup.de_json(data["markup"], self.bot) if "markup" in data else None
+        )
+        common: dict[str, Any] = {"rate_limit_args": NO_RETRY}
+        if row.method == "sendMessage":
+            return await self.bot.send_message(
+                row.chat_id, data["text"], reply_markup=markup, **common
+            )
+        if row.method == "sendDocument":
+            return await self.bot.send_document(
+                row.chat_id,
+                base64.b64decode(data["file"]),
+                filename=data.get("filename"),
+                caption=data.get("text"),
+                reply_markup=markup,
+                **common,
+            )
+        if row.method == "sendPhoto":
+            return await self.bot.send_photo(
+                row.chat_id,
+                base64.b64decode(data["file"]),
+                caption=data.get("text"),
+                reply_markup=markup,
+                **common,
+            )
+        if row.method == "editMessageText":
+            return await self.bot.edit_message_text(
+                data["text"],
+                chat_id=row.chat_id,
+                message_id=data["message_id"],
+                reply_markup=markup,
+                **common,
+            )
+        raise ValueError(f"unknown outbox method {row.method}")
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        outbox = self.storage.outbox
+        if row.chat_id > 0:
+            self._last_private[row.chat_id] = asyncio.get_running_loop().time()
+        try:
+            result = await self._call(row)
+        except RetryAfter as exc:
+            wait = timedelta(seconds=retry_seconds(exc))
+            await outbox.retry_later(row.id, self.clock() + wait, "429", count_attempt=False)
+        except Forbidden as exc:
+            await self._gone(row, str(exc))
+        except ChatMigrated as exc:
+            await outbox.mark_final(row.id, "failed", f"chat migrated to {exc.new_chat_id}")
+        except BadRequest as exc:
+            reason = str(exc)
+            if "not modified" in reason.lower():
+                await outbox.mark_sent(row.id, row.payload.get("message_id"), self.clock())
+            elif any(gone in reason.lower() for gone in _GONE):
+                await self._gone(row, reason)
+            else:
+                await outbox.mark_final(row.id, "failed", reason)
+        except TelegramError as exc:  # network trouble, timeouts, 5xx: try again later
+            if row.attempts >= MAX_ATTEMPTS:
+                await outbox.mark_final(row.id, "failed", str(exc))
+            else:
+                await outbox.retry_later(row.id, self.clock() + _backoff(row.attempts), str(exc))
+        else:
+            message_id = result.message_id if isinstance(result, Message) else None
+            await outbox.mark_sent(row.id, message_id, self.clock())
+            self.sent_count += 1
+
+    async def _gone(self, row: OutboxRow, reason: str) -> None:
+        """The person blocked the bot or is gone: mark them unreachable, skip their queue."""
+        await self.storage.outbox.mark_final(row.id, "blocked", reason)
+        if row.chat_id > 0:
+            await self.storage.outbox.block_pending_for_chat(row.chat_id, reason)
+            await self.storage.members.set_reachable(row.chat_id, False, self.clock())
+
+    # ---------------------------------------------------------------- progress and reports
+
+    async def _report(self, broadcast_ids: set[int]) -> None:
+        for broadcast_id in sorted(broadcast_ids):
+            broadcast = await self.storage.outbox.broadcast(broadcast_id)
+            if broadcast is None or broadcast.status_chat_id is None:
+                continue
+            progress = await self.storage.outbox.progress(broadcast_id)
+            now = self.clock()
+            if progress.done:
+                if await self.storage.outbox.mark_reported(broadcast_id, now):
+                    await self._edit_status(broadcast, "delivery.progress", progress)
+                    await self._send_report(broadcast, progress)
+            elif broadcast.progress_at is None or now - broadcast.progress_at >= PROGRESS_EVERY:
+                await self.storage.outbox.touch_progress(broadcast_id, now)
+                await self._edit_status(broadcast, "delivery.progress", progress)
+
+    async def _edit_status(self, broadcast: Broadcast, key: str, progress: Progress) -> None:
+        if broadcast.status_chat_id is None or broadcast.status_message_id is None:
+            return
+        text = t(broadcast.status_language, key, sent=progress.sent, total=progress.total)
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=broadcast.status_chat_id, message_id=broadcast.status_message_id
+            )
+        except TelegramError as exc:
+            log.info("could not update the progress of broadcast %s: %s", broadcast.id, exc)
+
+    async def _send_report(self, broadcast: Broadcast, progress: Progress) -> None:
+        if broadcast.status_chat_id is None:
+            return
+        text = t(
+            broadcast.status_language,
+            "delivery.report",
+            sent=progress.sent,
+            total=progress.total,
+            blocked=progress.blocked,
+            failed=progress.failed,
+        )
+        try:
+            await self.bot.send_message(broadcast.status_chat_id, text)
+        except TelegramError as exc:
+            log.info("could not send the report of broadcast %s: %s", broadcast.id, exc)
