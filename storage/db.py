@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from storage.dialogs import DialogRepo
+from storage.events import EventRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
@@ -186,6 +187,7 @@ class Storage:
         self.roles = RoleRepo(db)
         self.dialogs = DialogRepo(db)
         self.outbox = OutboxRepo(db)
+        self.events = EventRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

@@ -1,0 +1,386 @@
+"""Events: parsing dates typed by coordinators, publishing, answers, reminders, calendar files.
+
+Times are stored in UTC and shown to each reader in their own region's time zone, with
+Moscow time beside it when the zones differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from icalendar import Calendar
+from icalendar import Event as IcsEvent
+
+from bot.access import Caller, Denied, require_coordinator, require_member
+from bot.delivery import Outgoing, Priority, send_to_many
+from bot.i18n import t, tn
+from bot.regions import Regions, Topic
+from bot.timefmt import MOSCOW
+from storage.db import Storage
+from storage.events import Audience, Event, NewEvent, RsvpChange
+from storage.roles import ALL_REGIONS
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 2500  # the whole announcement must fit Telegram's 4096 characters
+PLACE_MAX = 300
+PROGRAM_MAX_BLOCKS = 15
+BLOCK_MAX = 60
+CAPACITY_MAX = 100_000
+ANSWERS = ("going", "maybe", "no")
+
+_DATE_TIME = re.compile(
+    r"^\s*(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2}|\d{4}))?(?:\s+|\s*[,в]\s*)(\d{1,2})(?:[:.](\d{2}))?\s*$"
+)
+_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*$")
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: datetime | None
+    problem: str | None  # catalog key of the hint
+
+
+def parse_time(text: str) -> tuple[int, int] | None:
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return hour, minute
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime) -> Parsed:
+    """'25.12 14:00', '25.12.2026 14:30', '5.1 9' in the organiser's zone -> UTC.
+
+    Without a year: this year, or the next one if the date has passed."""
+    match = _DATE_TIME.match(text)
+    if not match:
+        return Parsed(None, "events.hint.bad_format")
+    day, month = int(match[1]), int(match[2])
+    hour, minute = int(match[4]), int(match[5] or 0)
+    local_now = now.astimezone(zone)
+    year = int(match[3]) if match[3] else local_now.year
+    if year < 100:
+        year += 2000
+    try:
+        when = datetime(year, month, day, hour, minute, tzinfo=zone)
+    except ValueError:
+        return Parsed(None, "events.hint.bad_date")
+    if not match[3] and when < local_now - timedelta(days=1):
+        try:
+            when = when.replace(year=year + 1)
+        except ValueError:
+            return Parsed(None, "events.hint.bad_date")
+    if when <= local_now:
+        return Parsed(None, "events.hint.past")
+    return Parsed(when.astimezone(UTC), None)
+
+
+def at_time(day: datetime, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """That calendar day (in `zone`) at hour:minute, as an aware time."""
+    local = day.astimezone(zone)
+    return datetime(local.year, local.month, local.day, hour, minute, tzinfo=zone)
+
+
+def split_program(text: str) -> tuple[str, ...] | None:
+    """Program blocks, one per line (or separated by ';'); None if unusable."""
+    blocks = [b.strip(" -•*\t") for b in re.split(r"[\n;]+", text)]
+    blocks = [b for b in blocks if b]
+    if not blocks or len(blocks) > PROGRAM_MAX_BLOCKS or any(len(b) > BLOCK_MAX for b in blocks):
+        return None
+    return tuple(blocks)
+
+
+def is_url(text: str) -> bool:
+    return bool(_URL.match(text.strip()))
+
+
+def coordinated_regions(caller: Caller, regions: Regions) -> list[str]:
+    """The regions a coordinator may announce to (all, for federal coordinators and admins)."""
+    require_coordinator(caller)
+    if caller.is_admin or caller.is_federal:
+        return [r.code for r in regions.regions]
+    return sorted(code for code in caller.regions if code != ALL_REGIONS)
+
+
+def organiser_zone(caller: Caller, regions: Regions) -> ZoneInfo:
+    region = regions.get(caller.member.region_code) if caller.member else None
+    return region.tz if region else MOSCOW
+
+
+# ---------------------------------------------------------------- showing an event
+
+
+def when_text(start: datetime, end: datetime, lang: str, zone: ZoneInfo) -> str:
+    """'25 декабря 2026, 14:00–18:00 по вашему времени (09:00–13:00 МСК)'."""
+    loc = lang if lang in ("ru", "en") else "ru"
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    day = format_datetime(local_start, "d MMMM y", locale=loc)
+    if local_end.date() == local_start.date():
+        span = f"{local_start:%H:%M}–{local_end:%H:%M}"
+    else:
+        end_day = format_datetime(local_end, "d MMMM, HH:mm", locale=loc)
+        span = f"{local_start:%H:%M} – {end_day}"
+    if start.astimezone(zone).utcoffset() == start.astimezone(MOSCOW).utcoffset():
+        return t(lang, "events.when_moscow", day=day, span=span)
+    msk_start, msk_end = start.astimezone(MOSCOW), end.astimezone(MOSCOW)
+    msk = f"{msk_start:%H:%M}–{msk_end:%H:%M}"
+    return t(lang, "events.when_local", day=day, span=span, msk=msk)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def announcement(
+    event: Event,
+    lang: str,
+    zone: ZoneInfo,
+    regions: Regions,
+    topics: list[Topic],
+    *,
+    places_left: int | None = None,
+) -> str:
+    """The announcement exactly as a member reads it."""
+    lines = [
+        t(lang, "events.card_title", title=_esc(event.title)),
+        t(lang, "events.card_when", when=when_text(event.starts_at, event.ends_at, lang, zone)),
+    ]
+    if event.place:
+        lines.append(t(lang, "events.card_place", place=_esc(event.place)))
+    if event.online_url:
+        lines.append(t(lang, "events.card_online", url=_esc(event.online_url)))
+    lines.append("")
+    lines.append(_esc(event.description))
+    if event.program:
+        lines.append("")
+        lines.append(t(lang, "events.card_program"))
+        lines.extend(f"• {_esc(block)}" for block in event.program)
+    footer: list[str] = []
+    names = [r.name(lang) for code in event.regions if (r := regions.get(code))]
+    if len(names) <= 5:
+        footer.append(t(lang, "events.card_regions", regions=_esc(", ".join(names))))
+    else:
+        footer.append(tn(lang, "events.card_many_regions", len(names)))
+    if event.topics:
+        chosen = [tp.name(lang) for tp in topics if tp.code in event.topics]
+        footer.append(t(lang, "events.card_topics", topics=_esc(", ".join(chosen))))
+    if event.capacity is not None:
+        if places_left is None:
+            footer.append(tn(lang, "events.card_capacity", event.capacity))
+        else:
+            footer.append(tn(lang, "events.card_places_left", max(places_left, 0)))
+    lines.append("")
+    lines.extend(footer)
+    return "\n".join(lines)
+
+
+def rsvp_markup(event_id: int, lang: str, chosen: str | None = None) -> dict[str, object]:
+    """The buttons under an announcement (as Bot API JSON, for the outbox)."""
+
+    def label(answer: str) -> str:
+        mark = "✅ " if chosen == answer or (answer == "going" and chosen == "waitlist") else ""
+        return mark + t(lang, f"events.answer.{answer}")
+
+    return {
+        "inline_keyboard": [
+            [
+                {"text": label("going"), "callback_data": f"ev:{event_id}:going"},
+                {"text": label("maybe"), "callback_data": f"ev:{event_id}:maybe"},
+            ],
+            [{"text": label("no"), "callback_data": f"ev:{event_id}:no"}],
+            [{"text": t(lang, "events.add_to_calendar"), "callback_data": f"ev:{event_id}:ics"}],
+        ]
+    }
+
+
+# ---------------------------------------------------------------- publishing
+
+
+async def publish(
+    storage: Storage,
+    caller: Caller,
+    regions: Regions,
+    topics: list[Topic],
+    draft: NewEvent,
+    now: datetime,
+) -> tuple[Event, int | None, int]:
+    """Save the event and queue its announcement to every member of the target regions
+    (and topics). Returns the event, the broadcast id and the number of recipients."""
+    allowed = set(coordinated_regions(caller, regions))
+    if not draft.regions or not set(draft.regions) <= allowed:
+        raise Denied("events.denied_region")
+    if draft.starts_at <= now or draft.ends_at <= draft.starts_at:
+        raise Denied("events.hint.past")
+    event = await storage.events.create(draft, now)
+    audience = await storage.events.audience(event)
+    lang = caller.language or "ru"
+
+    def render(chat_id: int, member_id: int | None) -> Outgoing:
+        person = by_chat[chat_id]
+        region = regions.get(person.region_code)
+        zone = region.tz if region else MOSCOW
+        text = announcement(event, person.language, zone, regions, topics)
+        return Outgoing(text=text, markup=rsvp_markup(event.id, person.language))
+
+    by_chat = {a.telegram_id: a for a in audience}
+    broadcast_id = await send_to_many(
+        storage,
+        [(a.telegram_id, a.member_id) for a in audience],
+        render,
+        priority=Priority.BULK,
+        now=now,
+        key=f"ev{event.id}",
+        kind="announcement",
+        created_by=caller.telegram_id,
+        language=lang,
+    )
+    return event, broadcast_id, len(audience)
+
+
+def new_checkin_secret() -> str:
+    return secrets.token_urlsafe(9)
+
+
+# ---------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Answered:
+    event: Event
+    change: RsvpChange
+    waitlist_position: int | None
+
+
+async def visible_event(storage: Storage, caller: Caller, event_id: int) -> Event:
+    """An event the caller may see and answer: published, for their region (or theirs to run)."""
+    member = require_member(caller)
+    event = await storage.events.get(event_id)
+    if event is None:
+        raise Denied("events.not_found")
+    if member.region_code not in event.regions and not any(
+        caller.coordinates(code) for code in event.regions
+    ):
+        raise Denied("events.not_for_you")
+    return event
+
+
+async def answer(
+    storage: Storage, caller: Caller, event_id: int, wanted: str, now: datetime
+) -> Answered:
+    """'Пойду' / 'Возможно' / 'Не пойду': once per member; 'Пойду' over capacity waits."""
+    if wanted not in ANSWERS:
+        raise Denied("dialog.stale")
+    event = await visible_event(storage, caller, event_id)
+    if event.status == "cancelled":
+        raise Denied("events.cancelled")
+    if event.ends_at <= now:
+        raise Denied("events.over")
+    member = require_member(caller)
+    change = await storage.events.answer(event.id, member.id, wanted, event.capacity, now)
+    if change.promoted is not None:
+        await _tell_promoted(storage, event, change.promoted, now)
+    position = None
+    if change.answer == "waitlist":
+        waiting = await storage.events.attendees(event.id, ["waitlist"])
+        ids = [a.member_id for a in waiting]
+        position = ids.index(member.id) + 1 if member.id in ids else None
+    return Answered(event, change, position)
+
+
+async def _tell_promoted(storage: Storage, event: Event, person: Audience, now: datetime) -> None:
+    text = t(person.language, "events.promoted", title=_esc(event.title))
+    await send_to_many(
+        storage,
+        [(person.telegram_id, person.member_id)],
+        Outgoing(text=text),
+        priority=Priority.REPLY,
+        now=now,
+        key=f"promoted{event.id}:{now.timestamp()}",
+    )
+
+
+# ---------------------------------------------------------------- reminders
+
+
+async def queue_reminders(
+    storage: Storage, regions: Regions, hours: list[int], now: datetime
+) -> int:
+    """Reminders to those who said 'Пойду' or 'Возможно', `hours` before the start.
+
+    Each (event, hours, person) is queued once (dedupe key), so the sweep may run as often as
+    it likes and after any outage; only the nearest reminder is sent to someone who answered
+    late. Returns how many were queued this time (at most)."""
+    queued = 0
+    bounds = sorted(set(hours))
+    lower = now
+    for h in bounds:
+        upper = now + timedelta(hours=h)
+        for event in await storage.events.starting_between(lower, upper):
+            people = await storage.events.attendees(event.id, ["going", "maybe"])
+
+            by_chat = {p.telegram_id: p for p in people}
+            await send_to_many(
+                storage,
+                [(p.telegram_id, p.member_id) for p in people],
+                functools.partial(_reminder, event, by_chat, regions),
+                priority=Priority.REMINDER,
+                now=now,
+                key=f"rem{h}:{event.id}",
+            )
+            queued += len(people)
+        lower = upper
+    return queued
+
+
+def _reminder(
+    event: Event,
+    people: dict[int, Audience],
+    regions: Regions,
+    chat_id: int,
+    _member_id: int | None,
+) -> Outgoing:
+    person = people[chat_id]
+    region = regions.get(person.region_code)
+    zone = region.tz if region else MOSCOW
+    lang = person.language
+    when = when_text(event.starts_at, event.ends_at, lang, zone)
+    lines = [t(lang, "events.reminder", title=_esc(event.title), when=when)]
+    if event.place:
+        lines.append(t(lang, "events.card_place", place=_esc(event.place)))
+    if event.online_url:
+        lines.append(t(lang, "events.card_online", url=_esc(event.online_url)))
+    return Outgoing(text="\n".join(lines))
+
+
+# ---------------------------------------------------------------- calendar file
+
+
+def ics(event: Event, lang: str) -> bytes:
+    """An .ics file with the event (UTC times; calendars show them in the reader's zone)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//NGO network bot//ngo-bot//RU")
+    calendar.add("version", "2.0")
+    item = IcsEvent()
+    item.add("uid", f"event-{event.id}@ngo-bot")
+    item.add("dtstamp", event.starts_at)
+    item.add("dtstart", event.starts_at)
+    item.add("dtend", event.ends_at)
+    item.add("summary", event.title)
+    description = event.description
+    if event.online_url:
+        description += f"\n\n{event.online_url}"
+        item.add("url", event.online_url)
+    item.add("description", description)
+    if event.place:
+        item.add("location", event.place)
+    calendar.add_component(item)
+    return bytes(calendar.to_ical())
