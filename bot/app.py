@@ -25,11 +25,11 @@ from bot.access import identify
 from bot.context import BotApp, BotContext, BotData
 from bot.delivery import DeliveryEngine
 from bot.errors import on_error
-from bot.jobs import sweep_dialogs
+from bot.jobs import sweep_dialogs, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, profile, registration
+from handlers import admin, events, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -76,9 +76,15 @@ def build_application(
         data.storage = storage
     data.start_delivery = start_delivery
 
+    data.renderers = {
+        registration.REG: registration.question,
+        registration.SET: registration.question,
+        events.EVT: events.question,
+    }
     text_flows: dict[str, profile.TextFlow] = {
         registration.REG: registration.answer_text,
         registration.SET: registration.answer_text,
+        events.EVT: events.answer_text,
     }
     app.add_handlers(
         [
@@ -89,8 +95,11 @@ def build_application(
             _command("me", profile.show_profile),
             _command("settings", registration.open_settings),
             _command("mydata", profile.send_my_data),
+            _command("events", events.list_events),
             _command("forget", profile.ask_forget),
-            # admins and coordinators
+            # coordinators
+            _command("new_event", events.new_event),
+            # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
             _command("revoke", admin.ask_revoke),
@@ -98,6 +107,8 @@ def build_application(
             _command("stats", admin.show_stats),
             # buttons
             CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
+            CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
+            CallbackQueryHandler(events.press_answer, pattern=events.ANSWER_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),
@@ -115,6 +126,12 @@ def build_application(
     assert app.job_queue is not None
     app.job_queue.run_repeating(
         sweep_dialogs, interval=settings.sweep_interval_seconds, first=1, name="sweep_dialogs"
+    )
+    app.job_queue.run_repeating(
+        sweep_reminders,
+        interval=settings.sweep_interval_seconds,
+        first=2,
+        name="sweep_reminders",
     )
     return app
 

@@ -32,6 +32,8 @@ class BotData:
         self.error_notices: dict[str, float] = {}  # error type -> when admins were last told
         self.delivery: DeliveryEngine | None = None
         self.start_delivery = True
+        # flow name -> function rendering the current step: (context, dialog) -> (text, markup)
+        self.renderers: dict[str, Callable[..., Any]] = {}
 
     @property
     def storage(self) -> Storage:

@@ -8,9 +8,18 @@ from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.context import BotContext
+from bot.events import queue_reminders
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
+
+
+async def sweep_reminders(context: BotContext) -> None:
+    """Queue the event reminders that are due (each once), then let the engine send them."""
+    hours = list(context.settings.reminder_hours)
+    queued = await queue_reminders(context.storage, context.regions, hours, context.now())
+    if queued and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
 
 
 async def sweep_dialogs(context: BotContext) -> None:

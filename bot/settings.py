@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)
     max_messages_per_second: float = Field(default=30, gt=0, le=1000)
+    reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 2)
     delivery_workers: int = Field(default=8, ge=1, le=64)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
 
@@ -60,6 +61,19 @@ class Settings(BaseSettings):
                 return frozenset(int(p) for p in parts)
             except ValueError:
                 raise ValueError("must be Telegram user ids like 1,2 or [1,2]") from None
+        return value
+
+    @field_validator("reminder_hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                hours = tuple(int(p) for p in re.split(r"[,\s;]+", value.strip("[] ")) if p)
+            except ValueError:
+                raise ValueError("must be hours like 24,2") from None
+            if not hours or any(h <= 0 or h > 24 * 14 for h in hours):
+                raise ValueError("must be hours between 1 and 336, like 24,2")
+            return hours
         return value
 
     @field_validator("regions_file")

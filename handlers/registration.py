@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.access import Denied, identify
@@ -42,6 +41,7 @@ from handlers.common import (
     split_data,
     user_of,
 )
+from handlers.dialog import go, show, strip_keyboard
 from handlers.menus import refresh_menu
 from storage.dialogs import Dialog
 from storage.members import Member
@@ -199,39 +199,6 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     return text, keyboard(rows)
 
 
-async def show(
-    context: BotContext, dialog: Dialog, *, new_message: bool, hint: str | None = None
-) -> Dialog:
-    """Show the current step: edit the question message in place, or send it anew."""
-    text, markup = question(context, dialog)
-    if hint:
-        text = f"{hint}\n\n{text}"
-    if new_message and dialog.message_id is not None:
-        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
-    message_id = None if new_message else dialog.message_id
-    shown = await edit_or_send(context, dialog.chat_id, message_id, text, markup)
-    if shown != dialog.message_id:
-        dialog = await dialogs.advance(
-            context.storage, context.settings, dialog, now=context.now(), message_id=shown
-        )
-    return dialog
-
-
-async def go(
-    context: BotContext,
-    dialog: Dialog,
-    step: str,
-    *,
-    new_message: bool = False,
-    hint: str | None = None,
-    **changes: Any,
-) -> Dialog:
-    dialog = await dialogs.advance(
-        context.storage, context.settings, dialog, now=context.now(), step=step, **changes
-    )
-    return await show(context, dialog, new_message=new_message, hint=hint)
-
-
 # ---------------------------------------------------------------- entering the dialogues
 
 
@@ -242,10 +209,18 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if not await private_only(update, context, lang):
         return
     payload = parse_payload(context.args[0] if context.args else None)
+    if payload and payload.kind == "event" and caller.member is not None:
+        if payload.value.isdigit():
+            from handlers.events import open_event_link
+
+            await open_event_link(context, caller, int(payload.value), lang)
+        else:
+            await send(update, context, t(lang, "events.not_found"))
+        return
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if payload is None or payload.kind == "region":
+    if payload is None or payload.kind in ("region", "event"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
             hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
@@ -617,16 +592,6 @@ def typed_button(dialog: Dialog, text: str) -> list[str] | None:
     if step == "summary" and dialog.flow == REG and word in YES_WORDS:
         return ["reg", "confirm"]
     return None
-
-
-async def strip_keyboard(context: BotContext, chat_id: int, message_id: int | None) -> None:
-    """Take the buttons off a question that is no longer current (best effort)."""
-    if message_id is None:
-        return
-    try:
-        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
-    except TelegramError as exc:
-        log.debug("could not remove old buttons: %s", exc)
 
 
 async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:

@@ -207,6 +207,7 @@ async def test_menus_per_role_and_language(harness: Harness) -> None:
     assert admin_menu is not None and "invite_coordinator" in admin_menu
     await register(harness, 312)
     assert harness.telegram.menu({"chat_id": 312, "type": "chat"}) == [
+        "events",
         "me",
         "settings",
         "help",

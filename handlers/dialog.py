@@ -1,0 +1,63 @@
+"""The dialogue engine shared by every flow: show a step, move to a step, retire old buttons.
+
+Each flow (registration, settings, new event ...) renders its steps with a function registered
+in bot/app.py (`renderers`): (context, dialog) -> (text, buttons).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.error import TelegramError
+
+from bot import dialogs
+from bot.context import BotContext
+from handlers.common import edit_or_send
+from storage.dialogs import Dialog
+
+log = logging.getLogger(__name__)
+
+
+async def show(
+    context: BotContext, dialog: Dialog, *, new_message: bool, hint: str | None = None
+) -> Dialog:
+    """Show the current step: edit the question message in place, or send it anew."""
+    render = context.bot_data.renderers[dialog.flow]
+    text, markup = render(context, dialog)
+    if hint:
+        text = f"{hint}\n\n{text}"
+    if new_message and dialog.message_id is not None:
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    message_id = None if new_message else dialog.message_id
+    shown = await edit_or_send(context, dialog.chat_id, message_id, text, markup)
+    if shown != dialog.message_id:
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=context.now(), message_id=shown
+        )
+    return dialog
+
+
+async def go(
+    context: BotContext,
+    dialog: Dialog,
+    step: str,
+    *,
+    new_message: bool = False,
+    hint: str | None = None,
+    **changes: Any,
+) -> Dialog:
+    dialog = await dialogs.advance(
+        context.storage, context.settings, dialog, now=context.now(), step=step, **changes
+    )
+    return await show(context, dialog, new_message=new_message, hint=hint)
+
+
+async def strip_keyboard(context: BotContext, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off a question that is no longer current (best effort)."""
+    if message_id is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        log.debug("could not remove old buttons: %s", exc)

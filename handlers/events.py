@@ -1,0 +1,717 @@
+"""Events: the /new_event dialogue for coordinators, answers of members, /events, calendar."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+
+from bot import dialogs
+from bot.access import Caller, Denied, identify, require_coordinator
+from bot.context import BotContext
+from bot.events import (
+    CAPACITY_MAX,
+    DESCRIPTION_MAX,
+    PLACE_MAX,
+    TITLE_MAX,
+    announcement,
+    at_time,
+    coordinated_regions,
+    ics,
+    is_url,
+    organiser_zone,
+    parse_time,
+    parse_when,
+    publish,
+    rsvp_markup,
+    split_program,
+    visible_event,
+    when_text,
+)
+from bot.events import answer as answer_event
+from bot.i18n import t, tn
+from bot.timefmt import MOSCOW
+from handlers.common import (
+    Button,
+    answer,
+    caller_of,
+    edit_or_send,
+    esc,
+    keyboard,
+    lang_of,
+    private_only,
+    send,
+    split_data,
+    user_of,
+)
+from handlers.dialog import go, show, strip_keyboard
+from handlers.registration import typed_button
+from storage.dialogs import Dialog
+from storage.events import Event, NewEvent
+
+EVT = "evt"
+CALLBACK_PATTERN = r"^evt:"
+ANSWER_PATTERN = r"^ev:"
+TIMES = ("09:00", "10:00", "11:00", "12:00", "14:00", "15:00", "16:00", "18:00")
+DURATIONS = (60, 120, 180, 240, 360, 480, 1440 * 2, 1440 * 3)
+CAPACITIES = (20, 30, 50, 100)
+DAYS_OFFERED = 10
+TEXT_STEPS = ("title", "description", "program", "start_day", "start_time", "duration", "place")
+
+
+def _zone(dialog: Dialog) -> ZoneInfo:
+    return ZoneInfo(str(dialog.data.get("zone", "Europe/Moscow")))
+
+
+def _lang(dialog: Dialog) -> str:
+    return str(dialog.data.get("lang", "ru"))
+
+
+def _nav(lang: str) -> list[Button]:
+    return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
+
+
+def draft_of(dialog: Dialog, caller_member_id: int | None) -> NewEvent | None:
+    data = dialog.data
+    try:
+        starts = datetime.fromisoformat(str(data["start"]))
+        ends = datetime.fromisoformat(str(data["end"]))
+        return NewEvent(
+            title=str(data["title"]),
+            description=str(data["description"]),
+            program=tuple(data.get("program") or ()),
+            starts_at=starts,
+            ends_at=ends,
+            tz=str(data.get("zone", "Europe/Moscow")),
+            place=data.get("place"),
+            online_url=data.get("online"),
+            capacity=data.get("capacity") or None,
+            regions=tuple(data.get("regions") or ()),
+            topics=tuple(data.get("topics") or ()),
+            created_by=caller_member_id,
+            checkin_secret=str(data.get("secret") or secrets.token_urlsafe(9)),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _preview_event(draft: NewEvent) -> Event:
+    return Event(
+        id=0,
+        title=draft.title,
+        description=draft.description,
+        program=draft.program,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        tz=draft.tz,
+        place=draft.place,
+        online_url=draft.online_url,
+        capacity=draft.capacity,
+        status="published",
+        created_by=draft.created_by,
+        checkin_secret=draft.checkin_secret,
+        regions=draft.regions,
+        topics=draft.topics,
+    )
+
+
+def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and buttons of the current step of /new_event."""
+    data, step, lang, zone = dialog.data, dialog.step, _lang(dialog), _zone(dialog)
+    rows: list[list[Button]] = []
+    if step == "title":
+        text = t(lang, "events.ask_title")
+        rows = [[(t(lang, "common.cancel"), "dlg:cancel")]]
+    elif step == "description":
+        text = t(lang, "events.ask_description")
+        rows = [_nav(lang)]
+    elif step == "program":
+        text = t(lang, "events.ask_program")
+        rows = [[(t(lang, "events.skip"), "evt:skip")], _nav(lang)]
+    elif step == "start_day":
+        text = t(lang, "events.ask_day")
+        today = context.now().astimezone(zone).date()
+        days = [today + timedelta(days=i) for i in range(DAYS_OFFERED)]
+        buttons = [(_day_label(d, lang), f"evt:day:{d.isoformat()}") for d in days]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append(_nav(lang))
+    elif step == "start_time":
+        day = date.fromisoformat(str(data["day"]))
+        text = t(lang, "events.ask_time", day=_day_label(day, lang))
+        buttons = [(hm, f"evt:time:{hm.replace(':', '')}") for hm in TIMES]
+        rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+        rows.append(_nav(lang))
+    elif step == "duration":
+        text = t(lang, "events.ask_duration")
+        buttons = [(_duration_label(m, lang), f"evt:dur:{m}") for m in DURATIONS]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append(_nav(lang))
+    elif step == "place":
+        text = t(lang, "events.ask_place")
+        rows = [_nav(lang)]
+    elif step == "regions":
+        chosen = set(data.get("regions") or [])
+        text = t(lang, "events.ask_regions", chosen=len(chosen))
+        allowed = data.get("allowed") or []
+        if data.get("federal"):  # whole districts, or the whole network
+            rows = [[(t(lang, "events.all_regions"), "evt:all")]]
+            for district in context.regions.districts:
+                codes = {r.code for r in context.regions.in_district(district.code)}
+                mark = "✅ " if codes <= chosen else ("◽️ " if codes & chosen else "▫️ ")
+                rows.append([(mark + district.name(lang), f"evt:dist:{district.code}")])
+        else:
+            for code in allowed:
+                region = context.regions.get(code)
+                mark = "✅ " if code in chosen else "▫️ "
+                rows.append([(mark + (region.name(lang) if region else code), f"evt:reg:{code}")])
+        rows.append([(t(lang, "reg.topics_done"), "evt:regions_done")])
+        rows.append(_nav(lang))
+    elif step == "topics":
+        chosen = set(data.get("topics") or [])
+        text = t(lang, "events.ask_topics")
+        rows = [
+            [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"evt:topic:{tp.code}")]
+            for tp in context.topics
+        ]
+        rows.append([(t(lang, "reg.topics_done"), "evt:topics_done")])
+        rows.append(_nav(lang))
+    elif step == "capacity":
+        text = t(lang, "events.ask_capacity")
+        rows = [[(t(lang, "events.no_limit"), "evt:cap:0")]]
+        rows.append([(str(n), f"evt:cap:{n}") for n in CAPACITIES])
+        rows.append(_nav(lang))
+    elif step == "preview":
+        draft = draft_of(dialog, None)
+        assert draft is not None
+        card = announcement(_preview_event(draft), lang, zone, context.regions, context.topics)
+        text = t(lang, "events.preview", card=card, count=data.get("audience", 0))
+        rows = [
+            [(t(lang, "events.publish"), "evt:publish")],
+            [(t(lang, "reg.edit"), "evt:edit")],
+            [(t(lang, "common.cancel"), "dlg:cancel")],
+        ]
+    elif step == "edit":
+        text = t(lang, "reg.edit_which")
+        fields = ("title", "description", "program", "start_day", "place", "regions")
+        rows = [[(t(lang, f"events.field.{f}"), f"evt:edit:{f}")] for f in fields]
+        rows.append([(t(lang, "events.field.topics"), "evt:edit:topics")])
+        rows.append([(t(lang, "events.field.capacity"), "evt:edit:capacity")])
+        rows.append(_nav(lang))
+    else:
+        raise ValueError(f"unknown step {step}")
+    return text, keyboard(rows)
+
+
+def _day_label(day: date, lang: str) -> str:
+    return format_date(day, "EEE d MMM", locale=lang if lang in ("ru", "en") else "ru")
+
+
+def _duration_label(minutes: int, lang: str) -> str:
+    if minutes % 1440 == 0:
+        return tn(lang, "events.days", minutes // 1440)
+    return tn(lang, "events.hours", minutes // 60)
+
+
+ORDER = (
+    "title",
+    "description",
+    "program",
+    "start_day",
+    "start_time",
+    "duration",
+    "place",
+    "regions",
+    "topics",
+    "capacity",
+    "preview",
+)
+
+
+def _next_step(dialog: Dialog, done: str) -> str:
+    """After `done`: the next question, or the preview when editing one field."""
+    if dialog.data.get("editing") and done not in ("start_day", "start_time"):
+        return "preview"
+    step = ORDER[ORDER.index(done) + 1]
+    if step == "regions" and _single_region(dialog):
+        return _next_step(dialog, "regions")
+    return step
+
+
+def _single_region(dialog: Dialog) -> bool:
+    return not dialog.data.get("federal") and len(dialog.data.get("allowed") or []) == 1
+
+
+def _previous(dialog: Dialog) -> str | None:
+    if dialog.step in ("preview", "title"):
+        return None
+    if dialog.step == "edit" or dialog.data.get("editing"):
+        return "preview"
+    step = ORDER[ORDER.index(dialog.step) - 1]
+    if step == "regions" and _single_region(dialog):
+        step = "place"
+    return step
+
+
+# ---------------------------------------------------------------- entering
+
+
+async def new_event(update: Update, context: BotContext) -> None:
+    """/new_event: a coordinator announces a seminar, training or conference."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    try:
+        allowed = coordinated_regions(caller, context.regions)
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key))
+        return
+    zone = organiser_zone(caller, context.regions)
+    own = caller.member.region_code if caller.member else None
+    federal = caller.is_admin or caller.is_federal
+    data: dict[str, Any] = {
+        "lang": lang,
+        "zone": zone.key,
+        "federal": federal,
+        "allowed": [] if federal else allowed,
+        "regions": [own] if own in allowed else ([] if federal else allowed),
+        "topics": [],
+        "secret": secrets.token_urlsafe(9),
+    }
+    await send(update, context, t(lang, "events.intro"))
+    dialog = await dialogs.begin(
+        context.storage,
+        context.settings,
+        telegram_id=caller.telegram_id,
+        chat_id=caller.telegram_id,
+        flow=EVT,
+        step="title",
+        data=data,
+        now=context.now(),
+    )
+    await show(context, dialog, new_message=True)
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def press_button(update: Update, context: BotContext) -> None:
+    """Every button of the /new_event dialogue (evt:...)."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    dialog, expired = await dialogs.current(context.storage, user.id, context.now())
+    if dialog is None or dialog.flow != EVT:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        return
+    lang = _lang(dialog)
+    message = query.message
+    if message is None or message.message_id != dialog.message_id:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    caller = await identify(context.storage, context.settings, user.id)
+    try:
+        require_coordinator(caller)
+        result = await on_button(context, caller, dialog, split_data(query))
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
+    if result is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+    else:
+        await answer(query, result or None, alert=bool(result))
+
+
+async def on_button(
+    context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
+) -> str | None:
+    """Act on a button: '' when done, a text for an alert, None if the button is stale."""
+    step, data, lang, zone = dialog.step, dialog.data, _lang(dialog), _zone(dialog)
+    match parts:
+        case ["dlg", "cancel"]:
+            await dialogs.end(context.storage, dialog.telegram_id)
+            text = t(lang, "events.cancelled_draft")
+            await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
+        case ["dlg", "back"]:
+            target = _previous(dialog)
+            if target is None:
+                return None
+            await go(context, dialog, target, editing=False if target == "preview" else None)
+        case ["evt", "skip"] if step == "program":
+            await go(context, dialog, _next_step(dialog, "program"), program=[])
+        case ["evt", "day", iso] if step == "start_day":
+            try:
+                day = date.fromisoformat(iso)
+            except ValueError:
+                return None
+            if day < context.now().astimezone(zone).date():
+                return t(lang, "events.hint.past")
+            await go(context, dialog, "start_time", day=iso)
+        case ["evt", "time", hhmm] if step == "start_time" and len(hhmm) == 4 and hhmm.isdigit():
+            return await _start_chosen(context, dialog, int(hhmm[:2]), int(hhmm[2:]))
+        case ["evt", "dur", minutes] if step == "duration" and minutes.isdigit():
+            if int(minutes) not in DURATIONS:
+                return None
+            start = datetime.fromisoformat(str(data["start"]))
+            end = start + timedelta(minutes=int(minutes))
+            await go(context, dialog, _next_step(dialog, "duration"), end=end.isoformat())
+        case ["evt", "reg", code] if step == "regions" and not data.get("federal"):
+            if code not in (data.get("allowed") or []):
+                return None
+            chosen = set(data.get("regions") or [])
+            chosen ^= {code}
+            await go(context, dialog, "regions", regions=sorted(chosen))
+        case ["evt", "dist", code] if step == "regions":
+            if not caller.is_admin and not caller.is_federal:
+                return None
+            codes = {r.code for r in context.regions.in_district(code)}
+            if not codes:
+                return None
+            chosen = set(data.get("regions") or [])
+            chosen = chosen - codes if codes <= chosen else chosen | codes
+            await go(context, dialog, "regions", regions=sorted(chosen))
+        case ["evt", "all"] if step == "regions":
+            if not caller.is_admin and not caller.is_federal:
+                return None
+            everything = sorted(r.code for r in context.regions.regions)
+            picked = [] if set(data.get("regions") or []) == set(everything) else everything
+            await go(context, dialog, "regions", regions=picked)
+        case ["evt", "regions_done"] if step == "regions":
+            if not data.get("regions"):
+                return t(lang, "events.hint.pick_region")
+            await go(context, dialog, _next_step(dialog, "regions"))
+        case ["evt", "topic", code] if step == "topics":
+            if code not in {tp.code for tp in context.topics}:
+                return None
+            chosen = set(data.get("topics") or [])
+            chosen ^= {code}
+            await go(context, dialog, "topics", topics=sorted(chosen))
+        case ["evt", "topics_done"] if step == "topics":
+            await _to_preview_or(context, dialog, _next_step(dialog, "topics"))
+        case ["evt", "cap", number] if step == "capacity" and number.isdigit():
+            if int(number) not in (0, *CAPACITIES):
+                return None
+            await _to_preview_or(context, dialog, "preview", capacity=int(number) or None)
+        case ["evt", "edit"] if step == "preview":
+            await go(context, dialog, "edit")
+        case ["evt", "edit", field] if step == "edit":
+            if field not in (
+                "title",
+                "description",
+                "program",
+                "start_day",
+                "place",
+                "regions",
+                "topics",
+                "capacity",
+            ):
+                return None
+            if field == "regions" and _single_region(dialog):
+                return t(lang, "events.hint.one_region")
+            await go(context, dialog, field, editing=True)
+        case ["evt", "publish"] if step == "preview":
+            await _publish(context, caller, dialog)
+        case _:
+            return None
+    return ""
+
+
+async def _start_chosen(context: BotContext, dialog: Dialog, hour: int, minute: int) -> str:
+    lang, zone = _lang(dialog), _zone(dialog)
+    if hour > 23 or minute > 59:
+        return t(lang, "events.hint.bad_time")
+    day = date.fromisoformat(str(dialog.data["day"]))
+    start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+    if start <= context.now():
+        return t(lang, "events.hint.past")
+    changes: dict[str, Any] = {"start": start.isoformat()}
+    old_start, old_end = dialog.data.get("start"), dialog.data.get("end")
+    if dialog.data.get("editing") and old_start and old_end:
+        length = datetime.fromisoformat(str(old_end)) - datetime.fromisoformat(str(old_start))
+        changes["end"] = (start + length).isoformat()
+        await _to_preview_or(context, dialog, "preview", **changes)
+    else:
+        await go(context, dialog, "duration", **changes)
+    return ""
+
+
+async def _to_preview_or(context: BotContext, dialog: Dialog, step: str, **changes: Any) -> None:
+    """Moving to the preview counts who will receive the announcement."""
+    if step == "preview":
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=context.now(), **changes
+        )
+        draft = draft_of(dialog, None)
+        count = 0
+        if draft is not None:
+            count = len(await context.storage.events.audience(_preview_event(draft)))
+        await go(context, dialog, "preview", audience=count, editing=False)
+    else:
+        await go(context, dialog, step, **changes)
+
+
+async def _publish(context: BotContext, caller: Caller, dialog: Dialog) -> None:
+    lang = _lang(dialog)
+    draft = draft_of(dialog, caller.member.id if caller.member else None)
+    if draft is None:
+        await go(context, dialog, "title", hint=t(lang, "reg.hint.incomplete"))
+        return
+    now = context.now()
+    event, broadcast_id, count = await publish(
+        context.storage, caller, context.regions, context.topics, draft, now
+    )
+    await dialogs.end(context.storage, dialog.telegram_id)
+    await edit_or_send(
+        context,
+        dialog.chat_id,
+        dialog.message_id,
+        t(
+            lang,
+            "events.published",
+            title=esc(event.title),
+            id=event.id,
+            link=f"https://t.me/{context.bot_data.bot_username}?start=ev_{event.id}",
+        ),
+    )
+    if broadcast_id is not None and count:
+        status = await context.bot.send_message(
+            dialog.chat_id, t(lang, "delivery.progress", sent=0, total=count)
+        )
+        await context.storage.outbox.set_status_message(
+            broadcast_id, dialog.chat_id, status.message_id
+        )
+    else:
+        await context.bot.send_message(dialog.chat_id, t(lang, "events.nobody_yet"))
+    if context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+# ---------------------------------------------------------------- typed answers
+
+
+async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:
+    """Typed text during /new_event."""
+    message = update.effective_message
+    assert message is not None
+    lang = _lang(dialog)
+    text = (message.text or "").strip()
+    if not text:
+        key = "reg.hint.text_please" if dialog.step in TEXT_STEPS else "reg.hint.use_buttons"
+        await show(context, dialog, new_message=True, hint=t(lang, key))
+        return
+    said = typed_button(dialog, text)
+    if said is not None and said[0] == "dlg":
+        caller = await identify(context.storage, context.settings, dialog.telegram_id)
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        result = await on_button(context, caller, replace(dialog, message_id=None), said)
+        if result is None:
+            await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
+        return
+    step = dialog.step
+
+    async def hint(key: str, **params: Any) -> None:
+        await show(context, dialog, new_message=True, hint=t(lang, key, **params))
+
+    async def next_with(**changes: Any) -> None:
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        moved = replace(dialog, message_id=None)
+        await _to_preview_or(context, moved, _next_step(dialog, step), **changes)
+
+    if step == "title":
+        if len(text) < 3 or len(text) > TITLE_MAX:
+            await hint("events.hint.title", limit=TITLE_MAX)
+        else:
+            await next_with(title=text)
+    elif step == "description":
+        if len(text) < 10 or len(text) > DESCRIPTION_MAX:
+            await hint("events.hint.description", limit=DESCRIPTION_MAX, length=len(text))
+        else:
+            await next_with(description=text)
+    elif step == "program":
+        blocks = split_program(text)
+        if blocks is None:
+            await hint("events.hint.program")
+        else:
+            await next_with(program=list(blocks))
+    elif step in ("start_day", "start_time"):
+        await _typed_start(context, dialog, text, hint)
+    elif step == "duration":
+        await _typed_end(context, dialog, text, hint, next_with)
+    elif step == "place":
+        if len(text) > PLACE_MAX:
+            await hint("events.hint.place", limit=PLACE_MAX)
+        elif is_url(text):
+            await next_with(online=text, place=None)
+        else:
+            await next_with(place=text, online=None)
+    elif step == "capacity":
+        if not text.isdigit() or not 0 < int(text) <= CAPACITY_MAX:
+            await hint("events.hint.capacity")
+        else:
+            await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+            moved = replace(dialog, message_id=None)
+            await _to_preview_or(context, moved, "preview", capacity=int(text))
+    else:
+        await hint("reg.hint.use_buttons")
+
+
+async def _typed_start(context: BotContext, dialog: Dialog, text: str, hint: Any) -> None:
+    zone, now = _zone(dialog), context.now()
+    if dialog.step == "start_time":
+        hm = parse_time(text)
+        if hm is not None:
+            result = await _start_chosen(context, dialog, *hm)
+            if result:
+                await hint("events.hint.past")
+            return
+    parsed = parse_when(text, zone, now)
+    if parsed.value is None:
+        await hint(str(parsed.problem))
+        return
+    local = parsed.value.astimezone(zone)
+    moved = await dialogs.advance(
+        context.storage, context.settings, dialog, now=now, day=local.date().isoformat()
+    )
+    result = await _start_chosen(context, moved, local.hour, local.minute)
+    if result:
+        await hint("events.hint.past")
+
+
+async def _typed_end(
+    context: BotContext, dialog: Dialog, text: str, hint: Any, next_with: Any
+) -> None:
+    zone = _zone(dialog)
+    start = datetime.fromisoformat(str(dialog.data["start"]))
+    hm = parse_time(text)
+    if hm is not None:
+        end = at_time(start, hm[0], hm[1], zone)
+    else:
+        parsed = parse_when(text, zone, context.now())
+        if parsed.value is None:
+            await hint(str(parsed.problem))
+            return
+        end = parsed.value
+    if end <= start:
+        await hint("events.hint.end_before_start")
+        return
+    await next_with(end=end.isoformat())
+
+
+# ---------------------------------------------------------------- members: answers, list
+
+
+async def press_answer(update: Update, context: BotContext) -> None:
+    """ev:<id>:going|maybe|no|ics|open under an announcement."""
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    if len(parts) != 3 or not parts[1].isdigit():
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    event_id, action = int(parts[1]), parts[2]
+    try:
+        if action == "ics":
+            event = await visible_event(context.storage, caller, event_id)
+            await answer(query)
+            await context.bot.send_document(
+                caller.telegram_id,
+                ics(event, lang),
+                filename=f"event-{event.id}.ics",
+                caption=t(lang, "events.ics_caption", title=esc(event.title)),
+            )
+            return
+        if action == "open":
+            event = await visible_event(context.storage, caller, event_id)
+            await answer(query)
+            await send_event(context, caller, event, lang)
+            return
+        result = await answer_event(context.storage, caller, event_id, action, context.now())
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
+    change = result.change
+    if change.answer == "waitlist":
+        note = t(lang, "events.waitlisted", position=result.waitlist_position or "?")
+    else:
+        note = t(lang, f"events.answered.{change.answer}")
+    await answer(query, note, alert=True)
+    message = query.message
+    if message is not None and change.answer != change.previous:
+        markup = InlineKeyboardMarkup.de_json(
+            rsvp_markup(event_id, lang, change.answer), context.bot
+        )
+        with contextlib.suppress(TelegramError):  # the buttons are a convenience
+            await context.bot.edit_message_reply_markup(
+                message.chat.id, message.message_id, reply_markup=markup
+            )
+    if change.promoted is not None and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+async def send_event(context: BotContext, caller: Caller, event: Event, lang: str) -> None:
+    region = context.regions.get(caller.member.region_code) if caller.member else None
+    zone = region.tz if region else MOSCOW
+    counts = await context.storage.events.counts(event.id)
+    left = event.capacity - counts.going if event.capacity is not None else None
+    text = announcement(event, lang, zone, context.regions, context.topics, places_left=left)
+    if event.status == "cancelled":
+        text = f"{t(lang, 'events.cancelled')}\n\n{text}"
+        await context.bot.send_message(caller.telegram_id, text)
+        return
+    chosen = (
+        await context.storage.events.answer_of(event.id, caller.member.id)
+        if (caller.member)
+        else None
+    )
+    markup = InlineKeyboardMarkup.de_json(rsvp_markup(event.id, lang, chosen), context.bot)
+    await context.bot.send_message(caller.telegram_id, text, reply_markup=markup)
+
+
+async def list_events(update: Update, context: BotContext) -> None:
+    """/events: upcoming events for the member's region (and the regions they coordinate)."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    if caller.member is None:
+        await send(update, context, t(lang, "denied.not_registered"))
+        return
+    regions = (
+        None
+        if (caller.is_admin or caller.is_federal)
+        else sorted({caller.member.region_code, *caller.regions})
+    )
+    events = await context.storage.events.upcoming(regions, context.now())
+    if not events:
+        await send(update, context, t(lang, "events.none"))
+        return
+    region = context.regions.get(caller.member.region_code)
+    zone = region.tz if region else MOSCOW
+    rows: list[list[Button]] = []
+    lines = [t(lang, "events.list_title")]
+    for event in events[:20]:
+        lines.append(
+            f"\n<b>{esc(event.title)}</b>\n{when_text(event.starts_at, event.ends_at, lang, zone)}"
+        )
+        rows.append([(event.title[:60], f"ev:{event.id}:open")])
+    await send(update, context, "\n".join(lines), keyboard(rows))
+
+
+async def open_event_link(context: BotContext, caller: Caller, event_id: int, lang: str) -> None:
+    """The deep link t.me/<bot>?start=ev_<id>."""
+    try:
+        event = await visible_event(context.storage, caller, event_id)
+    except Denied as exc:
+        await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
+        return
+    await send_event(context, caller, event, lang)
