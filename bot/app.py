@@ -29,7 +29,7 @@ from bot.jobs import sweep_dialogs, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, events, profile, registration
+from handlers import admin, dialog, events, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -81,6 +81,11 @@ def build_application(
         registration.SET: registration.question,
         events.EVT: events.question,
     }
+    data.button_handlers = {
+        registration.REG: registration.press_button,
+        registration.SET: registration.press_button,
+        events.EVT: events.press_button,
+    }
     text_flows: dict[str, profile.TextFlow] = {
         registration.REG: registration.answer_text,
         registration.SET: registration.answer_text,
@@ -107,6 +112,7 @@ def build_application(
             _command("stats", admin.show_stats),
             # buttons
             CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
+            CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
             CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
             CallbackQueryHandler(events.press_answer, pattern=events.ANSWER_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),

@@ -34,6 +34,8 @@ class BotData:
         self.start_delivery = True
         # flow name -> function rendering the current step: (context, dialog) -> (text, markup)
         self.renderers: dict[str, Callable[..., Any]] = {}
+        # flow name -> handler of that flow's buttons (for the shared dlg:back / dlg:cancel)
+        self.button_handlers: dict[str, Callable[..., Any]] = {}
 
     @property
     def storage(self) -> Storage:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telegram import Update
 from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.context import BotContext
-from handlers.common import edit_or_send
+from bot.i18n import t
+from handlers.common import answer, caller_of, edit_or_send, lang_of, user_of
 from storage.dialogs import Dialog
 
 log = logging.getLogger(__name__)
@@ -61,3 +63,16 @@ async def strip_keyboard(context: BotContext, chat_id: int, message_id: int | No
         await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
     except TelegramError as exc:
         log.debug("could not remove old buttons: %s", exc)
+
+
+async def press_dialog_button(update: Update, context: BotContext) -> None:
+    """'Назад' and 'Отмена' (dlg:...) belong to whichever dialogue is open: route by its flow."""
+    query = update.callback_query
+    assert query is not None
+    dialog, expired = await dialogs.current(context.storage, user_of(update).id, context.now())
+    handler = context.bot_data.button_handlers.get(dialog.flow) if dialog else None
+    if handler is None:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        return
+    await handler(update, context)

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 REG = "reg"
 SET = "set"
 FLOWS = (REG, SET)
-CALLBACK_PATTERN = r"^(reg|set|dlg):"
+CALLBACK_PATTERN = r"^(reg|set):"
 
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")

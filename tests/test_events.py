@@ -1,0 +1,324 @@
+"""Events: creating, announcing, answering, waitlist, reminders, calendar files, time zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.events import parse_when, when_text
+from tests.conftest import START, Harness
+from tests.test_admin import make_coordinator
+from tests.test_registration import register
+
+IRKUTSK = ZoneInfo("Asia/Irkutsk")
+
+
+async def join(
+    h: Harness, user_id: int, district: str, region: str, topic: str, lang: str = "ru"
+) -> None:
+    p = h.person(user_id, language_code=lang)
+    await p.send("/start")
+    await p.tap("Согласен" if lang == "ru" else "I agree")
+    await p.send(f"Участник {user_id}")
+    await p.send("НКО")
+    await p.tap(district)
+    await p.tap(region)
+    await p.tap(topic)
+    await p.tap("Готово" if lang == "ru" else "Done")
+    await p.tap("Всё верно" if lang == "ru" else "All correct")
+
+
+async def create_event(
+    h: Harness,
+    coordinator: int,
+    *,
+    capacity: str = "Без ограничения",
+    topic: str | None = "Образование",
+) -> int:
+    c = h.person(coordinator)
+    await c.send("/new_event")
+    await c.send("Семинар: права детей")
+    await c.send("Практический семинар для руководителей НКО о защите прав детей.")
+    await c.send("Адвокация\nМеждународные механизмы\nИнструменты защиты")
+    await c.send("25.11 14:00")
+    await c.tap("3 часа")
+    await c.send("Самара, ул. Ленинградская, 1")
+    if topic:
+        await c.tap(topic)
+    await c.tap("Готово")
+    if capacity.isdigit():
+        await c.send(capacity)
+    else:
+        await c.tap(capacity)
+    assert "Так увидят объявление участники" in c.last
+    await c.tap("Опубликовать")
+    row = await h.storage.db.fetchone("SELECT MAX(id) FROM events")
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc_hour"),
+    [
+        ("Europe/Kaliningrad", 12),
+        ("Europe/Moscow", 11),
+        ("Asia/Irkutsk", 6),
+        ("Asia/Kamchatka", 2),
+        ("Asia/Almaty", 9),
+    ],
+)
+def test_typed_dates_are_in_the_organisers_zone(zone: str, utc_hour: int) -> None:
+    parsed = parse_when("25.12 14:00", ZoneInfo(zone), START)
+    assert parsed.value == datetime(2026, 12, 25, utc_hour, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("31.02 10:00", "events.hint.bad_date"),
+        ("завтра", "events.hint.bad_format"),
+        ("22.11.2026 10:00", "events.hint.past"),
+        ("25.12 25:00", "events.hint.bad_date"),
+    ],
+)
+def test_impossible_and_past_dates_are_refused(text: str, problem: str) -> None:
+    assert parse_when(text, IRKUTSK, START).problem == problem
+
+
+def test_a_date_without_year_that_passed_is_next_year() -> None:
+    parsed = parse_when("10.01 10:00", ZoneInfo("Europe/Moscow"), START)
+    assert parsed.value is not None and parsed.value.year == 2027
+
+
+def test_times_are_shown_in_the_readers_zone_with_moscow_time() -> None:
+    start = datetime(2026, 12, 25, 6, 0, tzinfo=UTC)  # 14:00 in Irkutsk
+    end = start + timedelta(hours=3)
+    assert when_text(start, end, "ru", IRKUTSK) == (
+        "25 декабря 2026, 14:00–17:00 по вашему времени (09:00–12:00 МСК)"
+    )
+    assert when_text(start, end, "ru", ZoneInfo("Europe/Moscow")) == (
+        "25 декабря 2026, 09:00–12:00 МСК"
+    )
+    assert "08:00–11:00 your time (09:00–12:00 Moscow time)" in when_text(
+        start, end, "en", ZoneInfo("Europe/Kaliningrad")
+    )
+
+
+async def test_a_coordinator_announces_and_the_right_members_receive_it(
+    harness: Harness,
+) -> None:
+    await register(harness, 801)  # Самарская область, education + youth: coordinator
+    await make_coordinator(harness, 801, "RU-SAM")
+    await join(harness, 802, "Приволжский", "Самарская область", "Образование")
+    await join(harness, 803, "Приволжский", "Самарская область", "Экология")  # other topic
+    await join(harness, 804, "Сибирский", "Иркутская область", "Образование")  # other region
+    await join(harness, 805, "Volga", "Samara Oblast", "Education", lang="en")
+    event_id = await create_event(harness, 801)
+    coordinator = harness.person(801)
+    assert "опубликовано" in coordinator.texts[-2]
+    assert f"start=ev_{event_id}" in coordinator.texts[-2]
+    await harness.deliver()
+    got = harness.person(802)
+    assert "Семинар: права детей" in got.last and "14:00–17:00" in got.last
+    assert "Адвокация" in got.last
+    assert got.buttons()[:3] == ["Пойду", "Возможно", "Не пойду"]
+    english = harness.person(805)
+    assert "Going" in english.buttons() and "Moscow time" in english.last
+    assert not any("Семинар" in text for text in harness.person(803).texts)
+    assert not any("Семинар" in text for text in harness.person(804).texts)
+    assert "доставлено 3 из 3" in coordinator.last  # 801 itself has education too
+
+
+async def test_answers_capacity_and_waitlist(harness: Harness) -> None:
+    await register(harness, 811)
+    await make_coordinator(harness, 811, "RU-SAM")
+    for user_id in (812, 813):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 811, capacity="1")
+    await harness.deliver()
+    first, second = harness.person(812), harness.person(813)
+    await first.tap("Пойду")
+    assert "ждём вас" in first.alerts()[-1]
+    assert "✅ Пойду" in first.buttons()
+    await first.tap("Пойду")  # a double tap changes nothing
+    await second.tap("Пойду")
+    assert "листе ожидания (номер 1)" in second.alerts()[-1]
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (1, 1)
+    await first.tap("Не пойду")
+    await harness.deliver()
+    assert "Освободилось место" in second.last
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist, counts.no) == (1, 0, 1)
+
+
+async def test_forged_and_foreign_answers_change_nothing(harness: Harness) -> None:
+    await register(harness, 821)
+    await make_coordinator(harness, 821, "RU-SAM")
+    await join(harness, 822, "Сибирский", "Иркутская область", "Образование")
+    event_id = await create_event(harness, 821)
+    p = harness.person(822)
+    for data in (
+        f"ev:{event_id}:going",
+        "ev:9999:going",
+        f"ev:{event_id}:hack",
+        "ev:x:going",
+        f"ev:{event_id}:ics",
+    ):
+        await p.press(data, message_id=1)
+    alerts = p.alerts()
+    assert "не для вашего региона" in alerts[0]
+    assert "Такого мероприятия нет" in alerts[1]
+    assert "кнопка уже не действует" in alerts[2] and "кнопка уже не действует" in alerts[3]
+    assert "не для вашего региона" in alerts[4]
+    assert await harness.storage.db.fetchall("SELECT * FROM rsvps") == []
+    stranger = harness.person(823)
+    await stranger.press(f"ev:{event_id}:going", message_id=1)
+    assert "зарегистрируйтесь" in stranger.alerts()[-1]
+
+
+async def test_reminders_a_day_and_two_hours_before(harness: Harness) -> None:
+    await register(harness, 831)
+    await make_coordinator(harness, 831, "RU-SAM")
+    await join(harness, 832, "Приволжский", "Самарская область", "Образование")
+    await join(harness, 833, "Приволжский", "Самарская область", "Образование")
+    await create_event(harness, 831)  # 25.11 14:00 Samara = 10:00 UTC; now is 22.11 09:00
+    await harness.deliver()
+    await harness.person(832).tap("Пойду")
+    await harness.person(833).tap("Не пойду")
+    harness.clock.now = datetime(2026, 11, 24, 9, 59, tzinfo=UTC)
+    await harness.run_jobs()
+    await harness.deliver()
+    assert not any("Напоминание" in t for t in harness.person(832).texts)
+    harness.clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    for _ in range(3):  # the sweep runs often: one reminder
+        await harness.run_jobs()
+        await harness.deliver()
+    reminders = [t for t in harness.person(832).texts if "Напоминание" in t]
+    assert len(reminders) == 1 and "14:00–17:00 по вашему времени" in reminders[0]
+    harness.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    await harness.run_jobs()
+    await harness.deliver()
+    assert len([t for t in harness.person(832).texts if "Напоминание" in t]) == 2
+    assert not any("Напоминание" in t for t in harness.person(833).texts)
+
+
+async def test_wrong_input_in_the_event_dialogue(harness: Harness) -> None:
+    await register(harness, 841)
+    await make_coordinator(harness, 841, "RU-SAM")
+    c = harness.person(841)
+    await c.send("/new_event")
+    await c.send("ab")
+    assert "от 3 до 200" in c.last
+    await c.send("Тренинг")
+    await c.send("коротко")
+    assert "от 10 до 2500" in c.last
+    await c.send("Тренинг для НКО о взаимодействии с властью.")
+    await c.tap("Пропустить")
+    await c.send("01.01.2020 10:00")
+    assert "уже прошло" in c.last
+    await c.send("31.02 10:00")
+    assert "нет в календаре" in c.last
+    await c.send("послезавтра")
+    assert "Не понял дату" in c.last
+    await c.send("26.11 10:00")
+    await c.send("09:00")
+    assert "Окончание должно быть позже начала" in c.last
+    await c.send("16:00")
+    await c.send("https://meet.example.org/ngo")
+    await c.tap("Готово")
+    await c.send("сорок")
+    assert "цифрами" in c.last
+    await c.send("40")
+    assert "Онлайн: https://meet.example.org/ngo" in c.last
+    assert "10:00–16:00" in c.last
+    await c.tap("Изменить")
+    await c.tap("Название")
+    await c.send("Тренинг: НКО и власть")
+    assert "Тренинг: НКО и власть" in c.last and "Так увидят" in c.last
+    await c.tap("Отмена")
+    assert "ничего не опубликовано" in c.last, c.alerts()
+    assert await harness.storage.db.fetchall("SELECT * FROM events") == []
+
+
+async def test_members_cannot_create_events(harness: Harness) -> None:
+    await register(harness, 851)
+    p = harness.person(851)
+    await p.send("/new_event")
+    assert "только координаторам" in p.last
+    await p.press("evt:publish", message_id=1)
+    assert await harness.storage.db.fetchall("SELECT * FROM events") == []
+
+
+async def test_a_regional_coordinator_cannot_target_other_regions(harness: Harness) -> None:
+    await register(harness, 861)
+    await make_coordinator(harness, 861, "RU-SAM")
+    await make_coordinator(harness, 861, "RU-ULY")
+    c = harness.person(861)
+    await c.send("/new_event")
+    await c.send("Конференция")
+    await c.send("Межрегиональная конференция о межнациональных отношениях.")
+    await c.tap("Пропустить")
+    await c.send("27.11 11:00")
+    await c.tap("2 часа")
+    await c.send("Ульяновск")
+    assert "Ульяновская область" in c.buttons()[1] or "Ульяновская область" in str(c.buttons())
+    await c.press("evt:reg:RU-MOW")
+    assert "кнопка уже не действует" in c.alerts()[-1]
+    await c.press("evt:all")
+    assert "кнопка уже не действует" in c.alerts()[-1]
+    await c.tap("Ульяновская область")
+    await c.tap("Готово")
+    await c.tap("Готово")
+    await c.tap("Без ограничения")
+    await c.tap("Опубликовать")
+    event = await harness.storage.events.get(1)
+    assert event is not None and event.regions == ("RU-SAM", "RU-ULY")
+
+
+async def test_federal_coordinator_announces_to_districts(harness: Harness) -> None:
+    await register(harness, 871)
+    await make_coordinator(harness, 871, "all")
+    await join(harness, 872, "Сибирский", "Иркутская область", "Экология")
+    c = harness.person(871)
+    await c.send("/new_event")
+    await c.send("Конференция сети")
+    await c.send("Ежегодная конференция сети НКО: итоги года и планы.")
+    await c.tap("Пропустить")
+    await c.send("10.12 10:00")
+    await c.tap("2 дня")
+    await c.send("Москва, Дом национальностей")
+    await c.tap("Сибирский")
+    await c.tap("Готово")
+    await c.tap("Готово")  # no topics: everyone in the regions
+    await c.tap("Без ограничения")
+    assert "получат: 2" in c.last  # the Siberian member and the coordinator in Samara
+    await c.tap("Опубликовать")
+    await harness.deliver()
+    assert "Конференция сети" in harness.person(872).last
+    assert "по вашему времени" in harness.person(872).last
+
+
+async def test_calendar_file_list_and_deep_link(harness: Harness) -> None:
+    await register(harness, 881)
+    await make_coordinator(harness, 881, "RU-SAM")
+    await join(harness, 882, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 881)
+    await harness.deliver()
+    p = harness.person(882)
+    await p.tap("Добавить в календарь")
+    call = harness.telegram.sent("sendDocument", chat_id=882)[-1]
+    filename, content = call.files["document"]
+    assert filename == f"event-{event_id}.ics"
+    assert "SUMMARY:Семинар: права детей" in content.decode()
+    assert "DTSTART:20261125T100000Z" in content.decode()
+    await p.send("/events")
+    assert "Ближайшие мероприятия" in p.last and "Семинар: права детей" in p.last
+    await p.tap("Семинар: права детей")
+    assert "Пойду" in p.buttons()
+    await p.send(f"/start ev_{event_id}")
+    assert "Семинар: права детей" in p.last
+    await p.send("/start ev_424242")
+    assert "Такого мероприятия нет" in p.last
