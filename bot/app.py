@@ -80,16 +80,20 @@ def build_application(
         registration.REG: registration.question,
         registration.SET: registration.question,
         events.EVT: events.question,
+        events.EVM: events.manage_question,
     }
     data.button_handlers = {
         registration.REG: registration.press_button,
         registration.SET: registration.press_button,
         events.EVT: events.press_button,
+        events.EVM: events.manage_button,
     }
+    data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
     text_flows: dict[str, profile.TextFlow] = {
         registration.REG: registration.answer_text,
         registration.SET: registration.answer_text,
         events.EVT: events.answer_text,
+        events.EVM: events.manage_text,
     }
     app.add_handlers(
         [
@@ -104,6 +108,7 @@ def build_application(
             _command("forget", profile.ask_forget),
             # coordinators
             _command("new_event", events.new_event),
+            _command("event", events.show_event_admin),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -115,6 +120,7 @@ def build_application(
             CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
             CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
             CallbackQueryHandler(events.press_answer, pattern=events.ANSWER_PATTERN),
+            CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),

@@ -36,6 +36,8 @@ class BotData:
         self.renderers: dict[str, Callable[..., Any]] = {}
         # flow name -> handler of that flow's buttons (for the shared dlg:back / dlg:cancel)
         self.button_handlers: dict[str, Callable[..., Any]] = {}
+        # deep-link kind (event, checkin) -> handler (context, caller, value, lang)
+        self.link_handlers: dict[str, Callable[..., Any]] = {}
 
     @property
     def storage(self) -> Storage:

@@ -60,9 +60,12 @@ class Outgoing:
     document: bytes | None = None
     photo: bytes | None = None
     filename: str | None = None
+    edit_message_id: int | None = None  # edit this delivered message instead of sending
 
     @property
     def method(self) -> str:
+        if self.edit_message_id is not None:
+            return "editMessageText"
         if self.document is not None:
             return "sendDocument"
         if self.photo is not None:
@@ -81,6 +84,8 @@ class Outgoing:
             data["file"] = base64.b64encode(self.photo).decode()
         if self.filename is not None:
             data["filename"] = self.filename
+        if self.edit_message_id is not None:
+            data["message_id"] = self.edit_message_id
         return data
 
 

@@ -7,15 +7,19 @@ Moscow time beside it when the zones differ.
 from __future__ import annotations
 
 import functools
+import io
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from zoneinfo import ZoneInfo
 
+import segno
 from babel.dates import format_datetime
 from icalendar import Calendar
 from icalendar import Event as IcsEvent
+from openpyxl import Workbook
 
 from bot.access import Caller, Denied, require_coordinator, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
@@ -23,7 +27,7 @@ from bot.i18n import t, tn
 from bot.regions import Regions, Topic
 from bot.timefmt import MOSCOW
 from storage.db import Storage
-from storage.events import Audience, Event, NewEvent, RsvpChange
+from storage.events import Audience, Event, NewEvent, Participant, RsvpChange
 from storage.roles import ALL_REGIONS
 
 TITLE_MAX = 200
@@ -384,3 +388,220 @@ def ics(event: Event, lang: str) -> bytes:
         item.add("location", event.place)
     calendar.add_component(item)
     return bytes(calendar.to_ical())
+
+
+# ---------------------------------------------------------------- running an event
+
+
+async def managed_event(storage: Storage, caller: Caller, event_id: int) -> Event:
+    """An event the caller may run: admins, federal coordinators, coordinators of one of its
+    regions, and whoever created it."""
+    require_coordinator(caller)
+    event = await storage.events.get(event_id)
+    if event is None:
+        raise Denied("events.not_found")
+    creator = caller.member is not None and event.created_by == caller.member.id
+    if not creator and not any(caller.coordinates(code) for code in event.regions):
+        raise Denied("events.not_yours")
+    return event
+
+
+async def managed_events(
+    storage: Storage, caller: Caller, regions: Regions, now: datetime
+) -> list[Event]:
+    require_coordinator(caller)
+    scope = None if (caller.is_admin or caller.is_federal) else sorted(caller.regions)
+    return await storage.events.upcoming(scope, now)
+
+
+def participants_xlsx(
+    event: Event, participants: list[Participant], regions: Regions, lang: str
+) -> bytes:
+    """The list of who answered, as a spreadsheet (headers in the reader's language)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = t(lang, "events.xlsx.sheet")[:31]
+    headers = [
+        t(lang, f"events.xlsx.{c}")
+        for c in ("name", "org", "region", "answer", "answered_at", "checked_in")
+    ]
+    sheet.append(headers)
+    zone = ZoneInfo(event.tz)
+    for p in participants:
+        region = regions.get(p.region_code)
+        sheet.append(
+            [
+                p.name,
+                p.organisation,
+                region.name(lang) if region else p.region_code,
+                t(lang, f"events.status.{p.answer}"),
+                p.answered_at.astimezone(zone).replace(tzinfo=None),
+                p.checked_in_at.astimezone(zone).replace(tzinfo=None) if p.checked_in_at else None,
+            ]
+        )
+    for column, width in zip("ABCDEF", (30, 35, 28, 16, 18, 18), strict=True):
+        sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=2, min_col=5, max_col=6):
+        for cell in row:
+            cell.number_format = "DD.MM.YYYY HH:MM"
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def checkin_payload(event: Event) -> str:
+    return f"ci_{event.id}_{event.checkin_secret}"
+
+
+def checkin_qr(link: str) -> bytes:
+    """A PNG QR code of the check-in link, big enough to print on a sheet at the entrance."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
+    return buffer.getvalue()
+
+
+class CheckIn(Enum):
+    DONE = "done"
+    AGAIN = "again"
+    WRONG_CODE = "wrong_code"
+    NOT_OPEN = "not_open"
+
+
+CHECKIN_OPENS = timedelta(hours=12)  # before the start
+CHECKIN_CLOSES = timedelta(hours=12)  # after the end
+
+
+async def check_in(
+    storage: Storage, caller: Caller, event_id: int, secret: str, now: datetime
+) -> tuple[CheckIn, Event | None]:
+    """The venue's QR code: records that the member is here (once)."""
+    member = require_member(caller)
+    event = await storage.events.get(event_id)
+    if event is None or not secrets.compare_digest(event.checkin_secret, secret):
+        return CheckIn.WRONG_CODE, event
+    if event.status != "published" or not (
+        event.starts_at - CHECKIN_OPENS <= now <= event.ends_at + CHECKIN_CLOSES
+    ):
+        return CheckIn.NOT_OPEN, event
+    first = await storage.events.check_in(event.id, member.id, now)
+    return (CheckIn.DONE if first else CheckIn.AGAIN), event
+
+
+async def _edit_copies(
+    storage: Storage,
+    event: Event,
+    regions: Regions,
+    topics: list[Topic],
+    now: datetime,
+    *,
+    cancelled: bool = False,
+) -> int:
+    """Queue an edit of every delivered announcement, each in its reader's language and zone."""
+    copies = await storage.events.delivered_copies(event.id)
+    if not copies:
+        return 0
+    by_chat = {c.chat_id: c for c in copies}
+
+    def render(chat_id: int, _member_id: int | None) -> Outgoing:
+        copy = by_chat[chat_id]
+        region = regions.get(copy.region_code or "")
+        zone = region.tz if region else MOSCOW
+        text = announcement(event, copy.language, zone, regions, topics)
+        if cancelled:
+            text = f"{t(copy.language, 'events.cancelled_banner')}\n\n{text}"
+            return Outgoing(text=text, edit_message_id=copy.message_id)
+        return Outgoing(
+            text=text, markup=rsvp_markup(event.id, copy.language), edit_message_id=copy.message_id
+        )
+
+    await send_to_many(
+        storage,
+        [(c.chat_id, c.member_id) for c in copies],
+        render,
+        priority=Priority.BULK,
+        now=now,
+        key=f"edit{event.id}:{now.timestamp()}",
+    )
+    return len(copies)
+
+
+async def cancel_event(
+    storage: Storage,
+    caller: Caller,
+    event_id: int,
+    regions: Regions,
+    topics: list[Topic],
+    now: datetime,
+) -> tuple[Event, int]:
+    """Cancel: tell everyone who said 'Пойду', 'Возможно' or waits, and mark every copy of
+    the announcement as cancelled. Returns the event and how many people were told."""
+    event = await managed_event(storage, caller, event_id)
+    if not await storage.events.cancel(event.id, now):
+        raise Denied("events.cancelled")
+    cancelled = await storage.events.get(event.id)
+    assert cancelled is not None
+    people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
+    by_chat = {p.telegram_id: p for p in people}
+
+    def notice(chat_id: int, _member_id: int | None) -> Outgoing:
+        person = by_chat[chat_id]
+        region = regions.get(person.region_code)
+        zone = region.tz if region else MOSCOW
+        when = when_text(event.starts_at, event.ends_at, person.language, zone)
+        return Outgoing(
+            text=t(person.language, "events.cancel_notice", title=_esc(event.title), when=when)
+        )
+
+    await send_to_many(
+        storage,
+        [(p.telegram_id, p.member_id) for p in people],
+        notice,
+        priority=Priority.ALERT,
+        now=now,
+        key=f"cancel{event.id}",
+    )
+    await _edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
+    return cancelled, len(people)
+
+
+async def edit_event(
+    storage: Storage,
+    caller: Caller,
+    event_id: int,
+    field: str,
+    value: str,
+    regions: Regions,
+    topics: list[Topic],
+    now: datetime,
+) -> tuple[Event, int]:
+    """Change the title, description or place of a published event and edit every delivered
+    copy of its announcement. Returns the event and the number of copies being edited."""
+    event = await managed_event(storage, caller, event_id)
+    if event.status != "published":
+        raise Denied("events.cancelled")
+    value = value.strip()
+    limits = {
+        "title": (3, TITLE_MAX),
+        "description": (10, DESCRIPTION_MAX),
+        "place": (2, PLACE_MAX),
+    }
+    low, high = limits[field]
+    if not low <= len(value) <= high:
+        raise Denied(f"events.hint.edit_{field}")
+    if field == "place" and is_url(value):
+        updated = await storage.events.update_text(
+            event.id, now, place=event.place, online_url=value
+        )
+    elif field == "place":
+        updated = await storage.events.update_text(
+            event.id, now, place=value, online_url=event.online_url
+        )
+    elif field == "title":
+        updated = await storage.events.update_text(event.id, now, title=value)
+    else:
+        updated = await storage.events.update_text(event.id, now, description=value)
+    if updated is None:
+        raise Denied("events.cancelled")
+    return updated, await _edit_copies(storage, updated, regions, topics, now)

@@ -23,12 +23,20 @@ from bot.events import (
     TITLE_MAX,
     announcement,
     at_time,
+    cancel_event,
+    check_in,
+    checkin_payload,
+    checkin_qr,
     coordinated_regions,
+    edit_event,
     ics,
     is_url,
+    managed_event,
+    managed_events,
     organiser_zone,
     parse_time,
     parse_when,
+    participants_xlsx,
     publish,
     rsvp_markup,
     split_program,
@@ -707,11 +715,229 @@ async def list_events(update: Update, context: BotContext) -> None:
     await send(update, context, "\n".join(lines), keyboard(rows))
 
 
-async def open_event_link(context: BotContext, caller: Caller, event_id: int, lang: str) -> None:
+async def open_event_link(context: BotContext, caller: Caller, value: str, lang: str) -> None:
     """The deep link t.me/<bot>?start=ev_<id>."""
     try:
-        event = await visible_event(context.storage, caller, event_id)
+        if not value.isdigit():
+            raise Denied("events.not_found")
+        event = await visible_event(context.storage, caller, int(value))
     except Denied as exc:
         await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
         return
     await send_event(context, caller, event, lang)
+
+
+# ---------------------------------------------------------------- coordinators: running events
+
+EVM = "evm"  # the small dialogue that edits a published event's text
+MANAGE_PATTERN = r"^evm:"
+
+
+def _manage_card(context: BotContext, event: Event, counts: Any, lang: str) -> tuple[str, Any]:
+    region_names = [r.name(lang) for c in event.regions if (r := context.regions.get(c))]
+    zone = ZoneInfo(event.tz)
+    text = t(
+        lang,
+        "events.manage.card",
+        id=event.id,
+        title=esc(event.title),
+        when=when_text(event.starts_at, event.ends_at, lang, zone),
+        regions=esc(", ".join(region_names[:5]) + (" …" if len(region_names) > 5 else "")),
+        going=counts.going,
+        maybe=counts.maybe,
+        no=counts.no,
+        waitlist=counts.waitlist,
+        status=t(lang, f"events.manage.status_{event.status}"),
+    )
+    rows: list[list[Button]] = [
+        [(t(lang, "events.manage.list"), f"evm:{event.id}:xlsx")],
+        [(t(lang, "events.manage.qr"), f"evm:{event.id}:qr")],
+    ]
+    if event.status == "published":
+        rows += [
+            [
+                (t(lang, "events.field.title"), f"evm:{event.id}:edit:title"),
+                (t(lang, "events.field.description"), f"evm:{event.id}:edit:description"),
+                (t(lang, "events.field.place"), f"evm:{event.id}:edit:place"),
+            ],
+            [(t(lang, "events.manage.cancel"), f"evm:{event.id}:cancel")],
+        ]
+    return text, keyboard(rows)
+
+
+async def show_event_admin(update: Update, context: BotContext) -> None:
+    """/event <id>: who answered, the list as a spreadsheet, the check-in QR, edit, cancel."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    try:
+        if not context.args:
+            events = await managed_events(context.storage, caller, context.regions, context.now())
+            if not events:
+                await send(update, context, t(lang, "events.manage.none"))
+                return
+            rows = [[(f"№ {e.id} · {e.title[:50]}", f"evm:{e.id}:card")] for e in events[:30]]
+            await send(update, context, t(lang, "events.manage.pick"), keyboard(rows))
+            return
+        arg = context.args[0].lstrip("#№")
+        if not arg.isdigit():
+            raise Denied("events.not_found")
+        event = await managed_event(context.storage, caller, int(arg))
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key))
+        return
+    counts = await context.storage.events.counts(event.id)
+    text, markup = _manage_card(context, event, counts, lang)
+    await send(update, context, text, markup)
+
+
+async def press_manage(update: Update, context: BotContext) -> None:
+    """evm:<id>:card|xlsx|qr|cancel|cancel_yes|edit:<field> from the /event card."""
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    message = query.message
+    if len(parts) < 3 or not parts[1].isdigit() or message is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    event_id, action = int(parts[1]), parts[2:]
+    now = context.now()
+    try:
+        event = await managed_event(context.storage, caller, event_id)
+        if action == ["card"]:
+            counts = await context.storage.events.counts(event.id)
+            text, markup = _manage_card(context, event, counts, lang)
+            await answer(query)
+            await send(update, context, text, markup)
+        elif action == ["xlsx"]:
+            people = await context.storage.events.participants(event.id)
+            data = participants_xlsx(event, people, context.regions, lang)
+            await answer(query)
+            await context.bot.send_document(
+                caller.telegram_id,
+                data,
+                filename=f"event-{event.id}-participants.xlsx",
+                caption=tn(lang, "events.manage.list_caption", len(people), title=esc(event.title)),
+            )
+        elif action == ["qr"]:
+            link = f"https://t.me/{context.bot_data.bot_username}?start={checkin_payload(event)}"
+            await answer(query)
+            await context.bot.send_photo(
+                caller.telegram_id,
+                checkin_qr(link),
+                caption=t(lang, "events.manage.qr_caption", title=esc(event.title), link=link),
+            )
+        elif action == ["cancel"]:
+            await answer(query)
+            markup = keyboard(
+                [
+                    [(t(lang, "events.manage.cancel_yes"), f"evm:{event.id}:cancel_yes")],
+                    [(t(lang, "revoke.no"), f"evm:{event.id}:card")],
+                ]
+            )
+            text = t(lang, "events.manage.cancel_confirm", title=esc(event.title))
+            await edit_or_send(context, message.chat.id, message.message_id, text, markup)
+        elif action == ["cancel_yes"]:
+            cancelled, told = await cancel_event(
+                context.storage, caller, event.id, context.regions, context.topics, now
+            )
+            await answer(query)
+            text = tn(lang, "events.manage.cancelled", told, title=esc(cancelled.title))
+            await edit_or_send(context, message.chat.id, message.message_id, text)
+            if context.bot_data.delivery is not None:
+                context.bot_data.delivery.wake()
+        elif len(action) == 2 and action[0] == "edit":
+            field = action[1]
+            if field not in ("title", "description", "place") or event.status != "published":
+                raise Denied("dialog.stale")
+            await answer(query)
+            dialog = await dialogs.begin(
+                context.storage,
+                context.settings,
+                telegram_id=caller.telegram_id,
+                chat_id=caller.telegram_id,
+                flow=EVM,
+                step=field,
+                data={"lang": lang, "event": event.id},
+                now=now,
+            )
+            await show(context, dialog, new_message=True)
+        else:
+            raise Denied("dialog.stale")
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+
+
+def manage_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
+    lang = _lang(dialog)
+    text = t(lang, f"events.manage.ask_{dialog.step}")
+    return text, keyboard([[(t(lang, "common.cancel"), "dlg:cancel")]])
+
+
+async def manage_button(update: Update, context: BotContext) -> None:
+    """Only 'Отмена' exists in the edit dialogue."""
+    query = update.callback_query
+    assert query is not None
+    dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
+    if dialog is None or dialog.flow != EVM or split_data(query) != ["dlg", "cancel"]:
+        await answer(query, t(lang_of(update, context), "dialog.stale"), alert=True)
+        return
+    await answer(query)
+    await dialogs.end(context.storage, dialog.telegram_id)
+    text = t(_lang(dialog), "events.manage.edit_cancelled")
+    await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
+
+
+async def manage_text(update: Update, context: BotContext, dialog: Dialog) -> None:
+    message = update.effective_message
+    assert message is not None
+    lang = _lang(dialog)
+    text = message.text
+    if not text:
+        await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.text_please"))
+        return
+    if typed_button(dialog, text) == ["dlg", "cancel"]:
+        await dialogs.end(context.storage, dialog.telegram_id)
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        await send(update, context, t(lang, "events.manage.edit_cancelled"))
+        return
+    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    try:
+        event, copies = await edit_event(
+            context.storage,
+            caller,
+            int(dialog.data["event"]),
+            dialog.step,
+            text,
+            context.regions,
+            context.topics,
+            context.now(),
+        )
+    except Denied as exc:
+        if exc.key.startswith("events.hint."):
+            await show(context, dialog, new_message=True, hint=t(lang, exc.key))
+            return
+        await dialogs.end(context.storage, dialog.telegram_id)
+        await send(update, context, t(lang, exc.key))
+        return
+    await dialogs.end(context.storage, dialog.telegram_id)
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    await send(update, context, tn(lang, "events.manage.edited", copies, title=esc(event.title)))
+    if context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+async def check_in_link(context: BotContext, caller: Caller, value: str, lang: str) -> None:
+    """The deep link ci_<event>_<secret> from the QR code at the venue."""
+    event_part, _, secret = value.partition("_")
+    if not event_part.isdigit() or not secret:
+        await context.bot.send_message(caller.telegram_id, t(lang, "events.checkin.wrong_code"))
+        return
+    outcome, event = await check_in(context.storage, caller, int(event_part), secret, context.now())
+    title = esc(event.title) if event else ""
+    await context.bot.send_message(
+        caller.telegram_id, t(lang, f"events.checkin.{outcome.value}", title=title)
+    )

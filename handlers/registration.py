@@ -209,18 +209,13 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if not await private_only(update, context, lang):
         return
     payload = parse_payload(context.args[0] if context.args else None)
-    if payload and payload.kind == "event" and caller.member is not None:
-        if payload.value.isdigit():
-            from handlers.events import open_event_link
-
-            await open_event_link(context, caller, int(payload.value), lang)
-        else:
-            await send(update, context, t(lang, "events.not_found"))
+    if payload and payload.kind in ("event", "checkin") and caller.member is not None:
+        await context.bot_data.link_handlers[payload.kind](context, caller, payload.value, lang)
         return
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if payload is None or payload.kind in ("region", "event"):
+    if payload is None or payload.kind in ("region", "event", "checkin"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
             hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
@@ -239,6 +234,8 @@ async def start_registration(update: Update, context: BotContext) -> None:
             data["preset"] = region.code
     if payload and payload.kind == "invite":
         data["invite"] = token_hash(payload.value)
+    if payload and payload.kind in ("event", "checkin"):
+        data["after"] = [payload.kind, payload.value]  # opened once registration is done
     await _begin_registration(update, context, data, lang)
 
 
@@ -533,6 +530,9 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     caller = await identify(context.storage, context.settings, dialog.telegram_id)
     await refresh_menu(context.bot, caller, context.settings.default_language)
     await context.bot.send_message(dialog.chat_id, t(lang, f"help.{caller.level}"))
+    after = dialog.data.get("after")
+    if isinstance(after, list) and len(after) == 2 and after[0] in context.bot_data.link_handlers:
+        await context.bot_data.link_handlers[after[0]](context, caller, str(after[1]), lang)
 
 
 async def _use_invite(

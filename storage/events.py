@@ -69,6 +69,26 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Participant:
+    member_id: int
+    name: str
+    organisation: str
+    region_code: str
+    answer: str
+    answered_at: datetime
+    checked_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveredCopy:
+    chat_id: int
+    message_id: int
+    member_id: int | None
+    language: str
+    region_code: str | None
+
+
+@dataclass(frozen=True)
 class RsvpChange:
     answer: str  # what was stored: going, maybe, no, waitlist
     previous: str | None
@@ -245,6 +265,90 @@ class EventRepo:
             (event_id, *answers),
         )
         return [Audience(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def participants(self, event_id: int) -> list[Participant]:
+        rows = await self._db.fetchall(
+            "SELECT m.id, m.name, m.organisation, m.region_code, r.answer, r.answered_at,"
+            " r.checked_in_at FROM rsvps r JOIN members m ON m.id = r.member_id"
+            " WHERE r.event_id = ? AND m.telegram_id IS NOT NULL"
+            " ORDER BY CASE r.answer WHEN 'going' THEN 0 WHEN 'waitlist' THEN 1"
+            " WHEN 'maybe' THEN 2 ELSE 3 END, r.answered_at, m.id",
+            (event_id,),
+        )
+        return [
+            Participant(
+                member_id=r[0],
+                name=r[1],
+                organisation=r[2],
+                region_code=r[3],
+                answer=r[4],
+                answered_at=from_db(r[5]),
+                checked_in_at=from_db(r[6]) if r[6] else None,
+            )
+            for r in rows
+        ]
+
+    async def check_in(self, event_id: int, member_id: int, now: datetime) -> bool:
+        """Record attendance (also for someone who never answered); True the first time."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT checked_in_at FROM rsvps WHERE event_id = ? AND member_id = ?",
+                (event_id, member_id),
+            )
+            if row is not None and row[0] is not None:
+                return False
+            await tx.execute(
+                "INSERT INTO rsvps (event_id, member_id, answer, answered_at, checked_in_at)"
+                " VALUES (?, ?, 'going', ?, ?) ON CONFLICT (event_id, member_id) DO UPDATE"
+                " SET checked_in_at = excluded.checked_in_at",
+                (event_id, member_id, to_db(now), to_db(now)),
+            )
+            return True
+
+    async def cancel(self, event_id: int, now: datetime) -> bool:
+        return (
+            await self._db.execute(
+                "UPDATE events SET status = 'cancelled', updated_at = ?"
+                " WHERE id = ? AND status = 'published'",
+                (to_db(now), event_id),
+            )
+            > 0
+        )
+
+    async def update_text(
+        self,
+        event_id: int,
+        now: datetime,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        place: str | None = None,
+        online_url: str | None = None,
+    ) -> Event | None:
+        fields = {"title": title, "description": description}
+        changes: dict[str, str | None] = {k: v for k, v in fields.items() if v is not None}
+        if place is not None or online_url is not None:
+            changes["place"] = place
+            changes["online_url"] = online_url
+        async with self._db.transaction() as tx:
+            assignments = "".join(f"{column} = :{column}, " for column in changes)
+            changed = await tx.execute(
+                f"UPDATE events SET {assignments}updated_at = :now"
+                " WHERE id = :id AND status = 'published'",
+                {**changes, "now": to_db(now), "id": event_id},
+            )
+            return await self._load(tx, event_id) if changed else None
+
+    async def delivered_copies(self, event_id: int) -> list[DeliveredCopy]:
+        """Every announcement of this event that reached a chat (to edit them all)."""
+        rows = await self._db.fetchall(
+            "SELECT o.chat_id, o.message_id, o.member_id, m.language, m.region_code"
+            " FROM outbox o LEFT JOIN members m ON m.id = o.member_id"
+            " WHERE o.dedupe_key LIKE ? AND o.status = 'sent' AND o.message_id IS NOT NULL"
+            " ORDER BY o.id",
+            (f"ev{event_id}:%",),
+        )
+        return [DeliveredCopy(r[0], r[1], r[2], r[3] or "ru", r[4]) for r in rows]
 
     async def starting_between(self, start: datetime, end: datetime) -> list[Event]:
         async with self._db.transaction() as tx:
