@@ -322,3 +322,120 @@ async def test_calendar_file_list_and_deep_link(harness: Harness) -> None:
     assert "Семинар: права детей" in p.last
     await p.send("/start ev_424242")
     assert "Такого мероприятия нет" in p.last
+
+
+async def test_participants_list_as_xlsx_and_qr_check_in(harness: Harness) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    await register(harness, 891)
+    await make_coordinator(harness, 891, "RU-SAM")
+    await join(harness, 892, "Приволжский", "Самарская область", "Образование")
+    await join(harness, 893, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 891)
+    await harness.deliver()
+    await harness.person(892).tap("Пойду")
+    await harness.person(893).tap("Возможно")
+    c = harness.person(891)
+    await c.send(f"/event {event_id}")
+    assert "Пойдут: 1 · Возможно: 1" in c.last
+    await c.tap("Список участников")
+    call = harness.telegram.sent("sendDocument", chat_id=891)[-1]
+    book = load_workbook(io.BytesIO(call.files["document"][1]))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Имя", "Организация", "Регион", "Ответ")
+    assert [(r[0], r[3]) for r in rows[1:]] == [
+        ("Участник 892", "Пойду"),
+        ("Участник 893", "Возможно"),
+    ]
+    await c.tap("QR-код")
+    photo = harness.telegram.sent("sendPhoto", chat_id=891)[-1]
+    assert photo.files["photo"][1].startswith(b"\x89PNG")
+    link = photo.params["caption"].split("Ссылка: ")[1]
+    payload = link.split("start=")[1]
+    # at the venue, on the day
+    harness.clock.now = datetime(2026, 11, 25, 9, 50, tzinfo=UTC)
+    p = harness.person(893)
+    await p.send(f"/start {payload}")
+    assert "Вы отмечены" in p.last
+    await p.send(f"/start {payload}")
+    assert "уже отмечены" in p.last
+    await p.send(f"/start ci_{event_id}_wrongsecret")
+    assert "не подходит" in p.last
+    rows_db = await harness.storage.db.fetchall("SELECT member_id, checked_in_at FROM rsvps")
+    assert sum(1 for r in rows_db if r["checked_in_at"]) == 1
+
+
+async def test_check_in_only_on_the_day(harness: Harness) -> None:
+    await register(harness, 901)
+    await make_coordinator(harness, 901, "RU-SAM")
+    event_id = await create_event(harness, 901)
+    event = await harness.storage.events.get(event_id)
+    assert event is not None
+    p = harness.person(901)
+    await p.send(f"/start ci_{event_id}_{event.checkin_secret}")
+    assert "только в день мероприятия" in p.last
+
+
+async def test_cancelling_tells_those_coming_and_marks_every_copy(harness: Harness) -> None:
+    await register(harness, 911)
+    await make_coordinator(harness, 911, "RU-SAM")
+    for user_id in (912, 913):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 911)
+    await harness.deliver()
+    await harness.person(912).tap("Пойду")
+    c = harness.person(911)
+    await c.send(f"/event {event_id}")
+    await c.tap("Отменить мероприятие")
+    assert "Все, кто собирался прийти" in c.last
+    await c.tap("Да, отменить")
+    assert "Сообщение получит 1 человек" in c.last
+    await harness.deliver()
+    going = harness.person(912)
+    assert "отменено" in going.last and "Извините" in going.last
+    announcement = [t for t in harness.person(913).texts if "Семинар" in t]
+    assert announcement and announcement[0].startswith("❌ <b>МЕРОПРИЯТИЕ ОТМЕНЕНО</b>")
+    await harness.person(913).press(f"ev:{event_id}:going", message_id=1)
+    assert "отменено" in harness.person(913).alerts()[-1]
+    await c.send(f"/event {event_id}")
+    assert "❌ Отменено" in c.last and "Отменить мероприятие" not in str(c.buttons())
+
+
+async def test_editing_an_event_edits_every_delivered_copy(harness: Harness) -> None:
+    await register(harness, 921)
+    await make_coordinator(harness, 921, "RU-SAM")
+    await join(harness, 922, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 921)
+    await harness.deliver()
+    c = harness.person(921)
+    await c.send(f"/event {event_id}")
+    await c.tap("Место")
+    await c.send("Самара, Дом дружбы народов")
+    assert "Исправляю 2 разосланных объявления" in c.last
+    await harness.deliver()
+    copy = [t for t in harness.person(922).texts if "Семинар" in t][0]
+    assert "Дом дружбы народов" in copy
+    assert "Пойду" in harness.person(922).buttons()
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.place == "Самара, Дом дружбы народов"
+
+
+async def test_running_an_event_of_another_region_is_refused(harness: Harness) -> None:
+    await register(harness, 931)
+    await make_coordinator(harness, 931, "RU-SAM")
+    await join(harness, 932, "Сибирский", "Иркутская область", "Образование")
+    await make_coordinator(harness, 932, "RU-IRK")
+    event_id = await create_event(harness, 931)
+    other = harness.person(932)
+    await other.send(f"/event {event_id}")
+    assert "не ваших регионов" in other.last
+    for action in ("xlsx", "qr", "cancel_yes", "edit:title", "card"):
+        await other.press(f"evm:{event_id}:{action}", message_id=1)
+    assert all("не ваших регионов" in a for a in other.alerts())
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.status == "published"
+    member = harness.person(933)
+    await member.send(f"/event {event_id}")
+    assert "зарегистрируйтесь" in member.last or "только координаторам" in member.last
