@@ -415,7 +415,7 @@ async def test_editing_an_event_edits_every_delivered_copy(harness: Harness) -> 
     await c.send("Самара, Дом дружбы народов")
     assert "Исправляю 2 разосланных объявления" in c.last
     await harness.deliver()
-    copy = [t for t in harness.person(922).texts if "Семинар" in t][0]
+    copy = next(t for t in harness.person(922).texts if "Семинар" in t)
     assert "Дом дружбы народов" in copy
     assert "Пойду" in harness.person(922).buttons()
     event = await harness.storage.events.get(event_id)
