@@ -29,7 +29,7 @@ from bot.jobs import sweep_dialogs, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, dialog, events, profile, registration
+from handlers import admin, dialog, events, groups, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -109,6 +109,8 @@ def build_application(
             # coordinators
             _command("new_event", events.new_event),
             _command("event", events.show_event_admin),
+            _command("link_region", groups.link_group),
+            _command("unlink_region", groups.unlink_group),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -130,7 +132,8 @@ def build_application(
                 NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
                 profile.route_text(text_flows),
             ),
-            ChatMemberHandler(profile.track_private_chat, ChatMemberHandler.MY_CHAT_MEMBER),
+            ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
         ]
     )
     app.add_error_handler(on_error)

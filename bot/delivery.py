@@ -284,8 +284,10 @@ class DeliveryEngine:
             await outbox.retry_later(row.id, self.clock() + wait, "429", count_attempt=False)
         except Forbidden as exc:
             await self._gone(row, str(exc))
-        except ChatMigrated as exc:
-            await outbox.mark_final(row.id, "failed", f"chat migrated to {exc.new_chat_id}")
+        except ChatMigrated as exc:  # the group became a supergroup with a new id
+            new_id = int(exc.new_chat_id)
+            await self.storage.groups.migrate(row.chat_id, new_id)
+            await outbox.retarget(row.id, new_id)
         except BadRequest as exc:
             reason = str(exc)
             if "not modified" in reason.lower():
@@ -305,11 +307,13 @@ class DeliveryEngine:
             self.sent_count += 1
 
     async def _gone(self, row: OutboxRow, reason: str) -> None:
-        """The person blocked the bot or is gone: mark them unreachable, skip their queue."""
+        """The person blocked the bot (or the bot left the group): skip their queue."""
         await self.storage.outbox.mark_final(row.id, "blocked", reason)
+        await self.storage.outbox.block_pending_for_chat(row.chat_id, reason)
         if row.chat_id > 0:
-            await self.storage.outbox.block_pending_for_chat(row.chat_id, reason)
             await self.storage.members.set_reachable(row.chat_id, False, self.clock())
+        else:
+            await self.storage.groups.set_active(row.chat_id, False)
 
     # ---------------------------------------------------------------- progress and reports
 

@@ -227,6 +227,9 @@ async def publish(
     event = await storage.events.create(draft, now)
     audience = await storage.events.audience(event)
     lang = caller.language or "ru"
+    groups = await storage.groups.for_regions(event.regions)
+    # a linked group reads the announcement in the organiser's language and its region's time
+    audience += [Audience(0, g.chat_id, lang, g.region_code) for g in groups]
 
     def render(chat_id: int, member_id: int | None) -> Outgoing:
         person = by_chat[chat_id]
@@ -238,7 +241,7 @@ async def publish(
     by_chat = {a.telegram_id: a for a in audience}
     broadcast_id = await send_to_many(
         storage,
-        [(a.telegram_id, a.member_id) for a in audience],
+        [(a.telegram_id, a.member_id or None) for a in audience],
         render,
         priority=Priority.BULK,
         now=now,

@@ -17,6 +17,7 @@ BY_LEVEL: dict[str, tuple[str, ...]] = {
     "federal": COORDINATOR,
     "admin": ADMIN,
     "admin_guest": ADMIN_GUEST,
+    "group_admin": ("link_region", "unlink_region"),
 }
 
 

@@ -654,7 +654,8 @@ async def press_answer(update: Update, context: BotContext) -> None:
         note = t(lang, f"events.answered.{change.answer}")
     await answer(query, note, alert=True)
     message = query.message
-    if message is not None and change.answer != change.previous:
+    private = message is not None and message.chat.type == "private"
+    if message is not None and private and change.answer != change.previous:
         markup = InlineKeyboardMarkup.de_json(
             rsvp_markup(event_id, lang, change.answer), context.bot
         )

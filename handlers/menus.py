@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
@@ -26,6 +31,12 @@ async def set_default_menus(bot: ExtBot[None], default_language: str) -> None:
         await bot.set_my_commands(_commands("guest", default_language), scope=scope)
         for lang in LANGUAGES:
             await bot.set_my_commands(_commands("guest", lang), scope=scope, language_code=lang)
+        admins = BotCommandScopeAllChatAdministrators()  # group admins: linking the group
+        await bot.set_my_commands(_commands("group_admin", default_language), scope=admins)
+        for lang in LANGUAGES:
+            await bot.set_my_commands(
+                _commands("group_admin", lang), scope=admins, language_code=lang
+            )
     except TelegramError as exc:  # the menu is a convenience: never a reason not to start
         log.warning("could not set the default command menu: %s", exc)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import ChatMemberUpdated, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram import Update
 
 from bot import dialogs
 from bot.access import Denied
 from bot.context import BotContext
 from bot.i18n import t
-from bot.members import erase, export, mark_reachable
+from bot.members import erase, export
 from handlers.common import (
     answer,
     caller_of,
@@ -172,13 +171,3 @@ async def unknown_button(update: Update, context: BotContext) -> None:
     assert query is not None
     lang = lang_of(update, context, await caller_of(update, context))
     await answer(query, t(lang, "dialog.stale"), alert=True)
-
-
-async def track_private_chat(update: Update, context: BotContext) -> None:
-    """my_chat_member in a private chat: the person blocked or unblocked the bot."""
-    change: ChatMemberUpdated | None = update.my_chat_member
-    if change is None or change.chat.type != ChatType.PRIVATE:
-        return
-    status = change.new_chat_member.status
-    reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    await mark_reachable(context.storage, change.chat.id, reachable, context.now())

@@ -21,6 +21,7 @@ import aiosqlite
 
 from storage.dialogs import DialogRepo
 from storage.events import EventRepo
+from storage.groups import GroupRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
@@ -188,6 +189,7 @@ class Storage:
         self.dialogs = DialogRepo(db)
         self.outbox = OutboxRepo(db)
         self.events = EventRepo(db)
+        self.groups = GroupRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

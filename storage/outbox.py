@@ -211,6 +211,14 @@ class OutboxRepo:
             (to_db(before),),
         )
 
+    async def retarget(self, row_id: int, chat_id: int) -> None:
+        """Send this row to another chat (a group that became a supergroup), now."""
+        await self._db.execute(
+            "UPDATE outbox SET chat_id = ?, status = 'pending', attempts = attempts - 1"
+            " WHERE id = ? AND status = 'sending'",
+            (chat_id, row_id),
+        )
+
     async def next_due(self) -> datetime | None:
         row = await self._db.fetchone("SELECT MIN(due_at) FROM outbox WHERE status = 'pending'")
         return from_db(row[0]) if row and row[0] else None

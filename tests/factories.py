@@ -68,12 +68,14 @@ def callback_update(bot: Bot, user: dict[str, Any], data: str, message: dict[str
     return Update.de_json(payload, bot)
 
 
-def my_chat_member_update(bot: Bot, user: dict[str, Any], old: str, new: str) -> Update:
+def my_chat_member_update(
+    bot: Bot, user: dict[str, Any], old: str, new: str, chat: dict[str, Any] | None = None
+) -> Update:
     bot_user = {"id": bot.id, "is_bot": True, "first_name": "NGO Network"}
     payload = {
         "update_id": next(_update_ids),
         "my_chat_member": {
-            "chat": chat_dict(user["id"]),
+            "chat": chat or chat_dict(user["id"]),
             "from": user,
             "date": int(time.time()),
             "old_chat_member": _member(bot_user, old),

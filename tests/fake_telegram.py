@@ -100,9 +100,12 @@ class FakeTelegram:
         chat_id: int | None = None,
         times: int = 1,
         retry_after: int | None = None,
+        migrate_to: int | None = None,
     ) -> None:
         """The next `times` calls of `method` (to `chat_id`, if given) fail like Telegram."""
-        self.failures.append(Failure(method, code, description, chat_id, times, retry_after))
+        self.failures.append(
+            Failure(method, code, description, chat_id, times, retry_after, migrate_to)
+        )
 
     def retry_after(self, method: str, seconds: int, times: int = 1) -> None:
         self.fail(
@@ -127,6 +130,8 @@ class FakeTelegram:
             }
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
+            if failure.migrate_to is not None:
+                body["parameters"] = {"migrate_to_chat_id": failure.migrate_to}
             return body
         return None
 
