@@ -29,7 +29,7 @@ from bot.jobs import sweep_dialogs, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, dialog, events, groups, profile, registration
+from handlers import admin, broadcast, dialog, events, groups, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -81,12 +81,14 @@ def build_application(
         registration.SET: registration.question,
         events.EVT: events.question,
         events.EVM: events.manage_question,
+        broadcast.BC: broadcast.question,
     }
     data.button_handlers = {
         registration.REG: registration.press_button,
         registration.SET: registration.press_button,
         events.EVT: events.press_button,
         events.EVM: events.manage_button,
+        broadcast.BC: broadcast.press_button,
     }
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
     text_flows: dict[str, profile.TextFlow] = {
@@ -94,6 +96,7 @@ def build_application(
         registration.SET: registration.answer_text,
         events.EVT: events.answer_text,
         events.EVM: events.manage_text,
+        broadcast.BC: broadcast.answer_content,
     }
     app.add_handlers(
         [
@@ -109,6 +112,7 @@ def build_application(
             # coordinators
             _command("new_event", events.new_event),
             _command("event", events.show_event_admin),
+            _command("broadcast", broadcast.start_broadcast),
             _command("link_region", groups.link_group),
             _command("unlink_region", groups.unlink_group),
             # admins
@@ -123,6 +127,7 @@ def build_application(
             CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
             CallbackQueryHandler(events.press_answer, pattern=events.ANSWER_PATTERN),
             CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
+            CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),

@@ -61,14 +61,16 @@ class Outgoing:
     photo: bytes | None = None
     filename: str | None = None
     edit_message_id: int | None = None  # edit this delivered message instead of sending
+    file_id: str | None = None  # a photo or document already on Telegram's servers
+    file_kind: str | None = None  # "photo" or "document", with file_id
 
     @property
     def method(self) -> str:
         if self.edit_message_id is not None:
             return "editMessageText"
-        if self.document is not None:
+        if self.document is not None or self.file_kind == "document":
             return "sendDocument"
-        if self.photo is not None:
+        if self.photo is not None or self.file_kind == "photo":
             return "sendPhoto"
         return "sendMessage"
 
@@ -82,6 +84,8 @@ class Outgoing:
             data["file"] = base64.b64encode(self.document).decode()
         if self.photo is not None:
             data["file"] = base64.b64encode(self.photo).decode()
+        if self.file_id is not None:
+            data["file_id"] = self.file_id
         if self.filename is not None:
             data["filename"] = self.filename
         if self.edit_message_id is not None:
@@ -249,7 +253,7 @@ class DeliveryEngine:
         if row.method == "sendDocument":
             return await self.bot.send_document(
                 row.chat_id,
-                base64.b64decode(data["file"]),
+                data["file_id"] if "file_id" in data else base64.b64decode(data["file"]),
                 filename=data.get("filename"),
                 caption=data.get("text"),
                 reply_markup=markup,
@@ -258,7 +262,7 @@ class DeliveryEngine:
         if row.method == "sendPhoto":
             return await self.bot.send_photo(
                 row.chat_id,
-                base64.b64decode(data["file"]),
+                data["file_id"] if "file_id" in data else base64.b64decode(data["file"]),
                 caption=data.get("text"),
                 reply_markup=markup,
                 **common,

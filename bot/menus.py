@@ -4,10 +4,10 @@ from __future__ import annotations
 
 GUEST = ("start", "help")
 MEMBER = ("events", "me", "settings", "help", "mydata", "forget", "cancel")
-COORDINATOR = ("new_event", "event", *MEMBER, "members")
+COORDINATOR = ("new_event", "event", "broadcast", *MEMBER, "members")
 ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
 # an admin who has not registered can manage roles but not announce events (no region, no name)
-ADMIN = ("new_event", "event", *MEMBER, *ADMIN_ONLY)
+ADMIN = ("new_event", "event", "broadcast", *MEMBER, *ADMIN_ONLY)
 ADMIN_GUEST = (*GUEST, *ADMIN_ONLY)  # an admin from ADMIN_IDS who has not registered
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {

@@ -165,30 +165,12 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "events.ask_place")
         rows = [_nav(lang)]
     elif step == "regions":
-        chosen = set(data.get("regions") or [])
-        text = t(lang, "events.ask_regions", chosen=len(chosen))
-        allowed = data.get("allowed") or []
-        if data.get("federal"):  # whole districts, or the whole network
-            rows = [[(t(lang, "events.all_regions"), "evt:all")]]
-            for district in context.regions.districts:
-                codes = {r.code for r in context.regions.in_district(district.code)}
-                mark = "✅ " if codes <= chosen else ("◽️ " if codes & chosen else "▫️ ")
-                rows.append([(mark + district.name(lang), f"evt:dist:{district.code}")])
-        else:
-            for code in allowed:
-                region = context.regions.get(code)
-                mark = "✅ " if code in chosen else "▫️ "
-                rows.append([(mark + (region.name(lang) if region else code), f"evt:reg:{code}")])
-        rows.append([(t(lang, "reg.topics_done"), "evt:regions_done")])
+        text = t(lang, "events.ask_regions", chosen=len(data.get("regions") or []))
+        rows = region_rows(context, data, lang, "evt")
         rows.append(_nav(lang))
     elif step == "topics":
-        chosen = set(data.get("topics") or [])
         text = t(lang, "events.ask_topics")
-        rows = [
-            [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"evt:topic:{tp.code}")]
-            for tp in context.topics
-        ]
-        rows.append([(t(lang, "reg.topics_done"), "evt:topics_done")])
+        rows = topic_rows(context, data, lang, "evt")
         rows.append(_nav(lang))
     elif step == "capacity":
         text = t(lang, "events.ask_capacity")
@@ -215,6 +197,57 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     else:
         raise ValueError(f"unknown step {step}")
     return text, keyboard(rows)
+
+
+def region_rows(
+    context: BotContext, data: dict[str, Any], lang: str, prefix: str
+) -> list[list[Button]]:
+    """Toggle buttons for target regions: a federal coordinator picks whole districts or the
+    whole network, a regional one among their regions."""
+    chosen = set(data.get("regions") or [])
+    rows: list[list[Button]] = []
+    if data.get("federal"):
+        rows.append([(t(lang, "events.all_regions"), f"{prefix}:all")])
+        for district in context.regions.districts:
+            codes = {r.code for r in context.regions.in_district(district.code)}
+            mark = "✅ " if codes <= chosen else ("◽️ " if codes & chosen else "▫️ ")
+            rows.append([(mark + district.name(lang), f"{prefix}:dist:{district.code}")])
+    else:
+        for code in data.get("allowed") or []:
+            region = context.regions.get(code)
+            mark = "✅ " if code in chosen else "▫️ "
+            rows.append([(mark + (region.name(lang) if region else code), f"{prefix}:reg:{code}")])
+    rows.append([(t(lang, "reg.topics_done"), f"{prefix}:regions_done")])
+    return rows
+
+
+def toggle_regions(context: BotContext, data: dict[str, Any], parts: list[str]) -> list[str] | None:
+    """The regions chosen after a region button ([prefix, kind, code]); None if forged."""
+    chosen = set(data.get("regions") or [])
+    match parts[1:]:
+        case ["reg", code] if not data.get("federal") and code in (data.get("allowed") or []):
+            return sorted(chosen ^ {code})
+        case ["dist", code] if data.get("federal"):
+            codes = {r.code for r in context.regions.in_district(code)}
+            if not codes:
+                return None
+            return sorted(chosen - codes if codes <= chosen else chosen | codes)
+        case ["all"] if data.get("federal"):
+            everything = {r.code for r in context.regions.regions}
+            return [] if chosen == everything else sorted(everything)
+    return None
+
+
+def topic_rows(
+    context: BotContext, data: dict[str, Any], lang: str, prefix: str
+) -> list[list[Button]]:
+    chosen = set(data.get("topics") or [])
+    rows = [
+        [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"{prefix}:topic:{tp.code}")]
+        for tp in context.topics
+    ]
+    rows.append([(t(lang, "reg.topics_done"), f"{prefix}:topics_done")])
+    return rows
 
 
 def _day_label(day: date, lang: str) -> str:
@@ -371,26 +404,10 @@ async def on_button(
             start = datetime.fromisoformat(str(data["start"]))
             end = start + timedelta(minutes=int(minutes))
             await go(context, dialog, _next_step(dialog, "duration"), end=end.isoformat())
-        case ["evt", "reg", code] if step == "regions" and not data.get("federal"):
-            if code not in (data.get("allowed") or []):
+        case ["evt", "reg" | "dist" | "all", *_] if step == "regions":
+            picked = toggle_regions(context, data, parts)
+            if picked is None:
                 return None
-            chosen = set(data.get("regions") or [])
-            chosen ^= {code}
-            await go(context, dialog, "regions", regions=sorted(chosen))
-        case ["evt", "dist", code] if step == "regions":
-            if not caller.is_admin and not caller.is_federal:
-                return None
-            codes = {r.code for r in context.regions.in_district(code)}
-            if not codes:
-                return None
-            chosen = set(data.get("regions") or [])
-            chosen = chosen - codes if codes <= chosen else chosen | codes
-            await go(context, dialog, "regions", regions=sorted(chosen))
-        case ["evt", "all"] if step == "regions":
-            if not caller.is_admin and not caller.is_federal:
-                return None
-            everything = sorted(r.code for r in context.regions.regions)
-            picked = [] if set(data.get("regions") or []) == set(everything) else everything
             await go(context, dialog, "regions", regions=picked)
         case ["evt", "regions_done"] if step == "regions":
             if not data.get("regions"):

@@ -176,21 +176,7 @@ class EventRepo:
 
     async def audience(self, event: Event) -> list[Audience]:
         """Active members of the event's regions (and, if it has topics, with one of them)."""
-        marks = ",".join("?" * len(event.regions))
-        sql = (
-            "SELECT m.id, m.telegram_id, m.language, m.region_code FROM members m"
-            f" WHERE m.status = 'active' AND m.region_code IN ({marks})"
-        )
-        params: list[object] = list(event.regions)
-        if event.topics:
-            topic_marks = ",".join("?" * len(event.topics))
-            sql += (
-                " AND EXISTS (SELECT 1 FROM member_topics t WHERE t.member_id = m.id"
-                f" AND t.topic IN ({topic_marks}))"
-            )
-            params += list(event.topics)
-        rows = await self._db.fetchall(sql + " ORDER BY m.id", params)
-        return [Audience(r[0], r[1], r[2], r[3]) for r in rows]
+        return await audience(self._db, event.regions, event.topics)
 
     async def answer(
         self, event_id: int, member_id: int, wanted: str, capacity: int | None, now: datetime
@@ -379,3 +365,26 @@ def _event(row: aiosqlite.Row, regions: list[str], topics: list[str]) -> Event:
         regions=tuple(regions),
         topics=tuple(topics),
     )
+
+
+async def audience(
+    db: Database, regions: Sequence[str], topics: Sequence[str] = ()
+) -> list[Audience]:
+    """Active members of these regions (and, if topics are given, with one of them)."""
+    if not regions:
+        return []
+    marks = ",".join("?" * len(regions))
+    sql = (
+        "SELECT m.id, m.telegram_id, m.language, m.region_code FROM members m"
+        f" WHERE m.status = 'active' AND m.region_code IN ({marks})"
+    )
+    params: list[object] = list(regions)
+    if topics:
+        topic_marks = ",".join("?" * len(topics))
+        sql += (
+            " AND EXISTS (SELECT 1 FROM member_topics t WHERE t.member_id = m.id"
+            f" AND t.topic IN ({topic_marks}))"
+        )
+        params += list(topics)
+    rows = await db.fetchall(sql + " ORDER BY m.id", params)
+    return [Audience(r[0], r[1], r[2], r[3]) for r in rows]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from storage.clock import from_db, from_db_opt, to_db
+from storage.events import Audience, audience
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -227,6 +228,10 @@ class MemberRepo:
                 (to_db(now), member_id),
             )
             return True
+
+    async def audience(self, regions: Sequence[str], topics: Sequence[str] = ()) -> list[Audience]:
+        """Active members of these regions (and, if topics are given, with one of them)."""
+        return await audience(self._db, regions, topics)
 
     async def counts_by_region(self) -> list[RegionCount]:
         rows = await self._db.fetchall(

@@ -1,0 +1,76 @@
+"""Ad-hoc messages from coordinators to the members of chosen regions (and topics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.access import Caller, Denied
+from bot.delivery import Outgoing, Priority, send_to_many
+from bot.events import coordinated_regions
+from bot.regions import Regions
+from storage.db import Storage
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the coordinator sent: a text, or a photo/document (by Telegram file id) + caption."""
+
+    text: str
+    file_id: str | None = None
+    kind: str | None = None  # "photo" | "document"
+
+    def outgoing(self) -> Outgoing:
+        return Outgoing(text=self.text or None, file_id=self.file_id, file_kind=self.kind)
+
+
+def check_content(content: Content) -> str | None:
+    """The catalog key of the problem, or None. Telegram's limits: 4096 / 1024 characters."""
+    if content.kind is None and not content.text.strip():
+        return "broadcast.hint.empty"
+    limit = CAPTION_LIMIT if content.kind else TEXT_LIMIT
+    if len(content.text) > limit:
+        return "broadcast.hint.caption_long" if content.kind else "broadcast.hint.text_long"
+    return None
+
+
+async def recipients(
+    storage: Storage, caller: Caller, regions: Regions, chosen: list[str], topics: list[str]
+) -> list[tuple[int, int | None]]:
+    allowed = set(coordinated_regions(caller, regions))
+    if not chosen or not set(chosen) <= allowed:
+        raise Denied("events.denied_region")
+    people = await storage.members.audience(chosen, topics)
+    return [(p.telegram_id, p.member_id) for p in people]
+
+
+async def send_broadcast(
+    storage: Storage,
+    caller: Caller,
+    regions: Regions,
+    chosen: list[str],
+    topics: list[str],
+    content: Content,
+    now: datetime,
+) -> tuple[int | None, int]:
+    """Queue the message for every member of the regions (and topics): (broadcast id, count)."""
+    problem = check_content(content)
+    if problem is not None:
+        raise Denied(problem)
+    people = await recipients(storage, caller, regions, chosen, topics)
+    if not people:
+        return None, 0
+    broadcast_id = await send_to_many(
+        storage,
+        people,
+        content.outgoing(),
+        priority=Priority.BULK,
+        now=now,
+        kind="broadcast",
+        created_by=caller.telegram_id,
+        language=caller.language or "ru",
+    )
+    return broadcast_id, len(people)

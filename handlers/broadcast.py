@@ -1,0 +1,263 @@
+"""/broadcast: a coordinator's message (text, photo or document) to chosen regions and topics,
+with a preview and a confirmation; progress and the final report come from the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import dialogs
+from bot.access import Caller, Denied, identify, require_coordinator
+from bot.broadcasts import Content, check_content, recipients, send_broadcast
+from bot.context import BotContext
+from bot.events import coordinated_regions
+from bot.i18n import t, tn
+from handlers.common import (
+    Button,
+    answer,
+    caller_of,
+    edit_or_send,
+    keyboard,
+    lang_of,
+    private_only,
+    send,
+    split_data,
+    user_of,
+)
+from handlers.dialog import go, show, strip_keyboard
+from handlers.events import region_rows, toggle_regions, topic_rows
+from handlers.registration import typed_button
+from storage.dialogs import Dialog
+
+BC = "bc"
+CALLBACK_PATTERN = r"^bc:"
+
+
+def _lang(dialog: Dialog) -> str:
+    return str(dialog.data.get("lang", "ru"))
+
+
+def _nav(lang: str) -> list[Button]:
+    return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
+
+
+def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
+    data, lang = dialog.data, _lang(dialog)
+    rows: list[list[Button]] = []
+    if dialog.step == "regions":
+        text = t(lang, "broadcast.ask_regions", chosen=len(data.get("regions") or []))
+        rows = region_rows(context, data, lang, "bc")
+        rows.append([(t(lang, "common.cancel"), "dlg:cancel")])
+    elif dialog.step == "topics":
+        text = t(lang, "broadcast.ask_topics")
+        rows = topic_rows(context, data, lang, "bc")
+        rows.append(_nav(lang))
+    elif dialog.step == "content":
+        text = t(lang, "broadcast.ask_content")
+        rows = [_nav(lang)]
+    elif dialog.step == "confirm":
+        text = tn(lang, "broadcast.confirm", int(data.get("count", 0)))
+        rows = [
+            [(t(lang, "broadcast.send"), "bc:send")],
+            [(t(lang, "broadcast.change"), "bc:change")],
+            [(t(lang, "common.cancel"), "dlg:cancel")],
+        ]
+    else:
+        raise ValueError(f"unknown step {dialog.step}")
+    return text, keyboard(rows)
+
+
+def _single_region(dialog: Dialog) -> bool:
+    return not dialog.data.get("federal") and len(dialog.data.get("allowed") or []) == 1
+
+
+async def start_broadcast(update: Update, context: BotContext) -> None:
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    try:
+        allowed = coordinated_regions(caller, context.regions)
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key))
+        return
+    federal = caller.is_admin or caller.is_federal
+    own = caller.member.region_code if caller.member else None
+    data: dict[str, Any] = {
+        "lang": lang,
+        "federal": federal,
+        "allowed": [] if federal else allowed,
+        "regions": [own] if own in allowed else ([] if federal else allowed),
+        "topics": [],
+    }
+    dialog = await dialogs.begin(
+        context.storage,
+        context.settings,
+        telegram_id=caller.telegram_id,
+        chat_id=caller.telegram_id,
+        flow=BC,
+        step="topics" if not federal and len(allowed) == 1 else "regions",
+        data=data,
+        now=context.now(),
+    )
+    await show(context, dialog, new_message=True)
+
+
+async def press_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    dialog, expired = await dialogs.current(context.storage, user.id, context.now())
+    if dialog is None or dialog.flow != BC:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        return
+    lang = _lang(dialog)
+    message = query.message
+    if message is None or message.message_id != dialog.message_id:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    caller = await identify(context.storage, context.settings, user.id)
+    try:
+        require_coordinator(caller)
+        result = await on_button(context, caller, dialog, split_data(query))
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
+    if result is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+    else:
+        await answer(query, result or None, alert=bool(result))
+
+
+async def on_button(
+    context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
+) -> str | None:
+    step, data, lang = dialog.step, dialog.data, _lang(dialog)
+    match parts:
+        case ["dlg", "cancel"]:
+            await dialogs.end(context.storage, dialog.telegram_id)
+            await edit_or_send(
+                context, dialog.chat_id, dialog.message_id, t(lang, "broadcast.cancelled")
+            )
+        case ["dlg", "back"]:
+            back = {"topics": "regions", "content": "topics", "confirm": "content"}.get(step)
+            if back is None or (back == "regions" and _single_region(dialog)):
+                return None
+            await go(context, dialog, back)
+        case ["bc", "reg" | "dist" | "all", *_] if step == "regions":
+            picked = toggle_regions(context, data, parts)
+            if picked is None:
+                return None
+            await go(context, dialog, "regions", regions=picked)
+        case ["bc", "regions_done"] if step == "regions":
+            if not data.get("regions"):
+                return t(lang, "events.hint.pick_region")
+            await go(context, dialog, "topics")
+        case ["bc", "topic", code] if step == "topics":
+            if code not in {tp.code for tp in context.topics}:
+                return None
+            await go(context, dialog, "topics", topics=sorted(set(data["topics"]) ^ {code}))
+        case ["bc", "topics_done"] if step == "topics":
+            await go(context, dialog, "content")
+        case ["bc", "change"] if step == "confirm":
+            await go(context, dialog, "content")
+        case ["bc", "send"] if step == "confirm":
+            content = Content(
+                text=str(data.get("text") or ""), file_id=data.get("file_id"), kind=data.get("kind")
+            )
+            broadcast_id, count = await send_broadcast(
+                context.storage,
+                caller,
+                context.regions,
+                list(data["regions"]),
+                list(data["topics"]),
+                content,
+                context.now(),
+            )
+            await dialogs.end(context.storage, dialog.telegram_id)
+            if broadcast_id is None:
+                await edit_or_send(
+                    context, dialog.chat_id, dialog.message_id, t(lang, "broadcast.nobody")
+                )
+                return ""
+            await edit_or_send(
+                context,
+                dialog.chat_id,
+                dialog.message_id,
+                t(lang, "delivery.progress", sent=0, total=count),
+            )
+            assert dialog.message_id is not None
+            await context.storage.outbox.set_status_message(
+                broadcast_id, dialog.chat_id, dialog.message_id
+            )
+            if context.bot_data.delivery is not None:
+                context.bot_data.delivery.wake()
+        case _:
+            return None
+    return ""
+
+
+async def answer_content(update: Update, context: BotContext, dialog: Dialog) -> None:
+    """The message to broadcast (at the content step), or typed words at other steps."""
+    message = update.effective_message
+    assert message is not None
+    lang = _lang(dialog)
+    said = typed_button(dialog, message.text or "")
+    if said is not None and said[0] == "dlg":
+        caller = await identify(context.storage, context.settings, dialog.telegram_id)
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        if await on_button(context, caller, replace(dialog, message_id=None), said) is None:
+            await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
+        return
+    if dialog.step != "content":
+        await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
+        return
+    if message.photo:
+        content = Content(message.caption_html or "", message.photo[-1].file_id, "photo")
+    elif message.document:
+        content = Content(message.caption_html or "", message.document.file_id, "document")
+    elif message.text:
+        content = Content(message.text_html)
+    else:
+        await show(context, dialog, new_message=True, hint=t(lang, "broadcast.hint.kind"))
+        return
+    problem = check_content(content)
+    if problem is not None:
+        await show(context, dialog, new_message=True, hint=t(lang, problem))
+        return
+    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    try:
+        people = await recipients(
+            context.storage,
+            caller,
+            context.regions,
+            list(dialog.data["regions"]),
+            list(dialog.data["topics"]),
+        )
+    except Denied as exc:
+        await dialogs.end(context.storage, dialog.telegram_id)
+        await send(update, context, t(lang, exc.key))
+        return
+    # the preview: exactly what members will receive
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    await context.bot.send_message(dialog.chat_id, t(lang, "broadcast.preview_title"))
+    preview = content.outgoing()
+    if content.kind == "photo":
+        await context.bot.send_photo(dialog.chat_id, content.file_id or "", caption=preview.text)
+    elif content.kind == "document":
+        await context.bot.send_document(dialog.chat_id, content.file_id or "", caption=preview.text)
+    else:
+        await context.bot.send_message(dialog.chat_id, content.text)
+    moved = replace(dialog, message_id=None)
+    await go(
+        context,
+        moved,
+        "confirm",
+        text=content.text,
+        file_id=content.file_id,
+        kind=content.kind,
+        count=len(people),
+    )
