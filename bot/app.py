@@ -64,6 +64,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:  # the outbox sends up to DELIVERY_WORKERS at once, replies go beside them
+        builder = builder.connection_pool_size(settings.delivery_workers + 8).pool_timeout(10)
     app: BotApp = builder.build()  # type: ignore[assignment]
 
     data = app.bot_data

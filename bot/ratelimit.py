@@ -35,6 +35,7 @@ UNTHROTTLED = frozenset(
     }
 )
 GROUP_PER_MINUTE = 20
+PACING = 0.9
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 
 
@@ -47,7 +48,9 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 class BotRateLimiter(BaseRateLimiter[int]):
     def __init__(self, per_second: float, max_retries: int = 2) -> None:
-        self._overall = AsyncLimiter(per_second, 1)
+        # Evenly spaced, no bursts, at 90% of the limit: Telegram counts over a sliding
+        # second, and a send at the very edge of that window would otherwise be refused.
+        self._overall = AsyncLimiter(1, 1 / (per_second * PACING))
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
         self._resume_at = 0.0
