@@ -37,6 +37,7 @@ class FakeBotApiServer:
         self.root_url = ""
         self.base_url = ""
         self.rejected = 0  # requests with a wrong token
+        self.timeout_delay = 30.0  # how long a planned timeout keeps the client waiting
         self.confirmed_offset = 0  # the highest getUpdates offset seen (updates below it are gone)
         self._changed = asyncio.Event()
         self._closing = False
@@ -120,6 +121,9 @@ class FakeBotApiServer:
             await self._long_poll(params)
         status, body = self.telegram.handle(method, params, files)
         self._notify()
+        if status == 0:  # a planned timeout: answer too late for the client
+            await asyncio.sleep(self.timeout_delay)
+            return web.json_response({"ok": False, "error_code": 504}, status=504)
         return web.json_response(body, status=status)
 
     async def _long_poll(self, params: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 7000001
@@ -106,6 +107,10 @@ class FakeTelegram:
         self.failures.append(
             Failure(method, code, description, chat_id, times, retry_after, migrate_to)
         )
+
+    def time_out(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
+        """The next calls get no answer in time (the client gives up: TimedOut)."""
+        self.fail(method, code=0, description="timeout", times=times, chat_id=chat_id)
 
     def retry_after(self, method: str, seconds: int, times: int = 1) -> None:
         self.fail(
@@ -337,4 +342,6 @@ class FakeRequest(BaseRequest):
                 data = content if isinstance(content, bytes) else content.read()
                 files[name] = (str(filename), data)
         status, body = self.telegram.handle(api_method, params, files)
+        if status == 0:  # a planned timeout
+            raise TimedOut("Timed out")
         return status, json.dumps(body).encode()

@@ -218,3 +218,18 @@ async def test_later_due_rows_wait(harness: Harness) -> None:
     assert await harness.deliver() == 0
     harness.clock.advance(hours=1)
     assert await harness.deliver() == 1
+
+
+async def test_timeouts_are_retried(harness: Harness) -> None:
+    recipients = await members(harness, 722)
+    harness.telegram.time_out("sendMessage", chat_id=722)
+    await send_to_many(
+        harness.storage, recipients, Outgoing(text="Привет"), priority=Priority.BULK, now=START
+    )
+    await harness.deliver()
+    row = await harness.storage.db.fetchone("SELECT status, error FROM outbox")
+    assert row is not None and row["status"] == "pending" and "Timed out" in row["error"]
+    harness.clock.advance(seconds=5)
+    await harness.deliver()
+    row = await harness.storage.db.fetchone("SELECT status FROM outbox")
+    assert row is not None and row["status"] == "sent"
