@@ -391,3 +391,64 @@ async def test_malformed_setting_stops_with_one_line(
     assert len(lines) == 1, stderr
     assert "ADMIN_IDS" in lines[0]
     assert not (tmp_path / "data" / "bot.sqlite3").exists()
+
+
+async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
+    tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    """A broadcast to 300 members; the process is killed with SIGKILL in the middle; a new
+    process on the same database delivers the rest. Nobody is lost; at most the messages in
+    flight at the moment of the kill (DELIVERY_WORKERS) arrive twice."""
+    from collections import Counter
+
+    from bot.delivery import Outgoing, Priority, send_to_many
+    from storage.db import Storage
+    from tests.fake_telegram import Limits
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    storage = await Storage.open(db_path)
+    first = 7_000_000
+    async with storage.db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO members (telegram_id, name, organisation, region_code, language, status,"
+            " created_at, updated_at) VALUES (?, 'У', 'НКО', 'RU-SAM', 'ru', 'active',"
+            " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+            [(first + i,) for i in range(300)],
+        )
+    people = await storage.db.fetchall("SELECT telegram_id, id FROM members")
+    from datetime import UTC, datetime
+
+    await send_to_many(
+        storage,
+        [(r[0], r[1]) for r in people],
+        Outgoing(text="Объявление"),
+        priority=Priority.BULK,
+        now=datetime.now(UTC),
+        kind="announcement",
+    )
+    await storage.close()
+
+    telegram = FakeTelegram(limits=Limits(per_second=100))
+    srv = FakeBotApiServer(telegram, TOKEN)
+    await srv.start()
+    try:
+        env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="100", DELIVERY_WORKERS="8")
+
+        def delivered() -> Counter[int]:
+            return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+
+        bot = await start_bot(processes, tmp_path, env, "first")
+        await srv.wait_for(lambda: len(delivered()) >= 100, what="a third of the broadcast")
+        await bot.kill()
+        assert len(delivered()) < 300, "the broadcast finished before the kill"
+        bot = await start_bot(processes, tmp_path, env, "second")
+        await srv.wait_for(lambda: len(delivered()) == 300, timeout=60, what="the rest")
+        assert await bot.terminate() == 0
+    finally:
+        await srv.stop()
+    counts = delivered()
+    duplicated = [chat for chat, n in counts.items() if n > 1]
+    assert len(counts) == 300
+    assert len(duplicated) <= 8
+    statuses = query_db(db_path, "SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    assert statuses == [("sent", 300)]
