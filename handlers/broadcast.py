@@ -16,17 +16,14 @@ from bot.events import coordinated_regions
 from bot.i18n import t, tn
 from handlers.common import (
     Button,
-    answer,
     caller_of,
     edit_or_send,
     keyboard,
     lang_of,
     private_only,
     send,
-    split_data,
-    user_of,
 )
-from handlers.dialog import go, show, strip_keyboard
+from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.events import region_rows, toggle_regions, topic_rows
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
@@ -106,30 +103,15 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
 
 
 async def press_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    user = user_of(update)
-    dialog, expired = await dialogs.current(context.storage, user.id, context.now())
-    if dialog is None or dialog.flow != BC:
-        lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
-        return
-    lang = _lang(dialog)
-    message = query.message
-    if message is None or message.message_id != dialog.message_id:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-        return
-    caller = await identify(context.storage, context.settings, user.id)
-    try:
-        require_coordinator(caller)
-        result = await on_button(context, caller, dialog, split_data(query))
-    except Denied as exc:
-        await answer(query, t(lang, exc.key), alert=True)
-        return
-    if result is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-    else:
-        await answer(query, result or None, alert=bool(result))
+    """Every button of the /broadcast dialogue (bc:...)."""
+    await press_flow_button(update, context, BC, _coordinator_button)
+
+
+async def _coordinator_button(
+    context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
+) -> str | None:
+    require_coordinator(caller)
+    return await on_button(context, caller, dialog, parts)
 
 
 async def on_button(

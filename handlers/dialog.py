@@ -7,12 +7,14 @@ in bot/app.py (`renderers`): (context, dialog) -> (text, buttons).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot import dialogs
+from bot.access import Caller, Denied, identify
 from bot.context import BotContext
 from bot.i18n import t
 from handlers.common import answer, caller_of, edit_or_send, lang_of, user_of
@@ -76,3 +78,37 @@ async def press_dialog_button(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
         return
     await handler(update, context)
+
+
+ButtonAction = Callable[[BotContext, Caller, Dialog, list[str]], Awaitable[str | None]]
+
+
+async def press_flow_button(
+    update: Update, context: BotContext, flow: str, act: ButtonAction
+) -> None:
+    """A button of `flow`'s current question: checks that the dialogue is open and the button
+    is on its current question, runs `act` ('' done, a text for an alert, None stale), and
+    answers the button press in every case. Permission is checked inside `act`."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    dialog, expired = await dialogs.current(context.storage, user.id, context.now())
+    if dialog is None or dialog.flow != flow:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        return
+    lang = str(dialog.data.get("lang", "ru"))
+    message = query.message
+    if message is None or message.message_id != dialog.message_id:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    caller = await identify(context.storage, context.settings, user.id)
+    try:
+        result = await act(context, caller, dialog, (query.data or "").split(":"))
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
+    if result is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+    else:
+        await answer(query, result or None, alert=bool(result))

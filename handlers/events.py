@@ -59,7 +59,7 @@ from handlers.common import (
     split_data,
     user_of,
 )
-from handlers.dialog import go, show, strip_keyboard
+from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 from storage.events import Event, NewEvent
@@ -345,30 +345,14 @@ async def new_event(update: Update, context: BotContext) -> None:
 
 async def press_button(update: Update, context: BotContext) -> None:
     """Every button of the /new_event dialogue (evt:...)."""
-    query = update.callback_query
-    assert query is not None
-    user = user_of(update)
-    dialog, expired = await dialogs.current(context.storage, user.id, context.now())
-    if dialog is None or dialog.flow != EVT:
-        lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
-        return
-    lang = _lang(dialog)
-    message = query.message
-    if message is None or message.message_id != dialog.message_id:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-        return
-    caller = await identify(context.storage, context.settings, user.id)
-    try:
-        require_coordinator(caller)
-        result = await on_button(context, caller, dialog, split_data(query))
-    except Denied as exc:
-        await answer(query, t(lang, exc.key), alert=True)
-        return
-    if result is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-    else:
-        await answer(query, result or None, alert=bool(result))
+    await press_flow_button(update, context, EVT, _coordinator_button)
+
+
+async def _coordinator_button(
+    context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
+) -> str | None:
+    require_coordinator(caller)
+    return await on_button(context, caller, dialog, parts)
 
 
 async def on_button(
