@@ -26,7 +26,14 @@ from enum import IntEnum
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import ExtBot
 
 from bot.i18n import t
@@ -36,8 +43,10 @@ from storage.outbox import Broadcast, OutboxRow, Progress, Recipient
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 20  # with the pauses below: about four hours of trying before 'failed'
 BACKOFF_SECONDS = (5, 15, 60, 300, 900)
+LEASE = timedelta(minutes=5)  # a row 'sending' for longer was lost by a failed round: requeue
+TOKEN_PAUSE_SECONDS = 60.0
 PRIVATE_CHAT_SPACING = 1.0  # seconds between two messages to one person
 PROGRESS_EVERY = timedelta(seconds=3)
 IDLE_POLL_SECONDS = 1.0
@@ -157,6 +166,7 @@ class DeliveryEngine:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._last_private: dict[int, float] = {}
+        self._paused_until = 0.0
         self.sent_count = 0
 
     # ---------------------------------------------------------------- lifecycle
@@ -171,12 +181,19 @@ class DeliveryEngine:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="delivery-engine")
 
-    async def stop(self) -> None:
-        """Finish the sends in flight and stop (what is still queued waits in SQLite)."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the sends in flight and stop (what is still queued waits in SQLite). A round
+        stuck longer than `grace` (a long 429 pause) is cancelled: its rows are requeued at the
+        next start."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
     def wake(self) -> None:
@@ -186,6 +203,8 @@ class DeliveryEngine:
         while not self._stopping:
             try:
                 sent = await self.run_once()
+                if not sent:
+                    await self.housekeeping()
             except Exception:
                 log.exception("delivery round failed; trying again shortly")
                 sent = 0
@@ -193,13 +212,33 @@ class DeliveryEngine:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        loop = asyncio.get_running_loop()
+        return max(IDLE_POLL_SECONDS, self._paused_until - loop.time())
+
+    async def housekeeping(self) -> None:
+        """When idle: requeue rows a failed round left claimed, and finish the reports of
+        broadcasts that ended without a send of theirs in the last round."""
+        released = await self.storage.outbox.release_stale(self.clock() - LEASE)
+        if released:
+            log.warning("%d outbox rows were stuck in sending; queued again", released)
+        for broadcast in await self.storage.outbox.active_broadcasts():
+            progress = await self.storage.outbox.progress(broadcast.id)
+            if not progress.done:
+                continue
+            if broadcast.status_chat_id is None and self.clock() - broadcast.created_at < LEASE:
+                continue  # the coordinator's status message may still be on its way
+            await self._report({broadcast.id})
 
     # ---------------------------------------------------------------- one round
 
     async def run_once(self) -> int:
         """Claim up to `workers` due rows, send them concurrently; returns how many were tried."""
         loop = asyncio.get_running_loop()
+        if loop.time() < self._paused_until:
+            return 0
         busy = [
             c for c, at in self._last_private.items() if loop.time() - at < PRIVATE_CHAT_SPACING
         ]
@@ -217,7 +256,12 @@ class DeliveryEngine:
             else:
                 chats.add(row.chat_id)
                 batch.append(row)
-        await asyncio.gather(*(self._deliver(row) for row in batch))
+        results = await asyncio.gather(
+            *(self._deliver(row) for row in batch), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                log.error("delivering an outbox row failed", exc_info=result)
         await self._report({row.broadcast_id for row in batch if row.broadcast_id is not None})
         return len(batch)
 
@@ -230,6 +274,7 @@ class DeliveryEngine:
                 self._last_private.clear()
                 sent = await self.run_once()
                 if not sent:
+                    await self.housekeeping()
                     return total
             total += sent
         return total
@@ -278,11 +323,25 @@ class DeliveryEngine:
         raise ValueError(f"unknown outbox method {row.method}")
 
     async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._deliver_once(row)
+        except Exception as exc:  # our own bookkeeping failed: try the row again later
+            log.exception("outbox row %s: unexpected error", row.id)
+            with contextlib.suppress(Exception):
+                await self.storage.outbox.retry_later(
+                    row.id, self.clock() + _backoff(row.attempts), type(exc).__name__
+                )
+
+    async def _deliver_once(self, row: OutboxRow) -> None:
         outbox = self.storage.outbox
         if row.chat_id > 0:
             self._last_private[row.chat_id] = asyncio.get_running_loop().time()
         try:
             result = await self._call(row)
+        except InvalidToken:  # the whole bot is refused: stop sending, lose nothing
+            log.critical("Telegram rejects the bot token; outbox paused (check BOT_TOKEN)")
+            self._paused_until = asyncio.get_running_loop().time() + TOKEN_PAUSE_SECONDS
+            await outbox.retry_later(row.id, self.clock(), "token", count_attempt=False)
         except RetryAfter as exc:
             wait = timedelta(seconds=retry_seconds(exc))
             await outbox.retry_later(row.id, self.clock() + wait, "429", count_attempt=False)
@@ -324,14 +383,17 @@ class DeliveryEngine:
     async def _report(self, broadcast_ids: set[int]) -> None:
         for broadcast_id in sorted(broadcast_ids):
             broadcast = await self.storage.outbox.broadcast(broadcast_id)
-            if broadcast is None or broadcast.status_chat_id is None:
+            if broadcast is None:
                 continue
             progress = await self.storage.outbox.progress(broadcast_id)
             now = self.clock()
             if progress.done:
-                if await self.storage.outbox.mark_reported(broadcast_id, now):
+                reported = await self.storage.outbox.mark_reported(broadcast_id, now)
+                if reported and broadcast.status_chat_id is not None:
                     await self._edit_status(broadcast, "delivery.progress", progress)
                     await self._send_report(broadcast, progress)
+            elif broadcast.status_chat_id is None:
+                continue
             elif broadcast.progress_at is None or now - broadcast.progress_at >= PROGRESS_EVERY:
                 await self.storage.outbox.touch_progress(broadcast_id, now)
                 await self._edit_status(broadcast, "delivery.progress", progress)

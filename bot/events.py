@@ -6,7 +6,9 @@ Moscow time beside it when the zones differ.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import html
 import io
 import re
 import secrets
@@ -224,6 +226,8 @@ async def publish(
         raise Denied("events.denied_region")
     if draft.starts_at <= now or draft.ends_at <= draft.starts_at:
         raise Denied("events.hint.past")
+    if too_long_by(preview_event(draft), regions, topics):
+        raise Denied("events.hint.too_long_short")
     event = await storage.events.create(draft, now)
     audience = await storage.events.audience(event)
     lang = caller.language or "ru"
@@ -251,6 +255,27 @@ async def publish(
         language=lang,
     )
     return event, broadcast_id, len(audience)
+
+
+def preview_event(draft: NewEvent) -> Event:
+    """The event as it will be once published (for previews and length checks)."""
+    return Event(
+        id=0,
+        title=draft.title,
+        description=draft.description,
+        program=draft.program,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        tz=draft.tz,
+        place=draft.place,
+        online_url=draft.online_url,
+        capacity=draft.capacity,
+        status="published",
+        created_by=draft.created_by,
+        checkin_secret=draft.checkin_secret,
+        regions=draft.regions,
+        topics=draft.topics,
+    )
 
 
 def new_checkin_secret() -> str:
@@ -557,6 +582,9 @@ async def cancel_event(
             text=t(person.language, "events.cancel_notice", title=_esc(event.title), when=when)
         )
 
+    # what has not gone out yet never will: announcements, reminders, earlier edits
+    for pattern in (f"ev{event.id}:%", f"rem%:{event.id}:%", f"edit{event.id}:%"):
+        await storage.outbox.cancel_pending(pattern)
     await send_to_many(
         storage,
         [(p.telegram_id, p.member_id) for p in people],
@@ -593,6 +621,15 @@ async def edit_event(
     low, high = limits[field]
     if not low <= len(value) <= high:
         raise Denied(f"events.hint.edit_{field}")
+    prospective = event
+    if field == "title":
+        prospective = dataclasses.replace(event, title=value)
+    elif field == "description":
+        prospective = dataclasses.replace(event, description=value)
+    elif not is_url(value):
+        prospective = dataclasses.replace(event, place=value)
+    if too_long_by(prospective, regions, topics):
+        raise Denied("events.hint.too_long_short")
     if field == "place" and is_url(value):
         updated = await storage.events.update_text(
             event.id, now, place=event.place, online_url=value
@@ -607,4 +644,38 @@ async def edit_event(
         updated = await storage.events.update_text(event.id, now, description=value)
     if updated is None:
         raise Denied("events.cancelled")
+    await storage.outbox.cancel_pending(f"edit{event.id}:%")  # superseded by this edit
+    await _rerender_pending(storage, updated, regions, topics)
     return updated, await _edit_copies(storage, updated, regions, topics, now)
+
+
+async def _rerender_pending(
+    storage: Storage, event: Event, regions: Regions, topics: list[Topic]
+) -> None:
+    """Announcements still queued go out with the new text."""
+    for row in await storage.outbox.pending_with_key(f"ev{event.id}:"):
+        member = await storage.members.by_id(row.member_id) if row.member_id else None
+        lang = member.language if member else str(row.payload.get("lang", "ru"))
+        region = regions.get(member.region_code) if member else None
+        zone = region.tz if region else MOSCOW
+        text = announcement(event, lang, zone, regions, topics)
+        await storage.outbox.replace_payload(
+            row.id, Outgoing(text=text, markup=rsvp_markup(event.id, lang)).payload()
+        )
+
+
+def plain_length(text: str) -> int:
+    """What Telegram counts: the text without HTML tags, entities unescaped."""
+    return len(html.unescape(re.sub(r"<[^>]+>", "", text)))
+
+
+ANNOUNCEMENT_LIMIT = 4000  # of Telegram's 4096, leaving room for the cancellation banner
+
+
+def too_long_by(event: Event, regions: Regions, topics: list[Topic]) -> int:
+    """How many characters the longest rendering of the announcement is over the limit."""
+    longest = max(
+        plain_length(announcement(event, lang, MOSCOW, regions, topics, places_left=0))
+        for lang in ("ru", "en")
+    )
+    return max(0, longest - ANNOUNCEMENT_LIMIT)

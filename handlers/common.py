@@ -15,7 +15,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.access import Caller, identify
 from bot.context import BotContext
@@ -112,7 +112,7 @@ async def answer(query: CallbackQuery, text: str | None = None, alert: bool = Fa
     """Every button press gets an answer (a stale query is not an error)."""
     try:
         await query.answer(text, show_alert=alert)
-    except BadRequest as exc:
+    except TelegramError as exc:  # too old, already answered, or a 429
         log.info("callback answer failed: %s", exc)
 
 

@@ -37,9 +37,11 @@ from bot.events import (
     parse_time,
     parse_when,
     participants_xlsx,
+    preview_event,
     publish,
     rsvp_markup,
     split_program,
+    too_long_by,
     visible_event,
     when_text,
 )
@@ -110,26 +112,6 @@ def draft_of(dialog: Dialog, caller_member_id: int | None) -> NewEvent | None:
         return None
 
 
-def _preview_event(draft: NewEvent) -> Event:
-    return Event(
-        id=0,
-        title=draft.title,
-        description=draft.description,
-        program=draft.program,
-        starts_at=draft.starts_at,
-        ends_at=draft.ends_at,
-        tz=draft.tz,
-        place=draft.place,
-        online_url=draft.online_url,
-        capacity=draft.capacity,
-        status="published",
-        created_by=draft.created_by,
-        checkin_secret=draft.checkin_secret,
-        regions=draft.regions,
-        topics=draft.topics,
-    )
-
-
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of the current step of /new_event."""
     data, step, lang, zone = dialog.data, dialog.step, _lang(dialog), _zone(dialog)
@@ -180,7 +162,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     elif step == "preview":
         draft = draft_of(dialog, None)
         assert draft is not None
-        card = announcement(_preview_event(draft), lang, zone, context.regions, context.topics)
+        card = announcement(preview_event(draft), lang, zone, context.regions, context.topics)
         text = t(lang, "events.preview", card=card, count=data.get("audience", 0))
         rows = [
             [(t(lang, "events.publish"), "evt:publish")],
@@ -461,7 +443,12 @@ async def _to_preview_or(context: BotContext, dialog: Dialog, step: str, **chang
         draft = draft_of(dialog, None)
         count = 0
         if draft is not None:
-            count = len(await context.storage.events.audience(_preview_event(draft)))
+            excess = too_long_by(preview_event(draft), context.regions, context.topics)
+            if excess:
+                hint = t(_lang(dialog), "events.hint.too_long", excess=excess)
+                await go(context, dialog, "description", editing=True, hint=hint)
+                return
+            count = len(await context.storage.events.audience(preview_event(draft)))
         await go(context, dialog, "preview", audience=count, editing=False)
     else:
         await go(context, dialog, step, **changes)

@@ -211,6 +211,31 @@ class OutboxRepo:
             (to_db(before),),
         )
 
+    async def cancel_pending(self, key_pattern: str) -> int:
+        """Queued rows (dedupe key LIKE the pattern) that must not go out any more."""
+        return await self._db.execute(
+            "UPDATE outbox SET status = 'cancelled', error = 'cancelled'"
+            " WHERE dedupe_key LIKE ? AND status = 'pending'",
+            (key_pattern,),
+        )
+
+    async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM outbox WHERE dedupe_key LIKE ? AND status = 'pending' ORDER BY id",
+            (f"{key_prefix}%",),
+        )
+        return [_row(r) for r in rows]
+
+    async def replace_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
+        """A queued message changed before it went out (an event was edited)."""
+        return (
+            await self._db.execute(
+                "UPDATE outbox SET payload = ? WHERE id = ? AND status = 'pending'",
+                (json.dumps(payload, ensure_ascii=False), row_id),
+            )
+            > 0
+        )
+
     async def retarget(self, row_id: int, chat_id: int) -> None:
         """Send this row to another chat (a group that became a supergroup), now."""
         await self._db.execute(
@@ -247,7 +272,7 @@ class OutboxRepo:
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS total,"
             " SUM(status IN ('pending', 'sending')) AS pending, SUM(status = 'sent') AS sent,"
-            " SUM(status = 'blocked') AS blocked, SUM(status = 'failed') AS failed"
+            " SUM(status = 'blocked') AS blocked, SUM(status IN ('failed', 'cancelled')) AS failed"
             " FROM outbox WHERE broadcast_id = ?",
             (broadcast_id,),
         )

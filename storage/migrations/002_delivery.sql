@@ -25,7 +25,7 @@ CREATE TABLE outbox (
     method       TEXT NOT NULL,             -- sendMessage, sendDocument, sendPhoto, editMessageText
     payload      TEXT NOT NULL,             -- JSON: the arguments of the call
     status       TEXT NOT NULL DEFAULT 'pending'
-                 CHECK (status IN ('pending', 'sending', 'sent', 'blocked', 'failed')),
+                 CHECK (status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'cancelled')),
     attempts     INTEGER NOT NULL DEFAULT 0,
     due_at       TEXT NOT NULL,
     claimed_at   TEXT,
