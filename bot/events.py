@@ -39,6 +39,7 @@ PROGRAM_MAX_BLOCKS = 15
 BLOCK_MAX = 60
 CAPACITY_MAX = 100_000
 ANSWERS = ("going", "maybe", "no")
+NEXT_YEAR_AFTER_DAYS = 60  # a date without a year this long past means next year; less: a typo
 
 _DATE_TIME = re.compile(
     r"^\s*(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2}|\d{4}))?(?:\s+|\s*[,в]\s*)(\d{1,2})(?:[:.](\d{2}))?\s*$"
@@ -80,8 +81,8 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> Parsed:
         when = datetime(year, month, day, hour, minute, tzinfo=zone)
     except ValueError:
         return Parsed(None, "events.hint.bad_date")
-    if not match[3] and when < local_now - timedelta(days=1):
-        try:
+    if not match[3] and when < local_now - timedelta(days=NEXT_YEAR_AFTER_DAYS):
+        try:  # "10.01" typed in December: next January
             when = when.replace(year=year + 1)
         except ValueError:
             return Parsed(None, "events.hint.bad_date")
@@ -139,6 +140,14 @@ def when_text(start: datetime, end: datetime, lang: str, zone: ZoneInfo) -> str:
         return t(lang, "events.when_moscow", day=day, span=span)
     msk_start, msk_end = start.astimezone(MOSCOW), end.astimezone(MOSCOW)
     msk = f"{msk_start:%H:%M}–{msk_end:%H:%M}"
+    if msk_start.date() != local_start.date() or msk_end.date() != msk_start.date():
+        first = format_datetime(msk_start, "d MMMM, HH:mm", locale=loc)
+        last = format_datetime(msk_end, "d MMMM, HH:mm", locale=loc)
+        msk = (
+            f"{first} – {last}"
+            if msk_end.date() != msk_start.date()
+            else (f"{first}–{msk_end:%H:%M}")
+        )
     return t(lang, "events.when_local", day=day, span=span, msk=msk)
 
 
@@ -396,14 +405,14 @@ def _reminder(
 # ---------------------------------------------------------------- calendar file
 
 
-def ics(event: Event, lang: str) -> bytes:
+def ics(event: Event, lang: str, now: datetime | None = None) -> bytes:
     """An .ics file with the event (UTC times; calendars show them in the reader's zone)."""
     calendar = Calendar()
     calendar.add("prodid", "-//NGO network bot//ngo-bot//RU")
     calendar.add("version", "2.0")
     item = IcsEvent()
     item.add("uid", f"event-{event.id}@ngo-bot")
-    item.add("dtstamp", event.starts_at)
+    item.add("dtstamp", now or datetime.now(UTC))
     item.add("dtstart", event.starts_at)
     item.add("dtend", event.ends_at)
     item.add("summary", event.title)
@@ -421,17 +430,36 @@ def ics(event: Event, lang: str) -> bytes:
 # ---------------------------------------------------------------- running an event
 
 
-async def managed_event(storage: Storage, caller: Caller, event_id: int) -> Event:
-    """An event the caller may run: admins, federal coordinators, coordinators of one of its
-    regions, and whoever created it."""
+async def managed_event(
+    storage: Storage, caller: Caller, event_id: int, *, whole: bool = False
+) -> Event:
+    """An event the caller may run: its creator, admins, federal coordinators and the
+    coordinators of its regions. Changing or cancelling it (`whole`) needs the creator, an
+    admin, a federal coordinator, or a coordinator of every one of its regions."""
     require_coordinator(caller)
     event = await storage.events.get(event_id)
     if event is None:
         raise Denied("events.not_found")
-    creator = caller.member is not None and event.created_by == caller.member.id
-    if not creator and not any(caller.coordinates(code) for code in event.regions):
+    if runs_whole(caller, event):
+        return event
+    if whole:
+        raise Denied("events.not_whole")
+    if not any(caller.coordinates(code) for code in event.regions):
         raise Denied("events.not_yours")
     return event
+
+
+def runs_whole(caller: Caller, event: Event) -> bool:
+    creator = caller.member is not None and event.created_by == caller.member.id
+    return creator or all(caller.coordinates(code) for code in event.regions)
+
+
+async def visible_participants(storage: Storage, caller: Caller, event: Event) -> list[Participant]:
+    """Who answered: all of them for whoever runs the whole event, else their regions only."""
+    people = await storage.events.participants(event.id)
+    if runs_whole(caller, event):
+        return people
+    return [p for p in people if caller.coordinates(p.region_code)]
 
 
 async def managed_events(
@@ -460,8 +488,8 @@ def participants_xlsx(
         region = regions.get(p.region_code)
         sheet.append(
             [
-                p.name,
-                p.organisation,
+                _cell(p.name),
+                _cell(p.organisation),
                 region.name(lang) if region else p.region_code,
                 t(lang, f"events.status.{p.answer}"),
                 p.answered_at.astimezone(zone).replace(tzinfo=None),
@@ -477,6 +505,11 @@ def participants_xlsx(
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """People's text in a spreadsheet cell: never a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def checkin_payload(event: Event) -> str:
@@ -495,6 +528,7 @@ class CheckIn(Enum):
     AGAIN = "again"
     WRONG_CODE = "wrong_code"
     NOT_OPEN = "not_open"
+    CANCELLED = "cancelled"
 
 
 CHECKIN_OPENS = timedelta(hours=12)  # before the start
@@ -509,9 +543,9 @@ async def check_in(
     event = await storage.events.get(event_id)
     if event is None or not secrets.compare_digest(event.checkin_secret, secret):
         return CheckIn.WRONG_CODE, event
-    if event.status != "published" or not (
-        event.starts_at - CHECKIN_OPENS <= now <= event.ends_at + CHECKIN_CLOSES
-    ):
+    if event.status != "published":
+        return CheckIn.CANCELLED, event
+    if not event.starts_at - CHECKIN_OPENS <= now <= event.ends_at + CHECKIN_CLOSES:
         return CheckIn.NOT_OPEN, event
     first = await storage.events.check_in(event.id, member.id, now)
     return (CheckIn.DONE if first else CheckIn.AGAIN), event
@@ -565,7 +599,7 @@ async def cancel_event(
 ) -> tuple[Event, int]:
     """Cancel: tell everyone who said 'Пойду', 'Возможно' or waits, and mark every copy of
     the announcement as cancelled. Returns the event and how many people were told."""
-    event = await managed_event(storage, caller, event_id)
+    event = await managed_event(storage, caller, event_id, whole=True)
     if not await storage.events.cancel(event.id, now):
         raise Denied("events.cancelled")
     cancelled = await storage.events.get(event.id)
@@ -609,7 +643,7 @@ async def edit_event(
 ) -> tuple[Event, int]:
     """Change the title, description or place of a published event and edit every delivered
     copy of its announcement. Returns the event and the number of copies being edited."""
-    event = await managed_event(storage, caller, event_id)
+    event = await managed_event(storage, caller, event_id, whole=True)
     if event.status != "published":
         raise Denied("events.cancelled")
     value = value.strip()

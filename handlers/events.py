@@ -43,6 +43,7 @@ from bot.events import (
     split_program,
     too_long_by,
     visible_event,
+    visible_participants,
     when_text,
 )
 from bot.events import answer as answer_event
@@ -126,7 +127,9 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "events.ask_program")
         rows = [[(t(lang, "events.skip"), "evt:skip")], _nav(lang)]
     elif step == "start_day":
-        text = t(lang, "events.ask_day")
+        offset = context.now().astimezone(zone).utcoffset()
+        hours = int(offset.total_seconds() // 3600) if offset else 0
+        text = t(lang, "events.ask_day", zone=f"UTC{hours:+d}")
         today = context.now().astimezone(zone).date()
         days = [today + timedelta(days=i) for i in range(DAYS_OFFERED)]
         buttons = [(_day_label(d, lang), f"evt:day:{d.isoformat()}") for d in days]
@@ -351,7 +354,9 @@ async def on_button(
             target = _previous(dialog)
             if target is None:
                 return None
-            await go(context, dialog, target, editing=False if target == "preview" else None)
+            if target == "preview" and not data.get("regions"):
+                return t(lang, "events.hint.pick_region")
+            await _to_preview_or(context, dialog, target)
         case ["evt", "skip"] if step == "program":
             await go(context, dialog, _next_step(dialog, "program"), program=[])
         case ["evt", "day", iso] if step == "start_day":
@@ -378,7 +383,7 @@ async def on_button(
         case ["evt", "regions_done"] if step == "regions":
             if not data.get("regions"):
                 return t(lang, "events.hint.pick_region")
-            await go(context, dialog, _next_step(dialog, "regions"))
+            await _to_preview_or(context, dialog, _next_step(dialog, "regions"))
         case ["evt", "topic", code] if step == "topics":
             if code not in {tp.code for tp in context.topics}:
                 return None
@@ -564,7 +569,8 @@ async def _typed_start(context: BotContext, dialog: Dialog, text: str, hint: Any
     if dialog.step == "start_time":
         hm = parse_time(text)
         if hm is not None:
-            result = await _start_chosen(context, dialog, *hm)
+            await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+            result = await _start_chosen(context, replace(dialog, message_id=None), *hm)
             if result:
                 await hint("events.hint.past")
             return
@@ -573,8 +579,13 @@ async def _typed_start(context: BotContext, dialog: Dialog, text: str, hint: Any
         await hint(str(parsed.problem))
         return
     local = parsed.value.astimezone(zone)
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
     moved = await dialogs.advance(
-        context.storage, context.settings, dialog, now=now, day=local.date().isoformat()
+        context.storage,
+        context.settings,
+        replace(dialog, message_id=None),
+        now=now,
+        day=local.date().isoformat(),
     )
     result = await _start_chosen(context, moved, local.hour, local.minute)
     if result:
@@ -621,7 +632,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
             await answer(query)
             await context.bot.send_document(
                 caller.telegram_id,
-                ics(event, lang),
+                ics(event, lang, context.now()),
                 filename=f"event-{event.id}.ics",
                 caption=t(lang, "events.ics_caption", title=esc(event.title)),
             )
@@ -638,6 +649,8 @@ async def press_answer(update: Update, context: BotContext) -> None:
     change = result.change
     if change.answer == "waitlist":
         note = t(lang, "events.waitlisted", position=result.waitlist_position or "?")
+    elif change.previous == "waitlist" and change.answer == "maybe":
+        note = t(lang, "events.answered.left_waitlist")
     else:
         note = t(lang, f"events.answered.{change.answer}")
     await answer(query, note, alert=True)
@@ -802,7 +815,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
             await answer(query)
             await send(update, context, text, markup)
         elif action == ["xlsx"]:
-            people = await context.storage.events.participants(event.id)
+            people = await visible_participants(context.storage, caller, event)
             data = participants_xlsx(event, people, context.regions, lang)
             await answer(query)
             await context.bot.send_document(
@@ -824,10 +837,15 @@ async def press_manage(update: Update, context: BotContext) -> None:
             markup = keyboard(
                 [
                     [(t(lang, "events.manage.cancel_yes"), f"evm:{event.id}:cancel_yes")],
-                    [(t(lang, "revoke.no"), f"evm:{event.id}:card")],
+                    [(t(lang, "revoke.no"), f"evm:{event.id}:keep")],
                 ]
             )
             text = t(lang, "events.manage.cancel_confirm", title=esc(event.title))
+            await edit_or_send(context, message.chat.id, message.message_id, text, markup)
+        elif action == ["keep"]:  # "Нет" to cancelling: the card again, in the same message
+            counts = await context.storage.events.counts(event.id)
+            text, markup = _manage_card(context, event, counts, lang)
+            await answer(query)
             await edit_or_send(context, message.chat.id, message.message_id, text, markup)
         elif action == ["cancel_yes"]:
             cancelled, told = await cancel_event(

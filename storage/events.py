@@ -215,8 +215,9 @@ class EventRepo:
     async def _promote(self, tx: Tx, event_id: int, now: datetime) -> Audience | None:
         row = await tx.fetchone(
             "UPDATE rsvps SET answer = 'going', answered_at = ? WHERE event_id = ? AND member_id ="
-            " (SELECT member_id FROM rsvps WHERE event_id = ? AND answer = 'waitlist'"
-            " ORDER BY answered_at, member_id LIMIT 1) RETURNING member_id",
+            " (SELECT r.member_id FROM rsvps r JOIN members m ON m.id = r.member_id"
+            " WHERE r.event_id = ? AND r.answer = 'waitlist' AND m.status = 'active'"
+            " ORDER BY r.answered_at, r.member_id LIMIT 1) RETURNING member_id",
             (to_db(now), event_id, event_id),
         )
         if row is None:

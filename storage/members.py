@@ -208,6 +208,7 @@ class MemberRepo:
             )
             await tx.execute("DELETE FROM roles WHERE member_id = ?", (member_id,))
             await tx.execute("DELETE FROM member_topics WHERE member_id = ?", (member_id,))
+            await tx.execute("DELETE FROM rsvps WHERE member_id = ?", (member_id,))
             await tx.execute(
                 "UPDATE invites SET used_by_member_id = NULL WHERE used_by_member_id = ?",
                 (member_id,),
