@@ -233,3 +233,39 @@ async def test_timeouts_are_retried(harness: Harness) -> None:
     await harness.deliver()
     row = await harness.storage.db.fetchone("SELECT status FROM outbox")
     assert row is not None and row["status"] == "sent"
+
+
+async def test_rows_left_claimed_by_a_failed_round_are_sent_later(harness: Harness) -> None:
+    recipients = await members(harness, 730, 731)
+    await send_to_many(
+        harness.storage, recipients, Outgoing(text="Привет"), priority=Priority.BULK, now=START
+    )
+    await harness.storage.outbox.claim(harness.clock(), 10)  # a round that died half-way
+    assert await harness.deliver() == 0
+    harness.clock.advance(minutes=6)
+    await harness.delivery.housekeeping()
+    assert await harness.deliver() == 2
+    assert texts_to(harness, 730) == ["Привет"] and texts_to(harness, 731) == ["Привет"]
+
+
+async def test_every_finished_broadcast_gets_its_report(harness: Harness) -> None:
+    recipients = await members(harness, 740, 741)
+    harness.telegram.fail("sendMessage", chat_id=741)
+    ids = []
+    for text in ("Первое", "Второе"):
+        broadcast_id = await send_to_many(
+            harness.storage,
+            recipients,
+            Outgoing(text=text),
+            priority=Priority.BULK,
+            now=START,
+            kind="broadcast",
+            created_by=ADMIN_ID,
+        )
+        assert broadcast_id is not None
+        status = await harness.app.bot.send_message(ADMIN_ID, "📤 …")
+        await harness.storage.outbox.set_status_message(broadcast_id, ADMIN_ID, status.message_id)
+        ids.append(broadcast_id)
+    await harness.deliver()
+    reports = [t for t in harness.person(ADMIN_ID).texts if "Рассылка завершена" in t]
+    assert len(reports) == 2

@@ -439,3 +439,147 @@ async def test_running_an_event_of_another_region_is_refused(harness: Harness) -
     member = harness.person(933)
     await member.send(f"/event {event_id}")
     assert "зарегистрируйтесь" in member.last or "только координаторам" in member.last
+
+
+async def test_cancelling_while_the_announcement_is_still_going_out(harness: Harness) -> None:
+    await register(harness, 941)
+    await make_coordinator(harness, 941, "RU-SAM")
+    for user_id in range(942, 962):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 941)
+    await harness.delivery.run_once()  # 8 of 21 announcements are out
+    c = harness.person(941)
+    await c.send(f"/event {event_id}")
+    await c.tap("Отменить мероприятие")
+    await c.tap("Да, отменить")
+    await harness.deliver()
+    copies = [
+        next((t for t in harness.person(uid).texts if "Семинар" in t), None)
+        for uid in range(942, 962)
+    ]
+    delivered = [text for text in copies if text is not None]
+    assert 0 < len(delivered) < 20  # the rest never went out
+    assert all(text.startswith("❌ <b>МЕРОПРИЯТИЕ ОТМЕНЕНО</b>") for text in delivered)
+
+
+async def test_editing_while_the_announcement_is_still_going_out(harness: Harness) -> None:
+    await register(harness, 971)
+    await make_coordinator(harness, 971, "RU-SAM")
+    for user_id in range(972, 992):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 971)
+    await harness.delivery.run_once()
+    c = harness.person(971)
+    await c.send(f"/event {event_id}")
+    await c.tap("Название")
+    await c.send("Семинар (перенесён в другой зал)")
+    await harness.deliver()
+    for uid in range(972, 992):
+        copy = next(t for t in harness.person(uid).texts if "Семинар" in t)
+        assert "перенесён в другой зал" in copy, uid
+
+
+async def test_an_announcement_too_long_for_telegram_is_refused_with_the_excess(
+    harness: Harness,
+) -> None:
+    await register(harness, 1201)
+    await make_coordinator(harness, 1201, "RU-SAM")
+    c = harness.person(1201)
+    await c.send("/new_event")
+    await c.send("Т" * 200)
+    await c.send("О" * 2500)
+    await c.send("\n".join(f"Блок {i} " + "б" * 50 for i in range(15)))
+    await c.send("25.11 14:00")
+    await c.tap("3 часа")
+    await c.send("А" * 300)
+    for topic in (
+        "Защита прав детей",
+        "Образование",
+        "Права женщин",
+        "Малый бизнес",
+        "Взаимодействие с властью",
+        "Межнациональные отношения",
+        "Адаптация мигрантов",
+        "Правозащита",
+        "Международное сотрудничество",
+    ):
+        await c.tap(topic)
+    await c.tap("Готово")
+    await c.send("100")
+    assert "длиннее, чем Telegram позволяет" in c.last
+    assert "Коротко опишите мероприятие" in c.last
+
+
+async def test_erased_members_free_their_place_and_are_not_promoted(harness: Harness) -> None:
+    await register(harness, 1211)
+    await make_coordinator(harness, 1211, "RU-SAM")
+    for user_id in (1212, 1213, 1214):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 1211, capacity="1")
+    await harness.deliver()
+    await harness.person(1212).tap("Пойду")
+    await harness.person(1213).tap("Пойду")  # waitlist 1
+    await harness.person(1214).tap("Пойду")  # waitlist 2
+    erased = harness.person(1213)
+    await erased.send("/forget")
+    await erased.tap("Да, удалить")
+    await harness.person(1212).tap("Не пойду")
+    await harness.deliver()
+    assert "Освободилось место" in harness.person(1214).last
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (1, 0)
+
+
+async def test_a_coordinator_of_one_region_of_a_wider_event(harness: Harness) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    await register(harness, 1221)
+    await make_coordinator(harness, 1221, "all")
+    await join(harness, 1222, "Приволжский", "Самарская область", "Образование")
+    await make_coordinator(harness, 1222, "RU-SAM")
+    await join(harness, 1223, "Сибирский", "Иркутская область", "Образование")
+    federal = harness.person(1221)
+    await federal.send("/new_event")
+    await federal.send("Конференция сети")
+    await federal.send("Ежегодная конференция сети НКО: итоги года и планы.")
+    await federal.tap("Пропустить")
+    await federal.send("10.12 10:00")
+    await federal.tap("2 часа")
+    await federal.send("Москва")
+    await federal.tap("Сибирский")
+    await federal.tap("Готово")
+    await federal.tap("Готово")
+    await federal.tap("Без ограничения")
+    await federal.tap("Опубликовать")
+    await harness.deliver()
+    await harness.person(1223).tap("Пойду")
+    # a participant whose name looks like a formula
+    await harness.storage.db.execute("UPDATE members SET name = '=HYPERLINK(1)' WHERE id = 3")
+    await harness.person(1222).tap("Пойду")
+    regional = harness.person(1222)
+    await regional.send("/event 1")
+    await regional.tap("Список участников")
+    call = harness.telegram.sent("sendDocument", chat_id=1222)[-1]
+    rows = list(
+        load_workbook(io.BytesIO(call.files["document"][1])).active.iter_rows(values_only=True)
+    )
+    assert [r[2] for r in rows[1:]] == ["Самарская область"]  # not the Irkutsk participant
+    await regional.press("evm:1:cancel_yes", message_id=1)
+    assert "координатор всех его регионов" in regional.alerts()[-1]
+    await federal.send("/event 1")
+    await federal.tap("Список участников")
+    call = harness.telegram.sent("sendDocument", chat_id=1221)[-1]
+    rows = list(
+        load_workbook(io.BytesIO(call.files["document"][1])).active.iter_rows(values_only=True)
+    )
+    assert "'=HYPERLINK(1)" in [r[0] for r in rows]
+
+
+def test_moscow_date_is_shown_when_it_differs() -> None:
+    start = datetime(2026, 12, 24, 20, 30, tzinfo=UTC)  # 25 Dec 08:30 in Kamchatka
+    text = when_text(start, start + timedelta(hours=2), "ru", ZoneInfo("Asia/Kamchatka"))
+    assert text == (
+        "25 декабря 2026, 08:30–10:30 по вашему времени (24 декабря, 23:30 – 25 декабря, 01:30 МСК)"
+    )
