@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.access import Caller, Denied
 from bot.delivery import Outgoing, Priority, send_to_many
-from bot.events import coordinated_regions
+from bot.events import coordinated_regions, plain_length
 from bot.regions import Regions
 from storage.db import Storage
 
@@ -32,7 +32,7 @@ def check_content(content: Content) -> str | None:
     if content.kind is None and not content.text.strip():
         return "broadcast.hint.empty"
     limit = CAPTION_LIMIT if content.kind else TEXT_LIMIT
-    if len(content.text) > limit:
+    if plain_length(content.text) > limit:  # Telegram counts the text without its markup
         return "broadcast.hint.caption_long" if content.kind else "broadcast.hint.text_long"
     return None
 

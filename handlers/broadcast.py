@@ -24,7 +24,7 @@ from handlers.common import (
     send,
 )
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
-from handlers.events import region_rows, toggle_regions, topic_rows
+from handlers.events import region_rows, toggle_regions, topic_rows, typed_region
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 
@@ -193,6 +193,9 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         if await on_button(context, caller, replace(dialog, message_id=None), said) is None:
             await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
+        return
+    if dialog.step == "regions" and message.text:
+        await typed_region(context, dialog, message.text)
         return
     if dialog.step != "content":
         await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))

@@ -223,6 +223,24 @@ def toggle_regions(context: BotContext, data: dict[str, Any], parts: list[str]) 
     return None
 
 
+async def typed_region(context: BotContext, dialog: Dialog, text: str) -> None:
+    """A region's name typed at the regions step adds (or removes) that single region."""
+    lang = _lang(dialog)
+    allowed = None if dialog.data.get("federal") else set(dialog.data.get("allowed") or [])
+    found = [r for r in context.regions.match(text[:100]) if allowed is None or r.code in allowed]
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    moved = replace(dialog, message_id=None)
+    if not found:
+        hint = t(lang, "events.hint.region_unknown", typed=esc(text[:100]))
+        await show(context, moved, new_message=True, hint=hint)
+        return
+    region = found[0]
+    chosen = set(dialog.data.get("regions") or [])
+    key = "events.region_removed" if region.code in chosen else "events.region_added"
+    hint = t(lang, key, region=esc(region.name(lang)))
+    await go(context, moved, "regions", hint=hint, regions=sorted(chosen ^ {region.code}))
+
+
 def topic_rows(
     context: BotContext, data: dict[str, Any], lang: str, prefix: str
 ) -> list[list[Button]]:
@@ -560,6 +578,8 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
             await strip_keyboard(context, dialog.chat_id, dialog.message_id)
             moved = replace(dialog, message_id=None)
             await _to_preview_or(context, moved, "preview", capacity=int(text))
+    elif step == "regions":
+        await typed_region(context, dialog, text)
     else:
         await hint("reg.hint.use_buttons")
 

@@ -583,3 +583,28 @@ def test_moscow_date_is_shown_when_it_differs() -> None:
     assert text == (
         "25 декабря 2026, 08:30–10:30 по вашему времени (24 декабря, 23:30 – 25 декабря, 01:30 МСК)"
     )
+
+
+async def test_a_federal_coordinator_picks_single_regions_by_name(harness: Harness) -> None:
+    await register(harness, 1231)  # lives in Samara
+    await make_coordinator(harness, 1231, "all")
+    c = harness.person(1231)
+    await c.send("/new_event")
+    await c.send("Встреча в Иркутске")
+    await c.send("Встреча руководителей НКО Прибайкалья с федеральным координатором.")
+    await c.tap("Пропустить")
+    await c.send("12.12 11:00")
+    await c.tap("2 часа")
+    await c.send("Иркутск, ул. Ленина, 1")
+    await c.send("Иркутск")
+    assert "Добавлен регион: Иркутская область" in c.last
+    await c.send("Самара")
+    assert "Убран регион: Самарская область" in c.last
+    await c.send("Атлантида")
+    assert "Не нашёл" in c.last
+    await c.tap("Готово")
+    await c.tap("Готово")
+    await c.tap("Без ограничения")
+    await c.tap("Опубликовать")
+    event = await harness.storage.events.get(1)
+    assert event is not None and event.regions == ("RU-IRK",)
