@@ -366,7 +366,10 @@ async def queue_reminders(
     for h in bounds:
         upper = now + timedelta(hours=h)
         for event in await storage.events.starting_between(lower, upper):
-            people = await storage.events.attendees(event.id, ["going", "maybe"])
+            # someone who answered when less than `h` hours were left needs no "h hours" reminder
+            people = await storage.events.attendees(
+                event.id, ["going", "maybe"], answered_before=event.starts_at - timedelta(hours=h)
+            )
 
             by_chat = {p.telegram_id: p for p in people}
             await send_to_many(

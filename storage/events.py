@@ -242,14 +242,20 @@ class EventRepo:
         )
         return Counts(**{r[0]: r[1] for r in rows})
 
-    async def attendees(self, event_id: int, answers: Sequence[str]) -> list[Audience]:
+    async def attendees(
+        self, event_id: int, answers: Sequence[str], *, answered_before: datetime | None = None
+    ) -> list[Audience]:
         marks = ",".join("?" * len(answers))
+        before = "" if answered_before is None else " AND r.answered_at <= ?"
+        params: tuple[object, ...] = (event_id, *answers)
+        if answered_before is not None:
+            params += (to_db(answered_before),)
         rows = await self._db.fetchall(
             "SELECT m.id, m.telegram_id, m.language, m.region_code FROM rsvps r"
             " JOIN members m ON m.id = r.member_id"
-            f" WHERE r.event_id = ? AND r.answer IN ({marks}) AND m.status = 'active'"
+            f" WHERE r.event_id = ? AND r.answer IN ({marks}) AND m.status = 'active'{before}"
             " ORDER BY r.answered_at, m.id",
-            (event_id, *answers),
+            params,
         )
         return [Audience(r[0], r[1], r[2], r[3]) for r in rows]
 

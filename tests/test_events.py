@@ -608,3 +608,20 @@ async def test_a_federal_coordinator_picks_single_regions_by_name(harness: Harne
     await c.tap("Опубликовать")
     event = await harness.storage.events.get(1)
     assert event is not None and event.regions == ("RU-IRK",)
+
+
+async def test_a_late_answer_gets_only_the_reminders_still_ahead(harness: Harness) -> None:
+    await register(harness, 1241)
+    await make_coordinator(harness, 1241, "RU-SAM")
+    await join(harness, 1242, "Приволжский", "Самарская область", "Образование")
+    await create_event(harness, 1241)  # starts 25.11 10:00 UTC
+    await harness.deliver()
+    harness.clock.now = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 10 hours before
+    await harness.person(1242).tap("Пойду")
+    await harness.run_jobs()
+    await harness.deliver()
+    assert not any("Напоминание" in t for t in harness.person(1242).texts)
+    harness.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    await harness.run_jobs()
+    await harness.deliver()
+    assert sum("Напоминание" in t for t in harness.person(1242).texts) == 1
