@@ -335,8 +335,10 @@ class EventRepo:
     async def delivered_copies(self, event_id: int) -> list[DeliveredCopy]:
         """Every announcement of this event that reached a chat (to edit them all)."""
         rows = await self._db.fetchall(
-            "SELECT o.chat_id, o.message_id, o.member_id, m.language, m.region_code"
+            "SELECT o.chat_id, o.message_id, o.member_id, m.language,"
+            " COALESCE(m.region_code, g.region_code)"
             " FROM outbox o LEFT JOIN members m ON m.id = o.member_id"
+            " LEFT JOIN region_groups g ON g.chat_id = o.chat_id"
             " WHERE o.dedupe_key LIKE ? AND o.status = 'sent' AND o.message_id IS NOT NULL"
             " ORDER BY o.id",
             (f"ev{event_id}:%",),
