@@ -18,6 +18,7 @@ from handlers.common import (
     Button,
     caller_of,
     edit_or_send,
+    esc,
     keyboard,
     lang_of,
     private_only,
@@ -55,7 +56,19 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "broadcast.ask_content")
         rows = [_nav(lang)]
     elif dialog.step == "confirm":
-        text = tn(lang, "broadcast.confirm", int(data.get("count", 0)))
+        chosen = list(data.get("regions") or [])
+        names = [r.name(lang) for code in chosen if (r := context.regions.get(code))]
+        where = (
+            ", ".join(names) if len(names) <= 5 else tn(lang, "broadcast.regions_many", len(names))
+        )
+        topics = [tp.name(lang) for tp in context.topics if tp.code in (data.get("topics") or [])]
+        text = t(
+            lang,
+            "broadcast.whom",
+            regions=esc(where),
+            topics=esc(", ".join(topics) if topics else t(lang, "broadcast.all_topics")),
+        )
+        text += "\n\n" + tn(lang, "broadcast.confirm", int(data.get("count", 0)))
         rows = [
             [(t(lang, "broadcast.send"), "bc:send")],
             [(t(lang, "broadcast.change"), "bc:change")],

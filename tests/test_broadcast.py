@@ -22,6 +22,7 @@ async def test_a_broadcast_reaches_the_chosen_members_with_a_report(harness: Har
     assert "Пришлите сообщение" in c.last
     await c.send("Субботник в парке <в субботу>", entities=[])
     assert "Отправить это сообщение 1 участнику?" in c.last
+    assert "Регионы: Самарская область\nТемы: Экология" in c.last
     assert "Так сообщение увидят участники" in c.texts[-3]
     await c.tap("Отправить")
     assert "Отправлено 0 из 1" in c.last
