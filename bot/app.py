@@ -129,6 +129,7 @@ def build_application(
             CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
             CallbackQueryHandler(events.press_answer, pattern=events.ANSWER_PATTERN),
             CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
+            CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
             CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),

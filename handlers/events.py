@@ -707,6 +707,10 @@ async def send_event(context: BotContext, caller: Caller, event: Event, lang: st
     await context.bot.send_message(caller.telegram_id, text, reply_markup=markup)
 
 
+PAGE = 8
+LIST_PATTERN = r"^evl:"
+
+
 async def list_events(update: Update, context: BotContext) -> None:
     """/events: upcoming events for the member's region (and the regions they coordinate)."""
     caller = await caller_of(update, context)
@@ -716,6 +720,30 @@ async def list_events(update: Update, context: BotContext) -> None:
     if caller.member is None:
         await send(update, context, t(lang, "denied.not_registered"))
         return
+    text, markup = await _events_page(context, caller, lang, 0)
+    await send(update, context, text, markup)
+
+
+async def turn_events_page(update: Update, context: BotContext) -> None:
+    """evl:<page>: the next or previous page of /events, in the same message."""
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    message = query.message
+    if caller.member is None or len(parts) != 2 or not parts[1].isdigit() or message is None:
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
+    text, markup = await _events_page(context, caller, lang, int(parts[1]))
+    await answer(query)
+    await edit_or_send(context, message.chat.id, message.message_id, text, markup)
+
+
+async def _events_page(
+    context: BotContext, caller: Caller, lang: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    assert caller.member is not None
     regions = (
         None
         if (caller.is_admin or caller.is_federal)
@@ -723,18 +751,28 @@ async def list_events(update: Update, context: BotContext) -> None:
     )
     events = await context.storage.events.upcoming(regions, context.now())
     if not events:
-        await send(update, context, t(lang, "events.none"))
-        return
+        return t(lang, "events.none"), None
+    pages = (len(events) + PAGE - 1) // PAGE
+    page = min(page, pages - 1)
     region = context.regions.get(caller.member.region_code)
     zone = region.tz if region else MOSCOW
     rows: list[list[Button]] = []
     lines = [t(lang, "events.list_title")]
-    for event in events[:20]:
+    if pages > 1:
+        lines[0] += " " + t(lang, "events.page", page=page + 1, pages=pages)
+    for event in events[page * PAGE : (page + 1) * PAGE]:
         lines.append(
             f"\n<b>{esc(event.title)}</b>\n{when_text(event.starts_at, event.ends_at, lang, zone)}"
         )
         rows.append([(event.title[:60], f"ev:{event.id}:open")])
-    await send(update, context, "\n".join(lines), keyboard(rows))
+    turn: list[Button] = []
+    if page > 0:
+        turn.append((t(lang, "events.previous"), f"evl:{page - 1}"))
+    if page + 1 < pages:
+        turn.append((t(lang, "events.next"), f"evl:{page + 1}"))
+    if turn:
+        rows.append(turn)
+    return "\n".join(lines), keyboard(rows)
 
 
 async def open_event_link(context: BotContext, caller: Caller, value: str, lang: str) -> None:

@@ -625,3 +625,21 @@ async def test_a_late_answer_gets_only_the_reminders_still_ahead(harness: Harnes
     await harness.run_jobs()
     await harness.deliver()
     assert sum("Напоминание" in t for t in harness.person(1242).texts) == 1
+
+
+async def test_events_list_pages(harness: Harness) -> None:
+    await register(harness, 1251)
+    await make_coordinator(harness, 1251, "RU-SAM")
+    for _ in range(10):
+        await create_event(harness, 1251)
+    p = harness.person(1251)
+    await p.send("/events")
+    assert "(страница 1 из 2)" in p.last
+    assert p.buttons().count("Семинар: права детей") == 8
+    await p.tap("Дальше")
+    assert "(страница 2 из 2)" in p.last
+    assert p.buttons().count("Семинар: права детей") == 2
+    await p.tap("Раньше")
+    assert "(страница 1 из 2)" in p.last
+    await p.press("evl:x")
+    assert "кнопка уже не действует" in p.alerts()[-1]
