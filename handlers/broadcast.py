@@ -24,6 +24,7 @@ from handlers.common import (
     private_only,
     send,
 )
+from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.events import region_rows, toggle_regions, topic_rows, typed_region
 from handlers.registration import typed_button
@@ -102,15 +103,12 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         "regions": [own] if own in allowed else ([] if federal else allowed),
         "topics": [],
     }
-    dialog = await dialogs.begin(
-        context.storage,
-        context.settings,
+    dialog = await begin_dialog(
+        context,
         telegram_id=caller.telegram_id,
-        chat_id=caller.telegram_id,
         flow=BC,
         step="topics" if not federal and len(allowed) == 1 else "regions",
         data=data,
-        now=context.now(),
     )
     await show(context, dialog, new_message=True)
 

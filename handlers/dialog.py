@@ -112,3 +112,30 @@ async def press_flow_button(
         await answer(query, t(lang, "dialog.stale"), alert=True)
     else:
         await answer(query, result or None, alert=bool(result))
+
+
+async def begin(
+    context: BotContext,
+    *,
+    telegram_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+) -> Dialog:
+    """Start a dialogue in the person's private chat. If another one was open, it is closed
+    and the person is told so (its question loses its buttons)."""
+    previous, _expired = await dialogs.current(context.storage, telegram_id, context.now())
+    if previous is not None:
+        await strip_keyboard(context, previous.chat_id, previous.message_id)
+        lang = str(data.get("lang", previous.data.get("lang", "ru")))
+        await context.bot.send_message(telegram_id, t(lang, f"dialog.replaced.{previous.flow}"))
+    return await dialogs.begin(
+        context.storage,
+        context.settings,
+        telegram_id=telegram_id,
+        chat_id=telegram_id,
+        flow=flow,
+        step=step,
+        data=data,
+        now=context.now(),
+    )

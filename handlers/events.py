@@ -62,6 +62,7 @@ from handlers.common import (
     split_data,
     user_of,
 )
+from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
@@ -330,15 +331,12 @@ async def new_event(update: Update, context: BotContext) -> None:
         "secret": secrets.token_urlsafe(9),
     }
     await send(update, context, t(lang, "events.intro"))
-    dialog = await dialogs.begin(
-        context.storage,
-        context.settings,
+    dialog = await begin_dialog(
+        context,
         telegram_id=caller.telegram_id,
-        chat_id=caller.telegram_id,
         flow=EVT,
         step="title",
         data=data,
-        now=context.now(),
     )
     await show(context, dialog, new_message=True)
 
@@ -919,15 +917,12 @@ async def press_manage(update: Update, context: BotContext) -> None:
             if field not in ("title", "description", "place") or event.status != "published":
                 raise Denied("dialog.stale")
             await answer(query)
-            dialog = await dialogs.begin(
-                context.storage,
-                context.settings,
+            dialog = await begin_dialog(
+                context,
                 telegram_id=caller.telegram_id,
-                chat_id=caller.telegram_id,
                 flow=EVM,
                 step=field,
                 data={"lang": lang, "event": event.id},
-                now=now,
             )
             await show(context, dialog, new_message=True)
         else:

@@ -41,6 +41,7 @@ from handlers.common import (
     split_data,
     user_of,
 )
+from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, show, strip_keyboard
 from handlers.menus import refresh_menu
 from storage.dialogs import Dialog
@@ -246,15 +247,12 @@ async def _begin_registration(
     await send(update, context, t(lang, "reg.welcome"))
     if data.get("invite"):
         await send(update, context, t(lang, "invite.register_first"))
-    dialog = await dialogs.begin(
-        context.storage,
-        context.settings,
+    dialog = await begin_dialog(
+        context,
         telegram_id=user.id,
-        chat_id=user.id,
         flow=REG,
         step="consent",
         data=data,
-        now=context.now(),
     )
     await show(context, dialog, new_message=True)
 
@@ -268,15 +266,12 @@ async def open_settings(update: Update, context: BotContext) -> None:
     if caller.member is None:
         await send(update, context, t(lang, "denied.not_registered"))
         return
-    dialog = await dialogs.begin(
-        context.storage,
-        context.settings,
+    dialog = await begin_dialog(
+        context,
         telegram_id=caller.telegram_id,
-        chat_id=caller.telegram_id,
         flow=SET,
         step="settings",
         data=member_data(caller.member),
-        now=context.now(),
     )
     await show(context, dialog, new_message=True)
 

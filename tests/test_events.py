@@ -643,3 +643,16 @@ async def test_events_list_pages(harness: Harness) -> None:
     assert "(страница 1 из 2)" in p.last
     await p.press("evl:x")
     assert "кнопка уже не действует" in p.alerts()[-1]
+
+
+async def test_starting_another_dialogue_says_the_open_one_was_closed(harness: Harness) -> None:
+    await register(harness, 1261)
+    await make_coordinator(harness, 1261, "RU-SAM")
+    c = harness.person(1261)
+    await c.send("/new_event")
+    await c.send("Черновик")
+    await c.send("/settings")
+    assert "Черновик мероприятия закрыт без публикации" in c.texts[-2]
+    assert "Настройки" in c.last
+    dialog = await harness.storage.dialogs.get(1261)
+    assert dialog is not None and dialog.flow == "set"
