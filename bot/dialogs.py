@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.delivery import Outgoing, Priority, send_to_many
+from bot.i18n import t
 from bot.settings import Settings
 from storage.db import Storage
 from storage.dialogs import Dialog
@@ -70,5 +72,17 @@ async def end(storage: Storage, telegram_id: int) -> bool:
     return await storage.dialogs.delete(telegram_id)
 
 
-async def take_expired(storage: Storage, now: datetime) -> list[Dialog]:
-    return await storage.dialogs.take_expired(now)
+async def expire(storage: Storage, settings: Settings, now: datetime) -> int:
+    """Remove dialogues idle past their expiry and queue a note to each person (once: the row
+    is taken by this sweep only). Returns how many were closed."""
+    expired = await storage.dialogs.take_expired(now)
+    for dialog in expired:
+        lang = str(dialog.data.get("lang", settings.default_language))
+        await send_to_many(
+            storage,
+            [(dialog.chat_id, None)],
+            Outgoing(text=t(lang, f"dialog.timeout.{dialog.flow}")),
+            priority=Priority.REPLY,
+            now=now,
+        )
+    return len(expired)

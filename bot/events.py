@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
@@ -116,6 +117,34 @@ def coordinated_regions(caller: Caller, regions: Regions) -> list[str]:
     if caller.is_admin or caller.is_federal:
         return [r.code for r in regions.regions]
     return sorted(code for code in caller.regions if code != ALL_REGIONS)
+
+
+def target_choice(caller: Caller, regions: Regions) -> dict[str, Any]:
+    """Where a coordinator's announcement goes by default, and what they may pick: a federal
+    coordinator picks districts or single regions (starting with their own), a regional one
+    among their regions (all of them to start with, or their own if they live in one)."""
+    allowed = coordinated_regions(caller, regions)
+    federal = caller.is_admin or caller.is_federal
+    own = caller.member.region_code if caller.member else None
+    return {
+        "federal": federal,
+        "allowed": [] if federal else allowed,
+        "regions": [own] if own in allowed else ([] if federal else allowed),
+        "topics": [],
+    }
+
+
+async def upcoming_for(storage: Storage, caller: Caller, now: datetime) -> list[Event]:
+    """Upcoming events a member sees: their region's and those of the regions they coordinate
+    (all of them for federal coordinators and admins)."""
+    member = require_member(caller)
+    if caller.is_admin or caller.is_federal:
+        return await storage.events.upcoming(None, now)
+    return await storage.events.upcoming(sorted({member.region_code, *caller.regions}), now)
+
+
+async def audience_size(storage: Storage, draft: NewEvent) -> int:
+    return len(await storage.events.audience(preview_event(draft)))
 
 
 def organiser_zone(caller: Caller, regions: Regions) -> ZoneInfo:
@@ -408,14 +437,14 @@ def _reminder(
 # ---------------------------------------------------------------- calendar file
 
 
-def ics(event: Event, lang: str, now: datetime | None = None) -> bytes:
+def ics(event: Event, lang: str, now: datetime) -> bytes:
     """An .ics file with the event (UTC times; calendars show them in the reader's zone)."""
     calendar = Calendar()
     calendar.add("prodid", "-//NGO network bot//ngo-bot//RU")
     calendar.add("version", "2.0")
     item = IcsEvent()
     item.add("uid", f"event-{event.id}@ngo-bot")
-    item.add("dtstamp", now or datetime.now(UTC))
+    item.add("dtstamp", now)
     item.add("dtstart", event.starts_at)
     item.add("dtend", event.ends_at)
     item.add("summary", event.title)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram.error import TelegramError
-
 from bot import dialogs
 from bot.context import BotContext
 from bot.events import queue_reminders
-from bot.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +20,7 @@ async def sweep_reminders(context: BotContext) -> None:
 
 
 async def sweep_dialogs(context: BotContext) -> None:
-    """Close dialogues idle too long and tell each person once."""
-    for dialog in await dialogs.take_expired(context.storage, context.now()):
-        lang = str(dialog.data.get("lang", context.settings.default_language))
-        try:
-            await context.bot.send_message(dialog.chat_id, t(lang, f"dialog.timeout.{dialog.flow}"))
-        except TelegramError as exc:
-            log.info("could not tell a person that their dialogue expired: %s", exc)
+    """Close dialogues idle too long; the outbox tells each person once."""
+    closed = await dialogs.expire(context.storage, context.settings, context.now())
+    if closed and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()

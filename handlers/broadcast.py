@@ -12,7 +12,7 @@ from bot import dialogs
 from bot.access import Caller, Denied, identify, require_coordinator
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
 from bot.context import BotContext
-from bot.events import coordinated_regions
+from bot.events import target_choice
 from bot.i18n import t, tn
 from handlers.common import (
     Button,
@@ -90,19 +90,11 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
     if not await private_only(update, context, lang):
         return
     try:
-        allowed = coordinated_regions(caller, context.regions)
+        data: dict[str, Any] = {**target_choice(caller, context.regions), "lang": lang}
     except Denied as exc:
         await send(update, context, t(lang, exc.key))
         return
-    federal = caller.is_admin or caller.is_federal
-    own = caller.member.region_code if caller.member else None
-    data: dict[str, Any] = {
-        "lang": lang,
-        "federal": federal,
-        "allowed": [] if federal else allowed,
-        "regions": [own] if own in allowed else ([] if federal else allowed),
-        "topics": [],
-    }
+    federal, allowed = data["federal"], data["allowed"]
     dialog = await begin_dialog(
         context,
         telegram_id=caller.telegram_id,

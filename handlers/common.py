@@ -20,6 +20,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.access import Caller, identify
 from bot.context import BotContext
 from bot.i18n import language_for, t
+from storage.members import Member
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,16 @@ async def private_only(update: Update, context: BotContext, lang: str) -> bool:
         )
     await send(update, context, t(lang, "common.private_only"), markup)
     return False
+
+
+async def registered(update: Update, context: BotContext) -> tuple[Caller, Member, str] | None:
+    """The registered member asking in a private chat, with their language; otherwise a
+    polite answer (write to me privately / register first) and None."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return None
+    if caller.member is None:
+        await send(update, context, t(lang, "denied.not_registered"))
+        return None
+    return caller, caller.member, lang

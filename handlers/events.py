@@ -23,11 +23,11 @@ from bot.events import (
     TITLE_MAX,
     announcement,
     at_time,
+    audience_size,
     cancel_event,
     check_in,
     checkin_payload,
     checkin_qr,
-    coordinated_regions,
     edit_event,
     ics,
     is_url,
@@ -41,7 +41,9 @@ from bot.events import (
     publish,
     rsvp_markup,
     split_program,
+    target_choice,
     too_long_by,
+    upcoming_for,
     visible_event,
     visible_participants,
     when_text,
@@ -58,6 +60,7 @@ from handlers.common import (
     keyboard,
     lang_of,
     private_only,
+    registered,
     send,
     split_data,
     user_of,
@@ -314,20 +317,14 @@ async def new_event(update: Update, context: BotContext) -> None:
     if not await private_only(update, context, lang):
         return
     try:
-        allowed = coordinated_regions(caller, context.regions)
+        choice = target_choice(caller, context.regions)
     except Denied as exc:
         await send(update, context, t(lang, exc.key))
         return
-    zone = organiser_zone(caller, context.regions)
-    own = caller.member.region_code if caller.member else None
-    federal = caller.is_admin or caller.is_federal
     data: dict[str, Any] = {
+        **choice,
         "lang": lang,
-        "zone": zone.key,
-        "federal": federal,
-        "allowed": [] if federal else allowed,
-        "regions": [own] if own in allowed else ([] if federal else allowed),
-        "topics": [],
+        "zone": organiser_zone(caller, context.regions).key,
         "secret": secrets.token_urlsafe(9),
     }
     await send(update, context, t(lang, "events.intro"))
@@ -469,7 +466,7 @@ async def _to_preview_or(context: BotContext, dialog: Dialog, step: str, **chang
                 hint = t(_lang(dialog), "events.hint.too_long", excess=excess)
                 await go(context, dialog, "description", editing=True, hint=hint)
                 return
-            count = len(await context.storage.events.audience(preview_event(draft)))
+            count = await audience_size(context.storage, draft)
         await go(context, dialog, "preview", audience=count, editing=False)
     else:
         await go(context, dialog, step, **changes)
@@ -711,13 +708,10 @@ LIST_PATTERN = r"^evl:"
 
 async def list_events(update: Update, context: BotContext) -> None:
     """/events: upcoming events for the member's region (and the regions they coordinate)."""
-    caller = await caller_of(update, context)
-    lang = lang_of(update, context, caller)
-    if not await private_only(update, context, lang):
+    asking = await registered(update, context)
+    if asking is None:
         return
-    if caller.member is None:
-        await send(update, context, t(lang, "denied.not_registered"))
-        return
+    caller, _member, lang = asking
     text, markup = await _events_page(context, caller, lang, 0)
     await send(update, context, text, markup)
 
@@ -742,12 +736,7 @@ async def _events_page(
     context: BotContext, caller: Caller, lang: str, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     assert caller.member is not None
-    regions = (
-        None
-        if (caller.is_admin or caller.is_federal)
-        else sorted({caller.member.region_code, *caller.regions})
-    )
-    events = await context.storage.events.upcoming(regions, context.now())
+    events = await upcoming_for(context.storage, caller, context.now())
     if not events:
         return t(lang, "events.none"), None
     pages = (len(events) + PAGE - 1) // PAGE

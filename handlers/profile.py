@@ -21,6 +21,7 @@ from handlers.common import (
     keyboard,
     lang_of,
     private_only,
+    registered,
     send,
     split_data,
 )
@@ -33,14 +34,11 @@ TextFlow = Callable[[Update, BotContext, Dialog], Awaitable[None]]
 
 async def show_profile(update: Update, context: BotContext) -> None:
     """/me"""
-    caller = await caller_of(update, context)
-    lang = lang_of(update, context, caller)
-    if not await private_only(update, context, lang):
+    asking = await registered(update, context)
+    if asking is None:
         return
-    if caller.member is None:
-        await send(update, context, t(lang, "denied.not_registered"))
-        return
-    lines = [t(lang, "profile.title"), profile_text(context, lang, member_data(caller.member))]
+    caller, member, lang = asking
+    lines = [t(lang, "profile.title"), profile_text(context, lang, member_data(member))]
     if caller.is_admin:
         lines.append(t(lang, "profile.role_admin"))
     for code in sorted(caller.regions):
@@ -75,13 +73,10 @@ async def send_my_data(update: Update, context: BotContext) -> None:
 
 async def ask_forget(update: Update, context: BotContext) -> None:
     """/forget: erase personal data, after a confirmation."""
-    caller = await caller_of(update, context)
-    lang = lang_of(update, context, caller)
-    if not await private_only(update, context, lang):
+    asking = await registered(update, context)
+    if asking is None:
         return
-    if caller.member is None:
-        await send(update, context, t(lang, "denied.not_registered"))
-        return
+    _caller, _member, lang = asking
     markup = keyboard([[(t(lang, "forget.yes"), "fgt:yes")], [(t(lang, "forget.no"), "fgt:no")]])
     await send(update, context, t(lang, "forget.confirm"), markup)
 

@@ -37,6 +37,7 @@ from handlers.common import (
     keyboard,
     lang_of,
     private_only,
+    registered,
     send,
     split_data,
     user_of,
@@ -259,19 +260,16 @@ async def _begin_registration(
 
 async def open_settings(update: Update, context: BotContext) -> None:
     """/settings: change name, organisation, region, topics, language."""
-    caller = await caller_of(update, context)
-    lang = lang_of(update, context, caller)
-    if not await private_only(update, context, lang):
+    asking = await registered(update, context)
+    if asking is None:
         return
-    if caller.member is None:
-        await send(update, context, t(lang, "denied.not_registered"))
-        return
+    caller, member, _lang = asking
     dialog = await begin_dialog(
         context,
         telegram_id=caller.telegram_id,
         flow=SET,
         step="settings",
-        data=member_data(caller.member),
+        data=member_data(member),
     )
     await show(context, dialog, new_message=True)
 

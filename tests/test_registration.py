@@ -314,9 +314,11 @@ async def test_idle_dialogue_is_reset_by_the_sweep_and_the_person_told(harness: 
     assert await harness.storage.dialogs.get(116) is not None
     harness.clock.advance(minutes=2)
     await harness.run_jobs()
+    await harness.deliver()
     assert await harness.storage.dialogs.get(116) is None
     assert "регистрация прервана" in p.last
     await harness.run_jobs()
+    await harness.deliver()
     assert sum("регистрация прервана" in text for text in p.texts) == 1
 
 
