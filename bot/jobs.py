@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot import dialogs
 from bot.context import BotContext
 from bot.events import queue_reminders
-
-log = logging.getLogger(__name__)
 
 
 async def sweep_reminders(context: BotContext) -> None:
