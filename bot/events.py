@@ -28,7 +28,7 @@ from bot.access import Caller, Denied, require_coordinator, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t, tn
 from bot.regions import Regions, Topic
-from bot.timefmt import MOSCOW
+from bot.timefmt import MOSCOW, zone_name
 from storage.db import Storage
 from storage.events import Audience, Event, NewEvent, Participant, RsvpChange
 from storage.roles import ALL_REGIONS
@@ -156,7 +156,7 @@ def organiser_zone(caller: Caller, regions: Regions) -> ZoneInfo:
 
 
 def when_text(start: datetime, end: datetime, lang: str, zone: ZoneInfo) -> str:
-    """'25 декабря 2026, 14:00–18:00 по вашему времени (09:00–13:00 МСК)'."""
+    """'25 декабря 2026, 14:00–18:00 по Иркутску (09:00–13:00 МСК)'."""
     loc = lang if lang in ("ru", "en") else "ru"
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     day = format_datetime(local_start, "d MMMM y", locale=loc)
@@ -177,7 +177,9 @@ def when_text(start: datetime, end: datetime, lang: str, zone: ZoneInfo) -> str:
             if msk_end.date() != msk_start.date()
             else (f"{first}–{msk_end:%H:%M}")
         )
-    return t(lang, "events.when_local", day=day, span=span, msk=msk)
+    return t(
+        lang, "events.when_local", day=day, span=span, zone=zone_name(zone, lang, start), msk=msk
+    )
 
 
 def _esc(text: str) -> str:

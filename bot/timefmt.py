@@ -1,4 +1,4 @@
-"""Times shown to people: in a given zone, with the zone named."""
+"""Times shown to people: in the reader's zone, with the zone named ("14:00 по Иркутску")."""
 
 from __future__ import annotations
 
@@ -7,15 +7,30 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from bot.i18n import catalog, t
+
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
+def offset_label(when: datetime, zone: ZoneInfo) -> str:
+    """'UTC+8', 'UTC+5:30'."""
+    offset = when.astimezone(zone).utcoffset()
+    seconds = int(offset.total_seconds()) if offset else 0
+    hours, rest = divmod(abs(seconds), 3600)
+    sign = "-" if seconds < 0 else "+"
+    return f"UTC{sign}{hours}" + (f":{rest // 60:02d}" if rest else "")
+
+
+def zone_name(zone: ZoneInfo, lang: str, when: datetime) -> str:
+    """'по Иркутску' / 'Irkutsk time'; a zone the catalog does not name: 'по времени UTC+8'."""
+    key = "zone." + zone.key.replace("/", "_").replace("-", "_")
+    if key in catalog("ru"):
+        return t(lang, key)
+    return t(lang, "zone.unnamed", offset=offset_label(when, zone))
+
+
 def moment(when: datetime, lang: str, zone: ZoneInfo = MOSCOW) -> str:
-    """'25 ноября 2026 г., 14:00 (UTC+3)'."""
+    """'25 ноября 2026 г., 14:00 по Иркутску'."""
     local = when.astimezone(zone)
     text = format_datetime(local, "d MMMM y, HH:mm", locale=lang if lang in ("ru", "en") else "ru")
-    offset = local.utcoffset()
-    hours = int(offset.total_seconds() // 3600) if offset else 0
-    minutes = int(abs(offset.total_seconds()) % 3600 // 60) if offset else 0
-    label = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-    return f"{text} ({label})"
+    return f"{text} {zone_name(zone, lang, when)}"

@@ -50,7 +50,7 @@ from bot.events import (
 )
 from bot.events import answer as answer_event
 from bot.i18n import t, tn
-from bot.timefmt import MOSCOW
+from bot.timefmt import MOSCOW, offset_label, zone_name
 from handlers.common import (
     Button,
     answer,
@@ -131,9 +131,10 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "events.ask_program")
         rows = [[(t(lang, "events.skip"), "evt:skip")], _nav(lang)]
     elif step == "start_day":
-        offset = context.now().astimezone(zone).utcoffset()
-        hours = int(offset.total_seconds() // 3600) if offset else 0
-        text = t(lang, "events.ask_day", zone=f"UTC{hours:+d}")
+        now = context.now()
+        text = t(
+            lang, "events.ask_day", zone=f"{zone_name(zone, lang, now)}, {offset_label(now, zone)}"
+        )
         today = context.now().astimezone(zone).date()
         days = [today + timedelta(days=i) for i in range(DAYS_OFFERED)]
         buttons = [(_day_label(d, lang), f"evt:day:{d.isoformat()}") for d in days]

@@ -46,7 +46,7 @@ async def test_invite_makes_a_regional_coordinator_once(harness: Harness) -> Non
     await admin.send("/invite_coordinator sam")
     assert "Самарская область" in admin.last
     assert "ngo_network_test_bot" in admin.last
-    assert "(UTC+3)" in admin.last  # the expiry shown with its zone
+    assert "по Москве" in admin.last  # the expiry shown with its zone
     payload = invite_link(admin.last)
     p = harness.person(301)
     await p.send(f"/start {payload}")

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.events import parse_when, when_text
+from bot.regions import load_regions
+from bot.timefmt import zone_name
 from tests.conftest import START, Harness
 from tests.test_admin import make_coordinator
 from tests.test_registration import register
@@ -96,12 +98,12 @@ def test_times_are_shown_in_the_readers_zone_with_moscow_time() -> None:
     start = datetime(2026, 12, 25, 6, 0, tzinfo=UTC)  # 14:00 in Irkutsk
     end = start + timedelta(hours=3)
     assert when_text(start, end, "ru", IRKUTSK) == (
-        "25 декабря 2026, 14:00–17:00 по вашему времени (09:00–12:00 МСК)"
+        "25 декабря 2026, 14:00–17:00 по Иркутску (09:00–12:00 МСК)"
     )
     assert when_text(start, end, "ru", ZoneInfo("Europe/Moscow")) == (
         "25 декабря 2026, 09:00–12:00 МСК"
     )
-    assert "08:00–11:00 your time (09:00–12:00 Moscow time)" in when_text(
+    assert "08:00–11:00 Kaliningrad time (09:00–12:00 Moscow time)" in when_text(
         start, end, "en", ZoneInfo("Europe/Kaliningrad")
     )
 
@@ -197,7 +199,7 @@ async def test_reminders_a_day_and_two_hours_before(harness: Harness) -> None:
         await harness.run_jobs()
         await harness.deliver()
     reminders = [t for t in harness.person(832).texts if "Напоминание" in t]
-    assert len(reminders) == 1 and "14:00–17:00 по вашему времени" in reminders[0]
+    assert len(reminders) == 1 and "14:00–17:00 по Самаре" in reminders[0]
     harness.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     await harness.run_jobs()
     await harness.deliver()
@@ -298,7 +300,7 @@ async def test_federal_coordinator_announces_to_districts(harness: Harness) -> N
     await c.tap("Опубликовать")
     await harness.deliver()
     assert "Конференция сети" in harness.person(872).last
-    assert "по вашему времени" in harness.person(872).last
+    assert "по Иркутску" in harness.person(872).last
 
 
 async def test_calendar_file_list_and_deep_link(harness: Harness) -> None:
@@ -577,11 +579,33 @@ async def test_a_coordinator_of_one_region_of_a_wider_event(harness: Harness) ->
     assert "'=HYPERLINK(1)" in [r[0] for r in rows]
 
 
+@pytest.mark.parametrize(
+    ("zone", "lang", "shown"),
+    [
+        ("Europe/Kaliningrad", "ru", "08:00–11:00 по Калининграду (09:00–12:00 МСК)"),
+        ("Europe/Moscow", "ru", "09:00–12:00 МСК"),
+        ("Asia/Irkutsk", "ru", "14:00–17:00 по Иркутску (09:00–12:00 МСК)"),
+        ("Asia/Kamchatka", "ru", "18:00–21:00 по Камчатке (09:00–12:00 МСК)"),
+        ("Asia/Almaty", "ru", "11:00–14:00 по Алматы (09:00–12:00 МСК)"),
+        ("Asia/Almaty", "en", "11:00–14:00 Almaty time (09:00–12:00 Moscow time)"),
+        ("Asia/Kolkata", "ru", "11:30–14:30 по времени UTC+5:30 (09:00–12:00 МСК)"),
+    ],
+)
+def test_every_zone_is_named(zone: str, lang: str, shown: str) -> None:
+    start = datetime(2026, 12, 25, 6, 0, tzinfo=UTC)
+    assert when_text(start, start + timedelta(hours=3), lang, ZoneInfo(zone)).endswith(shown)
+
+
+def test_every_zone_of_the_shipped_regions_has_a_name() -> None:
+    for region in load_regions().regions:
+        assert "UTC" not in zone_name(region.tz, "ru", START), region.code
+
+
 def test_moscow_date_is_shown_when_it_differs() -> None:
     start = datetime(2026, 12, 24, 20, 30, tzinfo=UTC)  # 25 Dec 08:30 in Kamchatka
     text = when_text(start, start + timedelta(hours=2), "ru", ZoneInfo("Asia/Kamchatka"))
     assert text == (
-        "25 декабря 2026, 08:30–10:30 по вашему времени (24 декабря, 23:30 – 25 декабря, 01:30 МСК)"
+        "25 декабря 2026, 08:30–10:30 по Камчатке (24 декабря, 23:30 – 25 декабря, 01:30 МСК)"
     )
 
 
