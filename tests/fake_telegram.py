@@ -150,9 +150,9 @@ class FakeTelegram:
         planned = self._planned_failure(method, params)
         if planned is not None:
             return planned["error_code"], planned
-        limited = self.limits is not None and method in SENDING
-        if limited and not self.limits.allow(_int(params.get("chat_id"))):  # type: ignore[union-attr]
-            seconds = self.limits.retry_after
+        limits = self.limits if method in SENDING else None
+        if limits is not None and not limits.allow(_int(params.get("chat_id"))):
+            seconds = limits.retry_after
             return 429, {
                 "ok": False,
                 "error_code": 429,
