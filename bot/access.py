@@ -13,9 +13,10 @@ from storage.roles import ALL_REGIONS
 class Denied(Exception):
     """The caller may not do this; `key` names the catalog text that explains why."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)
         self.key = key
+        self.params = params  # placeholders of the text
 
 
 @dataclass(frozen=True)

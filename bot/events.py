@@ -269,6 +269,20 @@ async def publish(
     if too_long_by(preview_event(draft), regions, topics):
         raise Denied("events.hint.too_long_short")
     event = await storage.events.create(draft, now)
+    broadcast_id, count = await _announce(storage, caller, event, regions, topics, now)
+    return event, broadcast_id, count
+
+
+async def _announce(
+    storage: Storage,
+    caller: Caller,
+    event: Event,
+    regions: Regions,
+    topics: list[Topic],
+    now: datetime,
+) -> tuple[int | None, int]:
+    """Queue the announcement to the event's audience and linked groups. Whoever already has
+    it (same key) is not queued again. Returns the broadcast id and the audience size."""
     audience = await storage.events.audience(event)
     lang = caller.language or "ru"
     groups = await storage.groups.for_regions(event.regions)
@@ -294,7 +308,7 @@ async def publish(
         created_by=caller.telegram_id,
         language=lang,
     )
-    return event, broadcast_id, len(audience)
+    return broadcast_id, len(audience)
 
 
 def preview_event(draft: NewEvent) -> Event:
@@ -409,7 +423,7 @@ async def queue_reminders(
                 functools.partial(_reminder, event, by_chat, regions),
                 priority=Priority.REMINDER,
                 now=now,
-                key=f"rem{h}:{event.id}",
+                key=f"rem{h}:{event.id}:{int(event.starts_at.timestamp())}",  # moved: anew
             )
             queued += len(people)
         lower = upper
@@ -665,6 +679,18 @@ async def cancel_event(
     return cancelled, len(people)
 
 
+EDITABLE = ("title", "description", "place", "when", "program", "capacity", "regions")
+
+
+@dataclass(frozen=True)
+class Edited:
+    event: Event
+    copies: int  # delivered announcements being edited
+    told: int = 0  # people told the event moved
+    added: int = 0  # new recipients in added regions
+    promoted: int = 0  # moved from the waitlist by more places
+
+
 async def edit_event(
     storage: Storage,
     caller: Caller,
@@ -674,47 +700,137 @@ async def edit_event(
     regions: Regions,
     topics: list[Topic],
     now: datetime,
-) -> tuple[Event, int]:
-    """Change the title, description or place of a published event and edit every delivered
-    copy of its announcement. Returns the event and the number of copies being edited."""
+) -> Edited:
+    """Change one field of a published event and edit every delivered copy of its
+    announcement. A new date is told to everyone who answered and re-plans the reminders;
+    more places promote the waitlist; added regions receive the announcement. An empty
+    `value` clears the program or the capacity limit. Problems raise Denied with a hint."""
     event = await managed_event(storage, caller, event_id, whole=True)
     if event.status != "published":
         raise Denied("events.cancelled")
+    if field not in EDITABLE:
+        raise Denied("dialog.stale")
     value = value.strip()
-    limits = {
-        "title": (3, TITLE_MAX),
-        "description": (10, DESCRIPTION_MAX),
-        "place": (2, PLACE_MAX),
-    }
-    low, high = limits[field]
-    if not low <= len(value) <= high:
-        raise Denied(f"events.hint.edit_{field}")
-    prospective = event
-    if field == "title":
-        prospective = dataclasses.replace(event, title=value)
-    elif field == "description":
-        prospective = dataclasses.replace(event, description=value)
-    elif not is_url(value):
-        prospective = dataclasses.replace(event, place=value)
+    added: tuple[str, ...] = ()
+    changes: dict[str, Any] = {}
+    if field == "regions":
+        added = _added_regions(event, value, caller, regions)
+        prospective = dataclasses.replace(event, regions=tuple(sorted({*event.regions, *added})))
+    else:
+        changes = _changes(event, field, value, now)
+        prospective = dataclasses.replace(event, **changes)
     if too_long_by(prospective, regions, topics):
         raise Denied("events.hint.too_long_short")
-    if field == "place" and is_url(value):
-        updated = await storage.events.update_text(
-            event.id, now, place=event.place, online_url=value
-        )
-    elif field == "place":
-        updated = await storage.events.update_text(
-            event.id, now, place=value, online_url=event.online_url
-        )
-    elif field == "title":
-        updated = await storage.events.update_text(event.id, now, title=value)
+    if field == "regions":
+        updated = await storage.events.add_regions(event.id, added, now)
     else:
-        updated = await storage.events.update_text(event.id, now, description=value)
+        updated = await storage.events.update(event.id, now, **changes)
     if updated is None:
         raise Denied("events.cancelled")
     await storage.outbox.cancel_pending(f"edit{event.id}:%")  # superseded by this edit
     await _rerender_pending(storage, updated, regions, topics)
-    return updated, await _edit_copies(storage, updated, regions, topics, now)
+    copies = await _edit_copies(storage, updated, regions, topics, now)
+    result = Edited(updated, copies)
+    if field == "when":
+        await storage.outbox.cancel_pending(f"rem%:{event.id}:%")  # reminders of the old time
+        told = await _tell_moved(storage, updated, regions, now)
+        result = dataclasses.replace(result, told=told)
+    elif field == "capacity":
+        promoted = await storage.events.promote_waiting(event.id, updated.capacity, now)
+        for person in promoted:
+            await _tell_promoted(storage, updated, person, now)
+        result = dataclasses.replace(result, promoted=len(promoted))
+    elif field == "regions":
+        before = {a.telegram_id for a in await storage.events.audience(event)}
+        await _announce(storage, caller, updated, regions, topics, now)
+        after = await storage.events.audience(updated)
+        result = dataclasses.replace(
+            result, added=len([a for a in after if a.telegram_id not in before])
+        )
+    return result
+
+
+def _changes(event: Event, field: str, value: str, now: datetime) -> dict[str, Any]:
+    """The new column values for one edited field (validated)."""
+    lengths = {
+        "title": (3, TITLE_MAX),
+        "description": (10, DESCRIPTION_MAX),
+        "place": (2, PLACE_MAX),
+    }
+    if field in lengths:
+        low, high = lengths[field]
+        if not low <= len(value) <= high:
+            raise Denied(f"events.hint.edit_{field}")
+        if field != "place":
+            return {field: value}
+        if is_url(value):
+            return {"place": event.place, "online_url": value}
+        return {"place": value, "online_url": event.online_url}
+    if field == "when":
+        parsed = parse_when(value, ZoneInfo(event.tz), now)
+        if parsed.value is None:
+            raise Denied(parsed.problem or "events.hint.bad_format")
+        return {
+            "starts_at": parsed.value,
+            "ends_at": parsed.value + (event.ends_at - event.starts_at),
+        }
+    if field == "program":
+        if not value:
+            return {"program": ()}
+        program = split_program(value)
+        if program is None:
+            raise Denied("events.hint.program")
+        return {"program": program}
+    if field == "capacity":
+        if not value:
+            return {"capacity": None}
+        if not value.isdigit() or not 1 <= int(value) <= CAPACITY_MAX:
+            raise Denied("events.hint.capacity")
+        return {"capacity": int(value)}
+    raise Denied("dialog.stale")
+
+
+def _added_regions(event: Event, value: str, caller: Caller, regions: Regions) -> tuple[str, ...]:
+    """Region names typed one per line or separated by commas, each one of the caller's."""
+    allowed = set(coordinated_regions(caller, regions))
+    added: list[str] = []
+    for name in (n.strip() for n in re.split(r"[,;\n]+", value[:2000])):
+        if not name:
+            continue
+        found = [r for r in regions.match(name[:100]) if r.code in allowed]
+        if not found:
+            raise Denied("events.hint.region_unknown", typed=name[:100])
+        added.append(found[0].code)
+    if not added:
+        raise Denied("events.hint.pick_region")
+    if set(added) <= set(event.regions):
+        raise Denied("events.hint.regions_already")
+    return tuple(sorted(set(added) - set(event.regions)))
+
+
+async def _tell_moved(storage: Storage, event: Event, regions: Regions, now: datetime) -> int:
+    """Everyone who said 'Пойду', 'Возможно' or waits learns the new date, in their own time."""
+    people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
+    by_chat = {p.telegram_id: p for p in people}
+
+    def notice(chat_id: int, _member_id: int | None) -> Outgoing:
+        person = by_chat[chat_id]
+        region = regions.get(person.region_code)
+        zone = region.tz if region else MOSCOW
+        when = when_text(event.starts_at, event.ends_at, person.language, zone)
+        return Outgoing(
+            text=t(person.language, "events.moved_notice", title=_esc(event.title), when=when)
+        )
+
+    await send_to_many(
+        storage,
+        [(p.telegram_id, p.member_id) for p in people],
+        notice,
+        priority=Priority.ALERT,
+        now=now,
+        key=f"moved{event.id}:{int(event.starts_at.timestamp())}",
+    )
+    return len(people)
 
 
 async def _rerender_pending(

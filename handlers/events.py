@@ -19,6 +19,7 @@ from bot.context import BotContext
 from bot.events import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
+    EDITABLE,
     PLACE_MAX,
     TITLE_MAX,
     announcement,
@@ -802,14 +803,11 @@ def _manage_card(context: BotContext, event: Event, counts: Any, lang: str) -> t
         [(t(lang, "events.manage.qr"), f"evm:{event.id}:qr")],
     ]
     if event.status == "published":
-        rows += [
-            [
-                (t(lang, "events.field.title"), f"evm:{event.id}:edit:title"),
-                (t(lang, "events.field.description"), f"evm:{event.id}:edit:description"),
-                (t(lang, "events.field.place"), f"evm:{event.id}:edit:place"),
-            ],
-            [(t(lang, "events.manage.cancel"), f"evm:{event.id}:cancel")],
+        edits = [
+            ("✏️ " + t(lang, f"events.field.{f}"), f"evm:{event.id}:edit:{f}") for f in EDITABLE
         ]
+        rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
+        rows.append([(t(lang, "events.manage.cancel"), f"evm:{event.id}:cancel")])
     return text, keyboard(rows)
 
 
@@ -904,7 +902,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
                 context.bot_data.delivery.wake()
         elif len(action) == 2 and action[0] == "edit":
             field = action[1]
-            if field not in ("title", "description", "place") or event.status != "published":
+            if field not in EDITABLE or event.status != "published":
                 raise Denied("dialog.stale")
             await answer(query)
             dialog = await begin_dialog(
@@ -912,7 +910,11 @@ async def press_manage(update: Update, context: BotContext) -> None:
                 telegram_id=caller.telegram_id,
                 flow=EVM,
                 step=field,
-                data={"lang": lang, "event": event.id},
+                data={
+                    "lang": lang,
+                    "event": event.id,
+                    "now": _current_values(context, event, lang),
+                },
             )
             await show(context, dialog, new_message=True)
         else:
@@ -921,21 +923,46 @@ async def press_manage(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, exc.key), alert=True)
 
 
+CLEARABLE = ("program", "capacity")  # steps with a button that empties the field
+
+
 def manage_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
-    lang = _lang(dialog)
-    text = t(lang, f"events.manage.ask_{dialog.step}")
-    return text, keyboard([[(t(lang, "common.cancel"), "dlg:cancel")]])
+    """The one question of the edit dialogue, with the current value where it helps."""
+    lang, step = _lang(dialog), dialog.step
+    rows: list[list[Button]] = []
+    if step in CLEARABLE:
+        rows.append([(t(lang, f"events.manage.clear_{step}"), "dlg:clear")])
+    rows.append([(t(lang, "common.cancel"), "dlg:cancel")])
+    params = dict(dialog.data.get("now") or {})  # the current values, kept when it began
+    return t(lang, f"events.manage.ask_{step}", **params), keyboard(rows)
+
+
+def _current_values(context: BotContext, event: Event, lang: str) -> dict[str, str]:
+    zone = ZoneInfo(event.tz)
+    return {
+        "when": when_text(event.starts_at, event.ends_at, lang, zone),
+        "zone": zone_name(zone, lang, event.starts_at),
+        "capacity": str(event.capacity or t(lang, "events.manage.no_capacity")),
+        "regions": esc(
+            ", ".join(r.name(lang) for c in event.regions if (r := context.regions.get(c)))
+        ),
+    }
 
 
 async def manage_button(update: Update, context: BotContext) -> None:
-    """Only 'Отмена' exists in the edit dialogue."""
+    """'Отмена', and 'Убрать программу' / 'Без ограничения' where the step has one."""
     query = update.callback_query
     assert query is not None
     dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
-    if dialog is None or dialog.flow != EVM or split_data(query) != ["dlg", "cancel"]:
+    data = split_data(query)
+    clear = data == ["dlg", "clear"] and dialog is not None and dialog.step in CLEARABLE
+    if dialog is None or dialog.flow != EVM or (data != ["dlg", "cancel"] and not clear):
         await answer(query, t(lang_of(update, context), "dialog.stale"), alert=True)
         return
     await answer(query)
+    if clear:
+        await _apply_edit(update, context, dialog, "")
+        return
     await dialogs.end(context.storage, dialog.telegram_id)
     text = t(_lang(dialog), "events.manage.edit_cancelled")
     await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
@@ -954,28 +981,38 @@ async def manage_text(update: Update, context: BotContext, dialog: Dialog) -> No
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await send(update, context, t(lang, "events.manage.edit_cancelled"))
         return
+    await _apply_edit(update, context, dialog, text)
+
+
+async def _apply_edit(update: Update, context: BotContext, dialog: Dialog, value: str) -> None:
+    lang = _lang(dialog)
     caller = await identify(context.storage, context.settings, dialog.telegram_id)
     try:
-        event, copies = await edit_event(
+        edited = await edit_event(
             context.storage,
             caller,
             int(dialog.data["event"]),
             dialog.step,
-            text,
+            value,
             context.regions,
             context.topics,
             context.now(),
         )
     except Denied as exc:
         if exc.key.startswith("events.hint."):
-            await show(context, dialog, new_message=True, hint=t(lang, exc.key))
+            hint = t(lang, exc.key, **{k: esc(str(v)) for k, v in exc.params.items()})
+            await show(context, dialog, new_message=True, hint=hint)
             return
         await dialogs.end(context.storage, dialog.telegram_id)
         await send(update, context, t(lang, exc.key))
         return
     await dialogs.end(context.storage, dialog.telegram_id)
     await strip_keyboard(context, dialog.chat_id, dialog.message_id)
-    await send(update, context, tn(lang, "events.manage.edited", copies, title=esc(event.title)))
+    lines = [tn(lang, "events.manage.edited", edited.copies, title=esc(edited.event.title))]
+    for key, n in (("told", edited.told), ("promoted", edited.promoted), ("added", edited.added)):
+        if n:
+            lines.append(tn(lang, f"events.manage.{key}", n))
+    await send(update, context, "\n".join(lines))
     if context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
 

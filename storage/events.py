@@ -308,29 +308,56 @@ class EventRepo:
             > 0
         )
 
-    async def update_text(
-        self,
-        event_id: int,
-        now: datetime,
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        place: str | None = None,
-        online_url: str | None = None,
-    ) -> Event | None:
-        fields = {"title": title, "description": description}
-        changes: dict[str, str | None] = {k: v for k, v in fields.items() if v is not None}
-        if place is not None or online_url is not None:
-            changes["place"] = place
-            changes["online_url"] = online_url
+    async def update(self, event_id: int, now: datetime, **changes: object) -> Event | None:
+        """Change fields of a published event (None clears an optional one); None if the
+        event is not published any more."""
+        unknown = set(changes) - EDITABLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        values = {k: _to_column(v) for k, v in changes.items()}
         async with self._db.transaction() as tx:
-            assignments = "".join(f"{column} = :{column}, " for column in changes)
+            assignments = "".join(f"{column} = :{column}, " for column in values)
             changed = await tx.execute(
                 f"UPDATE events SET {assignments}updated_at = :now"
                 " WHERE id = :id AND status = 'published'",
-                {**changes, "now": to_db(now), "id": event_id},
+                {**values, "now": to_db(now), "id": event_id},
             )
             return await self._load(tx, event_id) if changed else None
+
+    async def add_regions(self, event_id: int, codes: Sequence[str], now: datetime) -> Event | None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE events SET updated_at = ? WHERE id = ? AND status = 'published'",
+                (to_db(now), event_id),
+            )
+            if not changed:
+                return None
+            await tx.executemany(
+                "INSERT OR IGNORE INTO event_regions (event_id, region_code) VALUES (?, ?)",
+                [(event_id, code) for code in sorted(set(codes))],
+            )
+            return await self._load(tx, event_id)
+
+    async def promote_waiting(
+        self, event_id: int, capacity: int | None, now: datetime
+    ) -> list[Audience]:
+        """Move people from the waitlist to 'going' while there are places (all of them
+        when there is no limit any more), first come first served."""
+        promoted: list[Audience] = []
+        async with self._db.transaction() as tx:
+            while True:
+                if capacity is not None:
+                    going = await tx.fetchone(
+                        "SELECT COUNT(*) FROM rsvps WHERE event_id = ? AND answer = 'going'",
+                        (event_id,),
+                    )
+                    if going is not None and going[0] >= capacity:
+                        break
+                person = await self._promote(tx, event_id, now)
+                if person is None:
+                    break
+                promoted.append(person)
+        return promoted
 
     async def delivered_copies(self, event_id: int) -> list[DeliveredCopy]:
         """Every announcement of this event that reached a chat (to edit them all)."""
@@ -354,6 +381,19 @@ class EventRepo:
             )
             events = [await self._load(tx, int(r["id"])) for r in rows]
             return [e for e in events if e is not None]
+
+
+EDITABLE_COLUMNS = frozenset(
+    {"title", "description", "place", "online_url", "program", "starts_at", "ends_at", "capacity"}
+)
+
+
+def _to_column(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_db(value)
+    if isinstance(value, tuple):
+        return json.dumps(list(value), ensure_ascii=False)
+    return value
 
 
 def _event(row: aiosqlite.Row, regions: list[str], topics: list[str]) -> Event:

@@ -38,6 +38,7 @@ async def create_event(
     *,
     capacity: str = "Без ограничения",
     topic: str | None = "Образование",
+    federal: bool = False,
 ) -> int:
     c = h.person(coordinator)
     await c.send("/new_event")
@@ -47,6 +48,8 @@ async def create_event(
     await c.send("25.11 14:00")
     await c.tap("3 часа")
     await c.send("Самара, ул. Ленинградская, 1")
+    if federal:
+        await c.tap("Готово")  # their own region is chosen already
     if topic:
         await c.tap(topic)
     await c.tap("Готово")
@@ -680,3 +683,142 @@ async def test_starting_another_dialogue_says_the_open_one_was_closed(harness: H
     assert "Настройки" in c.last
     dialog = await harness.storage.dialogs.get(1261)
     assert dialog is not None and dialog.flow == "set"
+
+
+async def test_moving_an_event_tells_those_coming_and_replans_reminders(harness: Harness) -> None:
+    await register(harness, 1301)
+    await make_coordinator(harness, 1301, "RU-SAM")
+    await join(harness, 1302, "Приволжский", "Самарская область", "Образование")
+    await join(harness, 1303, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 1301)  # 25.11 14:00 Samara
+    await harness.deliver()
+    await harness.person(1302).tap("Пойду")
+    await harness.person(1303).tap("Не пойду")
+    harness.clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the day before
+    await harness.run_jobs()
+    await harness.deliver()
+    c = harness.person(1301)
+    await c.send(f"/event {event_id}")
+    await c.tap("Дата и время")
+    assert "по Самаре" in c.last and "Продолжительность останется прежней" in c.last
+    await c.send("31.02 10:00")
+    assert "Такой даты нет" in c.last
+    await c.send("20.11 10:00")
+    assert "уже прошло" in c.last
+    unchanged = await harness.storage.events.get(event_id)
+    assert unchanged is not None and unchanged.starts_at == datetime(2026, 11, 25, 10, tzinfo=UTC)
+    await c.send("28.11 15:00")
+    assert "О переносе узнает 1 человек" in c.last
+    await harness.deliver()
+    moved = await harness.storage.events.get(event_id)
+    assert moved is not None
+    assert (moved.starts_at, moved.ends_at) == (
+        datetime(2026, 11, 28, 11, tzinfo=UTC),
+        datetime(2026, 11, 28, 14, tzinfo=UTC),  # the same three hours
+    )
+    going = harness.person(1302)
+    assert "переносится" in going.last and "28 ноября 2026, 15:00–18:00 по Самаре" in going.last
+    assert not any("переносится" in t for t in harness.person(1303).texts)
+    copy = next(t for t in harness.person(1303).texts if "Семинар" in t)
+    assert "28 ноября" in copy  # every delivered announcement shows the new date
+    reminders = [t for t in going.texts if "Напоминание" in t]
+    assert len(reminders) == 1  # the one for the old date
+    harness.clock.now = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    for _ in range(2):
+        await harness.run_jobs()
+        await harness.deliver()
+    reminders = [t for t in going.texts if "Напоминание" in t]
+    assert len(reminders) == 2 and "28 ноября" in reminders[-1]
+
+
+async def test_more_places_promote_the_waitlist_in_turn(harness: Harness) -> None:
+    await register(harness, 1311)
+    await make_coordinator(harness, 1311, "RU-SAM")
+    for user_id in (1312, 1313, 1314):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 1311, capacity="1")
+    await harness.deliver()
+    for user_id in (1312, 1313, 1314):
+        await harness.person(user_id).tap("Пойду")
+    c = harness.person(1311)
+    await c.send(f"/event {event_id}")
+    await c.tap("Число мест")
+    assert "Сейчас: 1" in c.last
+    await c.send("много")
+    assert "цифрами" in c.last
+    await c.send("2")
+    assert "место получил 1 человек" in c.last
+    await harness.deliver()
+    assert "Освободилось место" in harness.person(1313).last
+    assert not any("Освободилось" in t for t in harness.person(1314).texts)
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (2, 1)
+    await c.send(f"/event {event_id}")
+    await c.tap("Число мест")
+    await c.tap("Без ограничения")
+    await harness.deliver()
+    assert "Освободилось место" in harness.person(1314).last
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.capacity is None
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (3, 0)
+
+
+async def test_editing_and_removing_the_program(harness: Harness) -> None:
+    await register(harness, 1321)
+    await make_coordinator(harness, 1321, "RU-SAM")
+    event_id = await create_event(harness, 1321)
+    c = harness.person(1321)
+    await c.send(f"/event {event_id}")
+    await c.tap("Программа")
+    await c.send("\n".join(f"Блок {i}" for i in range(20)))
+    assert "не больше 15 блоков" in c.last
+    await c.send("Открытие\nПрактикум")
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.program == ("Открытие", "Практикум")
+    await c.send(f"/event {event_id}")
+    await c.tap("Программа")
+    await c.tap("Убрать программу")
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.program == ()
+
+
+async def test_adding_regions_announces_to_the_new_ones_only(harness: Harness) -> None:
+    await register(harness, 1331)
+    await make_coordinator(harness, 1331, "all")
+    await join(harness, 1332, "Приволжский", "Самарская область", "Образование")
+    await join(harness, 1333, "Сибирский", "Томская область", "Образование")
+    event_id = await create_event(harness, 1331, federal=True)  # for Samara, their region
+    await harness.deliver()
+    assert not any("Семинар" in t for t in harness.person(1333).texts)
+    c = harness.person(1331)
+    await c.send(f"/event {event_id}")
+    await c.tap("Регионы")
+    assert "Сейчас: Самарская область" in c.last
+    await c.send("Самарская область")
+    assert "уже есть в объявлении" in c.last
+    await c.send("Томская область, xyzzy qwerty")
+    assert "«xyzzy qwerty»" in c.last
+    await c.send("Томская область")
+    assert "получит ещё 1 участник" in c.last
+    await harness.deliver()
+    assert sum("Семинар" in t for t in harness.person(1333).texts) == 1
+    assert sum("Семинар" in t for t in harness.person(1332).texts) == 1  # not sent twice
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.regions == ("RU-SAM", "RU-TOM")
+    await harness.person(1333).tap("Пойду")
+    assert (await harness.storage.events.counts(event_id)).going == 1
+
+
+async def test_a_regional_coordinator_adds_only_their_regions(harness: Harness) -> None:
+    await register(harness, 1341)
+    await make_coordinator(harness, 1341, "RU-SAM")
+    event_id = await create_event(harness, 1341)
+    c = harness.person(1341)
+    await c.send(f"/event {event_id}")
+    await c.tap("Регионы")
+    await c.send("Томская область")
+    assert "Не нашёл среди ваших регионов «Томская область»" in c.last
+    await c.tap("Отмена")
+    event = await harness.storage.events.get(event_id)
+    assert event is not None and event.regions == ("RU-SAM",)
