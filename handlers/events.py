@@ -819,12 +819,8 @@ async def show_event_admin(update: Update, context: BotContext) -> None:
         return
     try:
         if not context.args:
-            events = await managed_events(context.storage, caller, context.regions, context.now())
-            if not events:
-                await send(update, context, t(lang, "events.manage.none"))
-                return
-            rows = [[(f"№ {e.id} · {e.title[:50]}", f"evm:{e.id}:card")] for e in events[:30]]
-            await send(update, context, t(lang, "events.manage.pick"), keyboard(rows))
+            text, markup = await _manage_page(context, caller, lang, 0)
+            await send(update, context, text, markup)
             return
         arg = context.args[0].lstrip("#№")
         if not arg.isdigit():
@@ -838,14 +834,50 @@ async def show_event_admin(update: Update, context: BotContext) -> None:
     await send(update, context, text, markup)
 
 
+async def _manage_page(
+    context: BotContext, caller: Caller, lang: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """/event without a number: the events the caller runs, a page at a time."""
+    events = await managed_events(context.storage, caller, context.regions, context.now())
+    if not events:
+        return t(lang, "events.manage.none"), None
+    pages = (len(events) + PAGE - 1) // PAGE
+    page = max(0, min(page, pages - 1))
+    rows: list[list[Button]] = [
+        [(f"№ {e.id} · {e.title[:50]}", f"evm:{e.id}:card")]
+        for e in events[page * PAGE : (page + 1) * PAGE]
+    ]
+    turn: list[Button] = []
+    if page > 0:
+        turn.append((t(lang, "events.previous"), f"evm:page:{page - 1}"))
+    if page + 1 < pages:
+        turn.append((t(lang, "events.next"), f"evm:page:{page + 1}"))
+    if turn:
+        rows.append(turn)
+    text = t(lang, "events.manage.pick")
+    if pages > 1:
+        text += " " + t(lang, "events.page", page=page + 1, pages=pages)
+    return text, keyboard(rows)
+
+
 async def press_manage(update: Update, context: BotContext) -> None:
-    """evm:<id>:card|xlsx|qr|cancel|cancel_yes|edit:<field> from the /event card."""
+    """evm:<id>:card|xlsx|qr|cancel|cancel_yes|edit:<field> from the /event card;
+    evm:page:<n> turns the list of /event."""
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
     parts = split_data(query)
     message = query.message
+    if len(parts) == 3 and parts[1] == "page" and parts[2].isdigit() and message is not None:
+        try:
+            text, markup = await _manage_page(context, caller, lang, int(parts[2]))
+        except Denied as exc:
+            await answer(query, t(lang, exc.key), alert=True)
+            return
+        await answer(query)
+        await edit_or_send(context, message.chat.id, message.message_id, text, markup)
+        return
     if len(parts) < 3 or not parts[1].isdigit() or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return

@@ -670,6 +670,17 @@ async def test_events_list_pages(harness: Harness) -> None:
     assert "(страница 1 из 2)" in p.last
     await p.press("evl:x")
     assert "кнопка уже не действует" in p.alerts()[-1]
+    await p.send("/event")  # the coordinator's own list pages the same way
+    assert "Какое мероприятие открыть? (страница 1 из 2)" in p.last
+    assert sum("Семинар" in b for b in p.buttons()) == 8
+    await p.tap("Дальше")
+    assert sum("Семинар" in b for b in p.buttons()) == 2
+    await p.tap("№ 10")
+    assert "№ 10 · Семинар" in p.last
+    member = harness.person(1252)
+    await register(harness, 1252)
+    await member.press("evm:page:1", message_id=1)
+    assert "только координаторам" in member.alerts()[-1]
 
 
 async def test_starting_another_dialogue_says_the_open_one_was_closed(harness: Harness) -> None:
