@@ -200,19 +200,81 @@ class DeliveryEngine:
         self._wake.set()
 
     async def _run(self) -> None:
-        while not self._stopping:
+        """A pool of up to `workers` sends in flight. A free slot is filled as soon as a send
+        finishes, so one slow chat (a timeout, a big file) never holds the others back."""
+        in_flight: dict[asyncio.Task[None], OutboxRow] = {}
+        touched: set[int] = set()  # broadcasts with sends since their last report
+        loop = asyncio.get_running_loop()
+        reported_at = loop.time()
+        try:
+            await self._pool(in_flight, touched, reported_at)
+        finally:  # cancelled by stop(): what is in flight is requeued at the next start
+            for task in in_flight:
+                task.cancel()
+
+    async def _pool(
+        self,
+        in_flight: dict[asyncio.Task[None], OutboxRow],
+        touched: set[int],
+        reported_at: float,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping or in_flight:
             try:
-                sent = await self.run_once()
-                if not sent:
-                    await self.housekeeping()
+                claimed = [] if self._stopping else await self._claim_free(in_flight)
+                for row in claimed:
+                    in_flight[asyncio.create_task(self._deliver(row))] = row
+                if in_flight:
+                    done, _ = await asyncio.wait(
+                        in_flight, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        row = in_flight.pop(task)
+                        if row.broadcast_id is not None:
+                            touched.add(row.broadcast_id)
+                if touched and (not in_flight or loop.time() - reported_at >= 1.0):
+                    reported_at = loop.time()
+                    ids, touched = touched, set()
+                    await self._report(ids)
+                if in_flight or claimed:
+                    continue
+                await self.housekeeping()
             except Exception:
-                log.exception("delivery round failed; trying again shortly")
-                sent = 0
-            if sent:
+                log.exception("delivery loop failed; trying again shortly")
+            if self._stopping:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._idle_wait())
+
+    async def _claim_free(self, in_flight: dict[asyncio.Task[None], OutboxRow]) -> list[OutboxRow]:
+        """Claim due rows for the free slots: never two for one chat at once, never a person
+        messaged within the last second."""
+        free = self.workers - len(in_flight)
+        loop = asyncio.get_running_loop()
+        if free <= 0 or loop.time() < self._paused_until:
+            return []
+        busy = {
+            c for c, at in self._last_private.items() if loop.time() - at < PRIVATE_CHAT_SPACING
+        }
+        busy |= {row.chat_id for row in in_flight.values()}
+        rows = await self.storage.outbox.claim(self.clock(), free, exclude_chats=sorted(busy))
+        if not rows:
+            self._prune(loop.time())
+        return await self._one_per_chat(rows)
+
+    async def _one_per_chat(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        batch: list[OutboxRow] = []
+        chats: set[int] = set()
+        for row in rows:
+            if row.chat_id in chats:  # the next claim skips chats sent to within the last second
+                await self.storage.outbox.retry_later(
+                    row.id, row.due_at, "spacing", count_attempt=False
+                )
+            else:
+                chats.add(row.chat_id)
+                batch.append(row)
+        return batch
 
     def _idle_wait(self) -> float:
         loop = asyncio.get_running_loop()
@@ -235,7 +297,8 @@ class DeliveryEngine:
     # ---------------------------------------------------------------- one round
 
     async def run_once(self) -> int:
-        """Claim up to `workers` due rows, send them concurrently; returns how many were tried."""
+        """One round, for tests and tools: claim up to `workers` due rows, send them together,
+        report; returns how many were tried. The running engine uses the pool in `_run`."""
         loop = asyncio.get_running_loop()
         if loop.time() < self._paused_until:
             return 0
@@ -246,16 +309,7 @@ class DeliveryEngine:
         if not rows:
             self._prune(loop.time())
             return 0
-        batch: list[OutboxRow] = []
-        chats: set[int] = set()
-        for row in rows:
-            if row.chat_id in chats:  # one message per chat per round; the next round skips
-                await self.storage.outbox.retry_later(  # chats sent to within the last second
-                    row.id, row.due_at, "spacing", count_attempt=False
-                )
-            else:
-                chats.add(row.chat_id)
-                batch.append(row)
+        batch = await self._one_per_chat(rows)
         results = await asyncio.gather(
             *(self._deliver(row) for row in batch), return_exceptions=True
         )

@@ -7,9 +7,11 @@ method calls. Two transports use it: `FakeRequest` (PTB's request layer, in-proc
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,8 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self.held: dict[int, asyncio.Event] = {}  # chats whose sends hang until released
+        self._activity: asyncio.Event | None = None
         self.bot_user = {
             "id": BOT_ID,
             "is_bot": True,
@@ -111,6 +115,20 @@ class FakeTelegram:
     def time_out(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
         """The next calls get no answer in time (the client gives up: TimedOut)."""
         self.fail(method, code=0, description="timeout", times=times, chat_id=chat_id)
+
+    def hold(self, chat_id: int) -> asyncio.Event:
+        """Sends to `chat_id` hang (a slow network, a big upload) until the event is set."""
+        gate = asyncio.Event()
+        self.held[chat_id] = gate
+        return gate
+
+    async def until(self, condition: Callable[[], bool], limit: float = 30.0) -> None:
+        """Wait until the calls seen make `condition` true (`limit` only guards a hang)."""
+        async with asyncio.timeout(limit):
+            while not condition():
+                self._activity = self._activity or asyncio.Event()
+                self._activity.clear()
+                await self._activity.wait()
 
     def retry_after(self, method: str, seconds: int, times: int = 1) -> None:
         self.fail(
@@ -147,6 +165,8 @@ class FakeTelegram:
     ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
         self.calls.append(Call(method, params, files or {}))
+        if self._activity is not None:
+            self._activity.set()
         planned = self._planned_failure(method, params)
         if planned is not None:
             return planned["error_code"], planned
@@ -335,6 +355,9 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        gate = self.telegram.held.get(_int(params.get("chat_id")) or 0)
+        if gate is not None:
+            await gate.wait()
         files: dict[str, tuple[str, bytes]] = {}
         if request_data is not None and request_data.contains_files:
             for name, part in request_data.multipart_data.items():

@@ -269,3 +269,23 @@ async def test_every_finished_broadcast_gets_its_report(harness: Harness) -> Non
     await harness.deliver()
     reports = [t for t in harness.person(ADMIN_ID).texts if "Рассылка завершена" in t]
     assert len(reports) == 2
+
+
+async def test_one_slow_chat_does_not_hold_the_others_back(harness: Harness) -> None:
+    recipients = await members(harness, *range(761, 767))
+    gate = harness.telegram.hold(761)  # this person's send hangs (a slow network)
+    await send_to_many(
+        harness.storage, recipients, Outgoing(text="Семинар"), priority=Priority.BULK, now=START
+    )
+    engine = DeliveryEngine(harness.storage, harness.app.bot, harness.clock, workers=4)
+    await engine.start()
+    try:
+        others = [chat_id for chat_id, _ in recipients if chat_id != 761]
+        await harness.telegram.until(lambda: all(texts_to(harness, c) for c in others))
+        assert texts_to(harness, 761) == []  # still on its way, and nobody waited for it
+        gate.set()
+        await harness.telegram.until(lambda: bool(texts_to(harness, 761)))
+    finally:
+        await engine.stop()
+    rows = await harness.storage.db.fetchall("SELECT status FROM outbox")
+    assert [r["status"] for r in rows] == ["sent"] * 6
