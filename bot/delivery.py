@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -38,7 +38,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import t
 from bot.ratelimit import NO_RETRY, retry_seconds
-from storage.db import Storage
+from storage.db import Storage, Tx
 from storage.outbox import Broadcast, OutboxRow, Progress, Recipient
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ class Outgoing:
     filename: str | None = None
     edit_message_id: int | None = None  # edit this delivered message instead of sending
     file_id: str | None = None  # a photo or document already on Telegram's servers
-    file_kind: str | None = None  # "photo" or "document", with file_id
+    file_kind: str | None = None  # "photo", "document" or "voice", with file_id
+    reply_to: int | None = None  # show as a reply to this message of the chat (if it exists)
 
     @property
     def method(self) -> str:
@@ -81,6 +82,8 @@ class Outgoing:
             return "sendDocument"
         if self.photo is not None or self.file_kind == "photo":
             return "sendPhoto"
+        if self.file_kind == "voice":
+            return "sendVoice"
         return "sendMessage"
 
     def payload(self) -> dict[str, Any]:
@@ -99,6 +102,8 @@ class Outgoing:
             data["filename"] = self.filename
         if self.edit_message_id is not None:
             data["message_id"] = self.edit_message_id
+        if self.reply_to is not None:
+            data["reply_to"] = self.reply_to
         return data
 
 
@@ -114,6 +119,7 @@ async def send_to_many(
     created_by: int | None = None,
     language: str = "ru",
     due_at: datetime | None = None,
+    tx: Tx | None = None,
 ) -> int | None:
     """Queue a message for each (chat_id, member_id). `message` may be a function of the
     recipient (their language, their time zone). With `key`, queueing again is a no-op per
@@ -140,6 +146,7 @@ async def send_to_many(
         kind=kind,
         created_by=created_by,
         status_language=language,
+        tx=tx,
     )
 
 
@@ -345,6 +352,10 @@ class DeliveryEngine:
             InlineKeyboardMarkup.de_json(data["markup"], self.bot) if "markup" in data else None
         )
         common: dict[str, Any] = {"rate_limit_args": NO_RETRY}
+        if "reply_to" in data and row.method != "editMessageText":
+            common["reply_parameters"] = ReplyParameters(
+                data["reply_to"], allow_sending_without_reply=True
+            )
         if row.method == "sendMessage":
             return await self.bot.send_message(
                 row.chat_id, data["text"], reply_markup=markup, **common
@@ -365,6 +376,10 @@ class DeliveryEngine:
                 caption=data.get("text"),
                 reply_markup=markup,
                 **common,
+            )
+        if row.method == "sendVoice":
+            return await self.bot.send_voice(
+                row.chat_id, data["file_id"], caption=data.get("text"), **common
             )
         if row.method == "editMessageText":
             return await self.bot.edit_message_text(

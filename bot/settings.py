@@ -16,6 +16,7 @@ TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,60}$")
 
 Language = Literal["ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
+URGENCIES = ("critical", "high", "normal", "low")
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,29 @@ class Settings(BaseSettings):
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 2)
     delivery_workers: int = Field(default=8, ge=1, le=64)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    # incidents: the escalation policy (copied onto each incident when it is reported)
+    incident_ack_minutes: Annotated[dict[str, int], NoDecode] = {
+        "critical": 10,
+        "high": 60,
+        "normal": 240,
+        "low": 1440,
+    }
+    incident_remind_minutes: Annotated[dict[str, int], NoDecode] = {
+        "critical": 5,
+        "high": 30,
+        "normal": 120,
+        "low": 480,
+    }
+    incident_stale_hours: Annotated[dict[str, int], NoDecode] = {
+        "critical": 2,
+        "high": 12,
+        "normal": 48,
+        "low": 168,
+    }
+    incident_low_max_level: int = Field(default=1, ge=1, le=3)
+    quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
+    reports_per_hour: int = Field(default=5, ge=1, le=100)
+    digest_hour: int = Field(default=9, ge=0, le=23)
 
     @field_validator("bot_token")
     @classmethod
@@ -74,6 +98,33 @@ class Settings(BaseSettings):
             if not hours or any(h <= 0 or h > 24 * 14 for h in hours):
                 raise ValueError("must be hours between 1 and 336, like 24,2")
             return hours
+        return value
+
+    @field_validator(
+        "incident_ack_minutes", "incident_remind_minutes", "incident_stale_hours", mode="before"
+    )
+    @classmethod
+    def _per_urgency(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found: dict[str, int] = {}
+        for part in (p.strip() for p in re.split(r"[,;\s]+", value) if p.strip()):
+            name, _, number = part.partition("=")
+            if name not in URGENCIES or not number.isdigit() or not 0 < int(number) <= 100_000:
+                raise ValueError("must be like critical=10,high=60,normal=240,low=1440")
+            found[name] = int(number)
+        if set(found) != set(URGENCIES):
+            raise ValueError("must name all of critical, high, normal and low")
+        return found
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d{1,2})\s*-\s*(\d{1,2})\s*", value)
+            if not match or int(match[1]) > 23 or int(match[2]) > 23:
+                raise ValueError("must be hours like 22-8 (from 22:00 to 08:00)")
+            return (int(match[1]), int(match[2]))
         return value
 
     @field_validator("regions_file")

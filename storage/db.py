@@ -22,6 +22,7 @@ import aiosqlite
 from storage.dialogs import DialogRepo
 from storage.events import EventRepo
 from storage.groups import GroupRepo
+from storage.incidents import IncidentRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
@@ -190,6 +191,7 @@ class Storage:
         self.outbox = OutboxRepo(db)
         self.events = EventRepo(db)
         self.groups = GroupRepo(db)
+        self.incidents = IncidentRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

@@ -13,7 +13,7 @@ from storage.clock import from_db, from_db_opt, to_db
 if TYPE_CHECKING:
     import aiosqlite
 
-    from storage.db import Database
+    from storage.db import Database, Tx
 
 
 @dataclass(frozen=True)
@@ -116,46 +116,68 @@ class OutboxRepo:
         kind: str | None = None,
         created_by: int | None = None,
         status_language: str = "ru",
+        tx: Tx | None = None,
     ) -> int | None:
-        """Queue one message per recipient, in one transaction. With `kind`, the rows form a
-        broadcast (progress and a final report); returns its id. Keys already queued are
-        skipped, so queueing the same thing twice sends it once."""
-        due = to_db(due_at or now)
-        async with self._db.transaction() as tx:
-            broadcast_id = None
-            if kind is not None:
-                row = await tx.fetchone(
-                    "INSERT INTO broadcasts (kind, priority, created_by, status_language,"
-                    " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                    (kind, priority, created_by, status_language, to_db(now)),
-                )
-                assert row is not None
-                broadcast_id = int(row["id"])
-            await tx.executemany(
-                "INSERT INTO outbox (broadcast_id, dedupe_key, chat_id, member_id, priority,"
-                " method, payload, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedupe_key) DO NOTHING",
-                [
-                    (
-                        broadcast_id,
-                        r.key,
-                        r.chat_id,
-                        r.member_id,
-                        priority,
-                        method,
-                        json.dumps(r.payload, ensure_ascii=False),
-                        due,
-                    )
-                    for r in recipients
-                ],
+        """Queue one message per recipient, in one transaction (the caller's `tx`, if given,
+        so the messages are queued together with the change that causes them). With `kind`,
+        the rows form a broadcast (progress and a final report); returns its id. Keys
+        already queued are skipped, so queueing the same thing twice sends it once."""
+        if tx is not None:
+            return await self._enqueue(
+                tx, recipients, method, priority, now, due_at, kind, created_by, status_language
             )
-            if broadcast_id is not None:
-                await tx.execute(
-                    "UPDATE broadcasts SET total ="
-                    " (SELECT COUNT(*) FROM outbox WHERE broadcast_id = ?) WHERE id = ?",
-                    (broadcast_id, broadcast_id),
+        async with self._db.transaction() as own:
+            return await self._enqueue(
+                own, recipients, method, priority, now, due_at, kind, created_by, status_language
+            )
+
+    async def _enqueue(
+        self,
+        tx: Tx,
+        recipients: Sequence[Recipient],
+        method: str,
+        priority: int,
+        now: datetime,
+        due_at: datetime | None,
+        kind: str | None,
+        created_by: int | None,
+        status_language: str,
+    ) -> int | None:
+        due = to_db(due_at or now)
+        broadcast_id = None
+        if kind is not None:
+            row = await tx.fetchone(
+                "INSERT INTO broadcasts (kind, priority, created_by, status_language,"
+                " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (kind, priority, created_by, status_language, to_db(now)),
+            )
+            assert row is not None
+            broadcast_id = int(row["id"])
+        await tx.executemany(
+            "INSERT INTO outbox (broadcast_id, dedupe_key, chat_id, member_id, priority,"
+            " method, payload, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            [
+                (
+                    broadcast_id,
+                    r.key,
+                    r.chat_id,
+                    r.member_id,
+                    priority,
+                    method,
+                    json.dumps(r.payload, ensure_ascii=False),
+                    due,
                 )
-            return broadcast_id
+                for r in recipients
+            ],
+        )
+        if broadcast_id is not None:
+            await tx.execute(
+                "UPDATE broadcasts SET total ="
+                " (SELECT COUNT(*) FROM outbox WHERE broadcast_id = ?) WHERE id = ?",
+                (broadcast_id, broadcast_id),
+            )
+        return broadcast_id
 
     async def claim(
         self, now: datetime, limit: int, *, exclude_chats: Sequence[int] = ()

@@ -41,7 +41,9 @@ class Failure:
     migrate_to: int | None = None
 
 
-SENDING = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
+SENDING = frozenset(
+    {"sendMessage", "sendDocument", "sendPhoto", "sendVoice", "sendLocation", "editMessageText"}
+)
 
 
 @dataclass
@@ -215,8 +217,19 @@ class FakeTelegram:
         if len(text) > 4096:
             raise _ApiError(400, "Bad Request: message is too long")
         return self._message(
-            _int(params["chat_id"]), text=text, reply_markup=_json(params.get("reply_markup"))
+            _int(params["chat_id"]),
+            text=text,
+            reply_markup=_json(params.get("reply_markup")),
+            reply_to=_json(params.get("reply_parameters")),
         )
+
+    def _m_sendVoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        voice = {"file_id": str(params.get("voice")), "file_unique_id": "voice-u", "duration": 1}
+        return self._message(_int(params["chat_id"]), voice=voice, caption=params.get("caption"))
+
+    def _m_sendLocation(self, params: dict[str, Any]) -> dict[str, Any]:
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        return self._message(_int(params["chat_id"]), location=location)
 
     def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         photo = [{"file_id": "photo-id", "file_unique_id": "photo-u", "width": 1, "height": 1}]
