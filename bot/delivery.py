@@ -73,6 +73,7 @@ class Outgoing:
     file_id: str | None = None  # a photo or document already on Telegram's servers
     file_kind: str | None = None  # "photo", "document" or "voice", with file_id
     reply_to: int | None = None  # show as a reply to this message of the chat (if it exists)
+    meta: dict[str, Any] | None = None  # kept with the row for later (e.g. the reader's zone)
 
     @property
     def method(self) -> str:
@@ -104,6 +105,8 @@ class Outgoing:
             data["message_id"] = self.edit_message_id
         if self.reply_to is not None:
             data["reply_to"] = self.reply_to
+        if self.meta is not None:
+            data["meta"] = self.meta
         return data
 
 

@@ -5,7 +5,7 @@
 - RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
   is retried (replies: up to twice; outbox rows pass NO_RETRY and are rescheduled).
 Button answers and menu updates are not messages and are not throttled. The delivery engine
-keeps only a few sends waiting here, so a reply to a person never queues behind a broadcast.
+queues its sends here one at a time, so a reply to a person waits behind one of them at most.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ PACING = 0.9
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 
 
+_NO_LANE = contextlib.nullcontext()
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -53,6 +56,9 @@ class BotRateLimiter(BaseRateLimiter[int]):
         self._overall = AsyncLimiter(1, 1 / (per_second * PACING))
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
+        # Outbox sends queue for the overall budget one at a time, so a reply to a person
+        # waits behind at most one of them, however many are in flight.
+        self._bulk_lane = asyncio.Lock()
         self._resume_at = 0.0
         self.retry_after_count = 0
 
@@ -100,7 +106,10 @@ class BotRateLimiter(BaseRateLimiter[int]):
         for attempt in range(retries + 1):
             await self._paused()
             try:
-                async with group or contextlib.nullcontext(), self._overall:
+                async with group or contextlib.nullcontext():
+                    lane = self._bulk_lane if rate_limit_args is not None else _NO_LANE
+                    async with lane:
+                        await self._overall.acquire()
                     await self._paused()
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:

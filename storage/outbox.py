@@ -233,13 +233,15 @@ class OutboxRepo:
             (to_db(before),),
         )
 
-    async def cancel_pending(self, key_pattern: str) -> int:
+    async def cancel_pending(self, key_pattern: str, tx: Tx | None = None) -> int:
         """Queued rows (dedupe key LIKE the pattern) that must not go out any more."""
-        return await self._db.execute(
+        sql = (
             "UPDATE outbox SET status = 'cancelled', error = 'cancelled'"
-            " WHERE dedupe_key LIKE ? AND status = 'pending'",
-            (key_pattern,),
+            " WHERE dedupe_key LIKE ? AND status = 'pending'"
         )
+        if tx is not None:
+            return await tx.execute(sql, (key_pattern,))
+        return await self._db.execute(sql, (key_pattern,))
 
     async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
         rows = await self._db.fetchall(
@@ -247,6 +249,19 @@ class OutboxRepo:
             (f"{key_prefix}%",),
         )
         return [_row(r) for r in rows]
+
+    async def delivered_with_key(self, key_prefix: str) -> list[OutboxRow]:
+        """Messages with this key prefix that reached their chat (to edit or answer them)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM outbox WHERE dedupe_key LIKE ? AND status = 'sent'"
+            " AND message_id IS NOT NULL ORDER BY id",
+            (f"{key_prefix}%",),
+        )
+        return [_row(r) for r in rows]
+
+    async def key_exists(self, key: str) -> bool:
+        row = await self._db.fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (key,))
+        return row is not None
 
     async def replace_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
         """A queued message changed before it went out (an event was edited)."""

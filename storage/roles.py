@@ -36,6 +36,18 @@ class CoordinatorEntry:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """Someone holding a role, as far as the bot needs to reach them."""
+
+    telegram_id: int
+    member_id: int
+    name: str
+    language: str
+    member_region: str
+    reachable: bool  # False: they blocked the bot or deleted their account
+
+
+@dataclass(frozen=True)
 class Invite:
     id: int
     role: str
@@ -131,6 +143,17 @@ class RoleRepo:
             )
             for r in rows
         ]
+
+    async def holders(self, region_code: str) -> list[Holder]:
+        """Coordinators holding exactly this region (ALL_REGIONS: federal coordinators)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT m.telegram_id, m.id, m.name, m.language, m.region_code, m.status"
+            " FROM roles r JOIN members m ON m.id = r.member_id"
+            " WHERE r.region_code = ? AND m.telegram_id IS NOT NULL AND m.status != 'erased'"
+            " ORDER BY m.id",
+            (region_code,),
+        )
+        return [Holder(r[0], r[1], r[2] or "", r[3], r[4], r[5] == "active") for r in rows]
 
     async def revoke(self, role_id: int, *, actor: int, now: datetime) -> Role | None:
         """Remove a role (once: a second call returns None) and write it to the audit log."""

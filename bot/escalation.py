@@ -1,0 +1,577 @@
+"""Who is told about an incident, when, and what they see: the escalation ladder.
+
+Levels: 1 = the coordinators of the incident's region, 2 = federal coordinators, 3 = admins.
+A level that has not taken the report ("Беру в работу") within the policy's time for its
+urgency is reminded (a reply to its card) and then the next level is told. Normal and low
+reports wait for the morning when a recipient is in their quiet hours. Everything that must
+happen later is a row in `incident_steps`; each step runs in one transaction together with the
+messages it queues, so after a crash or a long outage every overdue step fires exactly once.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.delivery import Outgoing, Priority, send_to_many
+from bot.i18n import t
+from bot.regions import Regions
+from bot.settings import Settings
+from bot.timefmt import MOSCOW, moment
+from storage.db import Storage, Tx
+from storage.incidents import Incident, Step
+from storage.outbox import OutboxRow
+from storage.roles import ALL_REGIONS
+
+log = logging.getLogger(__name__)
+
+LEVELS = (1, 2, 3)
+TOP = 3
+QUIET_URGENCIES = ("normal", "low")  # critical and high ignore quiet hours
+PRIORITY = Priority.ALERT
+
+
+def policy_from(settings: Settings) -> dict[str, Any]:
+    """The policy in force, copied onto each incident when it is reported."""
+    return {
+        "ack_minutes": dict(settings.incident_ack_minutes),
+        "remind_minutes": dict(settings.incident_remind_minutes),
+        "stale_hours": dict(settings.incident_stale_hours),
+        "low_max_level": settings.incident_low_max_level,
+        "quiet_hours": list(settings.quiet_hours),
+    }
+
+
+def ack_window(incident: Incident) -> timedelta:
+    return timedelta(minutes=int(incident.policy["ack_minutes"][incident.urgency]))
+
+
+def remind_every(incident: Incident) -> timedelta:
+    return timedelta(minutes=int(incident.policy["remind_minutes"][incident.urgency]))
+
+
+def stale_after(incident: Incident) -> timedelta:
+    return timedelta(hours=int(incident.policy["stale_hours"][incident.urgency]))
+
+
+def max_level(incident: Incident) -> int:
+    return int(incident.policy["low_max_level"]) if incident.urgency == "low" else TOP
+
+
+# ---------------------------------------------------------------- people and their time
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Someone who receives incident cards: their chat, language and time zone."""
+
+    chat_id: int
+    member_id: int | None
+    language: str
+    zone: ZoneInfo
+    name: str
+
+
+Ladder = dict[int, list[Viewer]]
+
+
+async def ladder(
+    storage: Storage, settings: Settings, regions: Regions, region_code: str
+) -> tuple[Ladder, dict[int, int]]:
+    """Reachable people at each level, and how many at each level cannot be reached."""
+    people: Ladder = {}
+    unreachable: dict[int, int] = {}
+    for level, code in ((1, region_code), (2, ALL_REGIONS)):
+        holders = await storage.roles.holders(code)
+        people[level] = [
+            Viewer(h.telegram_id, h.member_id, h.language, _zone(regions, h.member_region), h.name)
+            for h in holders
+            if h.reachable
+        ]
+        unreachable[level] = sum(1 for h in holders if not h.reachable)
+    admins: list[Viewer] = []
+    unreachable[3] = 0
+    for admin_id in sorted(settings.admin_ids):
+        member = await storage.members.by_telegram_id(admin_id)
+        if member is not None and member.status == "unreachable":
+            unreachable[3] += 1
+            continue
+        admins.append(
+            Viewer(
+                admin_id,
+                member.id if member else None,
+                member.language if member else settings.default_language,
+                _zone(regions, member.region_code) if member else MOSCOW,
+                (member.name or "") if member else "",
+            )
+        )
+    people[3] = admins
+    return people, unreachable
+
+
+def _zone(regions: Regions, code: str) -> ZoneInfo:
+    region = regions.get(code)
+    return region.tz if region else MOSCOW
+
+
+def quiet_until(now: datetime, zone: ZoneInfo, quiet: tuple[int, int] | list[int]) -> datetime:
+    """`now`, or the end of the quiet hours in `zone` if `now` falls inside them."""
+    start, end = int(quiet[0]), int(quiet[1])
+    if start == end:
+        return now
+    local = now.astimezone(zone)
+    hour = local.hour
+    inside = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not inside:
+        return now
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += timedelta(days=1)
+    return morning.astimezone(now.tzinfo)
+
+
+def deliver_at(incident: Incident, viewer: Viewer, now: datetime) -> datetime:
+    if incident.urgency not in QUIET_URGENCIES:
+        return now
+    return quiet_until(now, viewer.zone, incident.policy["quiet_hours"])
+
+
+# ---------------------------------------------------------------- what people see
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def card_text(
+    incident: Incident, lang: str, zone: ZoneInfo, regions: Regions, attachments: int
+) -> str:
+    """The card coordinators receive: everything needed to act, in their language and time."""
+    region = regions.get(incident.region_code)
+    lines = [
+        t(
+            lang,
+            "incidents.card.title",
+            id=incident.id,
+            urgency=t(lang, f"incidents.urgency.{incident.urgency}"),
+        ),
+    ]
+    if incident.danger:
+        lines.append(t(lang, "incidents.card.danger"))
+    lines += [
+        t(
+            lang,
+            "incidents.card.category",
+            category=t(lang, f"incidents.category.{incident.category}"),
+        ),
+        t(
+            lang,
+            "incidents.card.region",
+            region=_esc(region.name(lang) if region else incident.region_code),
+        ),
+    ]
+    if incident.place:
+        lines.append(t(lang, "incidents.card.place", place=_esc(incident.place)))
+    if incident.latitude is not None and incident.longitude is not None:
+        lines.append(
+            t(
+                lang,
+                "incidents.card.location",
+                url=f"https://maps.google.com/?q={incident.latitude:.5f},{incident.longitude:.5f}",
+            )
+        )
+    lines += [
+        t(lang, "incidents.card.happened", day=incident.happened_on.strftime("%d.%m.%Y")),
+        t(lang, "incidents.card.reported", at=moment(incident.created_at, lang, zone)),
+        t(
+            lang,
+            "incidents.card.reporter_anonymous"
+            if incident.anonymous
+            else "incidents.card.reporter_named",
+        ),
+        "",
+        _esc(incident.description),
+    ]
+    if attachments:
+        lines.append("\n" + t(lang, "incidents.card.attachments", n=attachments))
+    lines.append("\n" + state_line(incident, lang, zone))
+    return "\n".join(lines)
+
+
+def state_line(incident: Incident, lang: str, zone: ZoneInfo) -> str:
+    if incident.state == "acknowledged":
+        return t(
+            lang,
+            "incidents.state_line.acknowledged",
+            name=_esc(incident.assignee_name or "—"),
+            at=moment(incident.acknowledged_at or incident.updated_at, lang, zone),
+        )
+    if incident.state == "resolved":
+        return t(
+            lang,
+            "incidents.state_line.resolved",
+            name=_esc(incident.assignee_name or "—"),
+            outcome=_esc(incident.outcome or ""),
+        )
+    if incident.state == "withdrawn":
+        return t(lang, "incidents.state_line.withdrawn")
+    if incident.snoozed_until is not None and incident.snoozed_until > incident.updated_at:
+        return t(
+            lang, "incidents.state_line.snoozed", until=moment(incident.snoozed_until, lang, zone)
+        )
+    return t(lang, "incidents.state_line.new", level=t(lang, f"incidents.level.{incident.level}"))
+
+
+def card_markup(incident: Incident, lang: str) -> dict[str, Any] | None:
+    """The buttons under a card, for the incident's state (Bot API JSON, for the outbox)."""
+    i = incident.id
+
+    def button(key: str, action: str) -> dict[str, str]:
+        return {"text": t(lang, f"incidents.button.{key}"), "callback_data": f"inc:{i}:{action}"}
+
+    if incident.state == "new":
+        rows = [[button("ack", "ack")], [button("up", "up"), button("resolve", "resolve")]]
+        if incident.urgency != "critical":
+            rows.append(
+                [button("snooze_hour", "snooze:hour"), button("snooze_morning", "snooze:morning")]
+            )
+        rows.append([button("ask", "ask")])
+    elif incident.state == "acknowledged":
+        rows = [
+            [button("note", "note"), button("resolve", "resolve")],
+            [button("up", "up"), button("ask", "ask")],
+        ]
+    else:
+        return None
+    return {"inline_keyboard": rows}
+
+
+def _card(incident: Incident, viewer: Viewer, regions: Regions, attachments: int) -> Outgoing:
+    return Outgoing(
+        text=card_text(incident, viewer.language, viewer.zone, regions, attachments),
+        markup=card_markup(incident, viewer.language),
+        meta={"lang": viewer.language, "tz": viewer.zone.key},
+    )
+
+
+# ---------------------------------------------------------------- telling a level
+
+
+async def reach(
+    storage: Storage,
+    tx: Tx,
+    incident: Incident,
+    level: int,
+    people: Ladder,
+    unreachable: dict[int, int],
+    regions: Regions,
+    now: datetime,
+    *,
+    attachments: list[tuple[str, str]],
+    reason: str,
+) -> Incident:
+    """Tell `level` (or, if nobody there can be reached, the next level up at once): cards,
+    attachments, the timeline, and the next reminder and escalation steps."""
+    skipped: list[int] = []
+    while not people.get(level) and level < TOP:
+        skipped.append(level)
+        level += 1
+    changed = await storage.incidents.change(tx, incident.id, now, when_state=("new",), level=level)
+    incident = changed or incident
+    viewers = people.get(level, [])
+    for viewer in viewers:
+        at = deliver_at(incident, viewer, now)
+        await send_to_many(
+            storage,
+            [(viewer.chat_id, viewer.member_id)],
+            _card(incident, viewer, regions, len(attachments)),
+            priority=PRIORITY,
+            now=now,
+            due_at=at,
+            key=f"inccard{incident.id}",
+            tx=tx,
+        )
+        for n, (kind, file_id) in enumerate(attachments):
+            caption = t(viewer.language, "incidents.card.attachment_caption", id=incident.id)
+            await send_to_many(
+                storage,
+                [(viewer.chat_id, viewer.member_id)],
+                Outgoing(text=caption, file_id=file_id, file_kind=kind),
+                priority=PRIORITY,
+                now=now,
+                due_at=at,
+                key=f"incfile{incident.id}:{n}",
+                tx=tx,
+            )
+    await storage.incidents.note(
+        tx, incident.id, "notified", now, detail=f"{reason}; level {level}; {len(viewers)}"
+    )
+    if skipped:
+        await _broken_setup(storage, tx, incident, skipped, people, unreachable, regions, now)
+    if not viewers:
+        log.error("incident %s: nobody can be reached at any level (set ADMIN_IDS)", incident.id)
+        return incident
+    first = min(deliver_at(incident, v, now) for v in viewers)
+    await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
+    await storage.incidents.add_step(
+        tx, incident.id, "remind", level, first + remind_every(incident)
+    )
+    if level < max_level(incident):
+        await storage.incidents.add_step(
+            tx, incident.id, "escalate", level, first + ack_window(incident)
+        )
+    return incident
+
+
+async def _broken_setup(
+    storage: Storage,
+    tx: Tx,
+    incident: Incident,
+    skipped: list[int],
+    people: Ladder,
+    unreachable: dict[int, int],
+    regions: Regions,
+    now: datetime,
+) -> None:
+    """Admins learn whose setup is broken: a level with nobody who can be reached."""
+    region = regions.get(incident.region_code)
+    for level in skipped:
+        await storage.incidents.note(
+            tx, incident.id, "nobody_reachable", now, detail=f"level {level}"
+        )
+        for admin in people.get(TOP, []):
+            lang = admin.language
+            key = "incidents.broken.blocked" if unreachable.get(level) else "incidents.broken.none"
+            text = t(
+                lang,
+                key,
+                id=incident.id,
+                level=t(lang, f"incidents.level.{level}"),
+                region=_esc(region.name(lang) if region else incident.region_code),
+            )
+            await send_to_many(
+                storage,
+                [(admin.chat_id, admin.member_id)],
+                Outgoing(text=text),
+                priority=PRIORITY,
+                now=now,
+                key=f"incbroken{incident.id}:{level}",
+                tx=tx,
+            )
+
+
+async def refresh_cards(
+    storage: Storage,
+    tx: Tx,
+    incident: Incident,
+    cards: list[OutboxRow],
+    regions: Regions,
+    now: datetime,
+    attachments: int,
+) -> None:
+    """Edit every delivered card to show the new state (who took it, resolved ...); cards and
+    reminders not yet delivered are dropped when the incident is taken or closed."""
+    if incident.state != "new":
+        for pattern in (
+            f"inccard{incident.id}:%",
+            f"incfile{incident.id}:%",
+            f"increm{incident.id}:%",
+        ):
+            await storage.outbox.cancel_pending(pattern, tx=tx)
+    stamp = int(now.timestamp() * 1000)
+    for row in cards:
+        meta = row.payload.get("meta") or {}
+        lang = str(meta.get("lang", "ru"))
+        zone = ZoneInfo(str(meta.get("tz", MOSCOW.key)))
+        await send_to_many(
+            storage,
+            [(row.chat_id, row.member_id)],
+            Outgoing(
+                text=card_text(incident, lang, zone, regions, attachments),
+                markup=card_markup(incident, lang),
+                edit_message_id=row.message_id,
+                meta=meta,
+            ),
+            priority=PRIORITY,
+            now=now,
+            key=f"incedit{incident.id}:{stamp}:{row.message_id}",
+            tx=tx,
+        )
+
+
+async def delivered_cards(storage: Storage, incident_id: int) -> list[OutboxRow]:
+    return await storage.outbox.delivered_with_key(f"inccard{incident_id}:")
+
+
+async def reply_to_cards(
+    storage: Storage,
+    tx: Tx,
+    incident: Incident,
+    viewers: list[Viewer],
+    cards: list[OutboxRow],
+    now: datetime,
+    *,
+    key: str,
+    text_key: str,
+    **params: Any,
+) -> None:
+    """A message to each viewer, shown as a reply to their card of this incident."""
+    card_of = {row.chat_id: row.message_id for row in cards}
+    for viewer in viewers:
+        await send_to_many(
+            storage,
+            [(viewer.chat_id, viewer.member_id)],
+            Outgoing(
+                text=t(viewer.language, text_key, id=incident.id, **params),
+                reply_to=card_of.get(viewer.chat_id),
+            ),
+            priority=PRIORITY,
+            now=now,
+            due_at=deliver_at(incident, viewer, now),
+            key=key,
+            tx=tx,
+        )
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+async def run_due_steps(
+    storage: Storage, settings: Settings, regions: Regions, now: datetime, limit: int = 500
+) -> int:
+    """Fire every step that is due (each exactly once); returns how many fired."""
+    fired = 0
+    for step in await storage.incidents.due_steps(now, limit):
+        incident = await storage.incidents.get(step.incident_id)
+        if incident is None:
+            continue
+        people, unreachable = await ladder(storage, settings, regions, incident.region_code)
+        cards = await delivered_cards(storage, incident.id)
+        files = [(a.kind, a.file_id) for a in await storage.incidents.attachments(incident.id)]
+        async with storage.db.transaction() as tx:
+            if not await storage.incidents.take_step(tx, step.id, now):
+                continue
+            current = await storage.incidents.load(tx, step.incident_id)
+            if current is None or not current.is_open:
+                continue
+            await _fire(storage, tx, step, current, people, unreachable, cards, files, regions, now)
+            fired += 1
+    return fired
+
+
+async def _fire(
+    storage: Storage,
+    tx: Tx,
+    step: Step,
+    incident: Incident,
+    people: Ladder,
+    unreachable: dict[int, int],
+    cards: list[OutboxRow],
+    files: list[tuple[str, str]],
+    regions: Regions,
+    now: datetime,
+) -> None:
+    if step.kind in ("remind", "escalate") and (
+        incident.state != "new" or incident.level != step.level
+    ):
+        return  # taken, or already higher: this step is obsolete
+    if step.kind == "remind":
+        viewers = people.get(incident.level, [])
+        if not viewers and incident.level < TOP:  # everyone there blocked the bot or left
+            await reach(
+                storage,
+                tx,
+                incident,
+                incident.level + 1,
+                people,
+                unreachable,
+                regions,
+                now,
+                attachments=files,
+                reason="unreachable",
+            )
+            return
+        waited = int((now - incident.created_at).total_seconds() // 60)
+        await reply_to_cards(
+            storage,
+            tx,
+            incident,
+            viewers,
+            cards,
+            now,
+            key=f"increm{incident.id}:{step.id}",
+            text_key="incidents.reminder",
+            minutes=waited,
+        )
+        await storage.incidents.note(
+            tx, incident.id, "reminded", now, detail=f"level {incident.level}"
+        )
+        await storage.incidents.add_step(
+            tx, incident.id, "remind", incident.level, now + remind_every(incident)
+        )
+    elif step.kind == "escalate":
+        if incident.level < max_level(incident):
+            await reach(
+                storage,
+                tx,
+                incident,
+                incident.level + 1,
+                people,
+                unreachable,
+                regions,
+                now,
+                attachments=files,
+                reason="timeout",
+            )
+    elif step.kind == "stale" and incident.state == "acknowledged":
+        assignee = incident.assignee_telegram_id
+        viewers = [v for level in LEVELS for v in people.get(level, []) if v.chat_id == assignee][
+            :1
+        ]
+        await reply_to_cards(
+            storage,
+            tx,
+            incident,
+            viewers,
+            cards,
+            now,
+            key=f"incstale{incident.id}:{step.id}",
+            text_key="incidents.stale",
+            hours=int(remind_every(incident).total_seconds() // 3600) or 1,
+        )
+        await storage.incidents.note(tx, incident.id, "stale_reminded", now)
+        await storage.incidents.add_step(
+            tx, incident.id, "unassign", incident.level, now + remind_every(incident)
+        )
+    elif step.kind == "unassign" and incident.state == "acknowledged":
+        changed = await storage.incidents.change(
+            tx,
+            incident.id,
+            now,
+            when_state=("acknowledged",),
+            state="new",
+            assignee_telegram_id=None,
+            assignee_name=None,
+            acknowledged_at=None,
+        )
+        if changed is None:
+            return
+        await storage.incidents.note(tx, incident.id, "unassigned", now)
+        await refresh_cards(storage, tx, changed, cards, regions, now, len(files))
+        target = min(changed.level + 1, max(max_level(changed), changed.level))
+        await reach(
+            storage,
+            tx,
+            changed,
+            target,
+            people,
+            unreachable,
+            regions,
+            now,
+            attachments=files,
+            reason="no_progress",
+        )
