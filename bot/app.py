@@ -25,11 +25,12 @@ from bot.access import identify
 from bot.context import BotApp, BotContext, BotData
 from bot.delivery import DeliveryEngine
 from bot.errors import on_error
-from bot.jobs import sweep_dialogs, sweep_reminders
+from bot.incidents import Quota
+from bot.jobs import sweep_dialogs, sweep_incidents, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, broadcast, dialog, events, groups, profile, registration
+from handlers import admin, broadcast, dialog, events, groups, incidents, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -77,6 +78,7 @@ def build_application(
     if storage is not None:
         data.storage = storage
     data.start_delivery = start_delivery
+    data.report_quota = Quota(settings.reports_per_hour)
 
     data.renderers = {
         registration.REG: registration.question,
@@ -84,6 +86,9 @@ def build_application(
         events.EVT: events.question,
         events.EVM: events.manage_question,
         broadcast.BC: broadcast.question,
+        incidents.REPORT: incidents.question,
+        incidents.COORD: incidents.coord_question,
+        incidents.REPORTER: incidents.reporter_question,
     }
     data.button_handlers = {
         registration.REG: registration.press_button,
@@ -91,6 +96,9 @@ def build_application(
         events.EVT: events.press_button,
         events.EVM: events.manage_button,
         broadcast.BC: broadcast.press_button,
+        incidents.REPORT: incidents.press_button,
+        incidents.COORD: incidents.coord_button,
+        incidents.REPORTER: incidents.reporter_button,
     }
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
     text_flows: dict[str, profile.TextFlow] = {
@@ -99,6 +107,9 @@ def build_application(
         events.EVT: events.answer_text,
         events.EVM: events.manage_text,
         broadcast.BC: broadcast.answer_content,
+        incidents.REPORT: incidents.answer_report,
+        incidents.COORD: incidents.coord_text,
+        incidents.REPORTER: incidents.reporter_text,
     }
     app.add_handlers(
         [
@@ -111,12 +122,16 @@ def build_application(
             _command("mydata", profile.send_my_data),
             _command("events", events.list_events),
             _command("forget", profile.ask_forget),
+            _command("report", incidents.start_report),
+            _command("status", incidents.show_status),
             # coordinators
             _command("new_event", events.new_event),
             _command("event", events.show_event_admin),
             _command("broadcast", broadcast.start_broadcast),
             _command("link_region", groups.link_group),
             _command("unlink_region", groups.unlink_group),
+            _command("incidents", incidents.list_incidents),
+            _command("incident", incidents.show_incident),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -131,6 +146,10 @@ def build_application(
             CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
             CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
             CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
+            CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
+            CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
+            CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
+            CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),
@@ -155,6 +174,12 @@ def build_application(
         interval=settings.sweep_interval_seconds,
         first=2,
         name="sweep_reminders",
+    )
+    app.job_queue.run_repeating(
+        sweep_incidents,
+        interval=settings.sweep_interval_seconds,
+        first=1,
+        name="sweep_incidents",
     )
     return app
 

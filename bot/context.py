@@ -9,6 +9,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.delivery import DeliveryEngine
+from bot.incidents import CODE_TRIES_PER_HOUR, Quota
 from bot.regions import Regions, Topic
 from bot.settings import Settings
 from storage.db import Storage
@@ -38,6 +39,9 @@ class BotData:
         self.button_handlers: dict[str, Callable[..., Any]] = {}
         # deep-link kind (event, checkin) -> handler (context, caller, value, lang)
         self.link_handlers: dict[str, Callable[..., Any]] = {}
+        # abuse limits kept in memory only (nothing stored links a person to an anonymous report)
+        self.report_quota = Quota(5)
+        self.code_quota = Quota(CODE_TRIES_PER_HOUR)
 
     @property
     def storage(self) -> Storage:

@@ -49,7 +49,7 @@ CATEGORIES = (
     "discrimination_education",
     "conflict",
     "authorities",
-    "other",
+    "misc",
 )
 CHOSEN_URGENCIES = ("high", "normal", "low")  # "critical" comes from "someone is in danger"
 DESCRIPTION_MIN = 10
@@ -60,6 +60,7 @@ MAX_ATTACHMENTS = 10
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 _CODE_RE = re.compile(r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
 _LOOKALIKES = str.maketrans("АВЕКМНОРСТУХЗ", "ABEKMHOPCTYX3")
+CODE_TRIES_PER_HOUR = 10  # wrong receipt codes one person may type in an hour
 SNOOZE_HOUR = timedelta(hours=1)
 MORNING_HOUR = 9
 
@@ -673,7 +674,7 @@ async def add_details(
                 tx, incident.id, attachment[0], attachment[1], now
             )
         await storage.incidents.note(
-            tx, incident.id, "details", now, detail=text or attachment[0] if attachment else text
+            tx, incident.id, "details", now, detail=text or (attachment[0] if attachment else None)
         )
         await reply_to_cards(
             storage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import dialogs
 from bot.context import BotContext
+from bot.escalation import run_due_steps
 from bot.events import queue_reminders
 
 
@@ -19,4 +20,11 @@ async def sweep_dialogs(context: BotContext) -> None:
     """Close dialogues idle too long; the outbox tells each person once."""
     closed = await dialogs.expire(context.storage, context.settings, context.now())
     if closed and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+async def sweep_incidents(context: BotContext) -> None:
+    """Fire the escalation steps that are due: reminders, escalations, no-progress checks."""
+    fired = await run_due_steps(context.storage, context.settings, context.regions, context.now())
+    if fired and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 GUEST = ("start", "help")
-MEMBER = ("events", "me", "settings", "help", "mydata", "forget", "cancel")
-COORDINATOR = ("new_event", "event", "broadcast", *MEMBER, "members")
+MEMBER = ("report", "status", "events", "me", "settings", "help", "mydata", "forget", "cancel")
+COORDINATOR = ("incidents", "incident", "new_event", "event", "broadcast", *MEMBER, "members")
 ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
 # an admin who has not registered can manage roles but not announce events (no region, no name)
-ADMIN = ("new_event", "event", "broadcast", *MEMBER, *ADMIN_ONLY)
-ADMIN_GUEST = (*GUEST, *ADMIN_ONLY)  # an admin from ADMIN_IDS who has not registered
+ADMIN = ("incidents", "incident", "new_event", "event", "broadcast", *MEMBER, *ADMIN_ONLY)
+ADMIN_GUEST = (*GUEST, "incidents", "incident", *ADMIN_ONLY)  # an admin from ADMIN_IDS who has not registered
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {
     "guest": GUEST,

@@ -207,6 +207,8 @@ async def test_menus_per_role_and_language(harness: Harness) -> None:
     assert admin_menu is not None and "invite_coordinator" in admin_menu
     await register(harness, 312)
     assert harness.telegram.menu({"chat_id": 312, "type": "chat"}) == [
+        "report",
+        "status",
         "events",
         "me",
         "settings",
@@ -267,6 +269,8 @@ async def test_menu_of_an_admin_who_has_not_registered(harness: Harness) -> None
     assert menu == [
         "start",
         "help",
+        "incidents",
+        "incident",
         "invite_coordinator",
         "coordinators",
         "revoke",
