@@ -273,9 +273,12 @@ async def reach(
     *,
     attachments: list[tuple[str, str]],
     reason: str,
+    since: datetime | None = None,
 ) -> Incident:
     """Tell `level` (or, if nobody there can be reached, the next level up at once): cards,
-    attachments, the timeline, and the next reminder and escalation steps."""
+    attachments, the timeline, and the next reminder and escalation steps. `since` is when
+    this should have happened (a step overdue after an outage): the next level's time to take
+    the report counts from then, so the ladder catches up instead of starting over."""
     skipped: list[int] = []
     while not people.get(level) and level < TOP:
         skipped.append(level)
@@ -316,13 +319,14 @@ async def reach(
         log.error("incident %s: nobody can be reached at any level (set ADMIN_IDS)", incident.id)
         return incident
     first = min(deliver_at(incident, v, now) for v in viewers)
+    base = min(deliver_at(incident, v, since or now) for v in viewers)
     await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
     await storage.incidents.add_step(
         tx, incident.id, "remind", level, first + remind_every(incident)
     )
     if level < max_level(incident):
         await storage.incidents.add_step(
-            tx, incident.id, "escalate", level, first + ack_window(incident)
+            tx, incident.id, "escalate", level, base + ack_window(incident)
         )
     return incident
 
@@ -482,6 +486,9 @@ async def _fire(
     if step.kind == "remind":
         viewers = people.get(incident.level, [])
         if not viewers and incident.level < TOP:  # everyone there blocked the bot or left
+            await _broken_setup(
+                storage, tx, incident, [incident.level], people, unreachable, regions, now
+            )
             await reach(
                 storage,
                 tx,
@@ -526,6 +533,7 @@ async def _fire(
                 now,
                 attachments=files,
                 reason="timeout",
+                since=step.due_at,
             )
     elif step.kind == "stale" and incident.state == "acknowledged":
         assignee = incident.assignee_telegram_id

@@ -8,7 +8,12 @@ COORDINATOR = ("incidents", "incident", "new_event", "event", "broadcast", *MEMB
 ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
 # an admin who has not registered can manage roles but not announce events (no region, no name)
 ADMIN = ("incidents", "incident", "new_event", "event", "broadcast", *MEMBER, *ADMIN_ONLY)
-ADMIN_GUEST = (*GUEST, "incidents", "incident", *ADMIN_ONLY)  # an admin from ADMIN_IDS who has not registered
+ADMIN_GUEST = (
+    *GUEST,
+    "incidents",
+    "incident",
+    *ADMIN_ONLY,
+)  # an admin from ADMIN_IDS who has not registered
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {
     "guest": GUEST,
