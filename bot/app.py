@@ -26,7 +26,7 @@ from bot.context import BotApp, BotContext, BotData
 from bot.delivery import DeliveryEngine
 from bot.errors import on_error
 from bot.incidents import Quota
-from bot.jobs import sweep_dialogs, sweep_incidents, sweep_reminders
+from bot.jobs import sweep_dialogs, sweep_digests, sweep_incidents, sweep_reminders
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
@@ -181,6 +181,7 @@ def build_application(
         first=1,
         name="sweep_incidents",
     )
+    app.job_queue.run_repeating(sweep_digests, interval=60, first=5, name="sweep_digests")
     return app
 
 

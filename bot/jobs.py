@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import dialogs
 from bot.context import BotContext
-from bot.escalation import run_due_steps
+from bot.escalation import queue_digests, run_due_steps
 from bot.events import queue_reminders
 
 
@@ -27,4 +27,11 @@ async def sweep_incidents(context: BotContext) -> None:
     """Fire the escalation steps that are due: reminders, escalations, no-progress checks."""
     fired = await run_due_steps(context.storage, context.settings, context.regions, context.now())
     if fired and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+async def sweep_digests(context: BotContext) -> None:
+    """The morning digest of open incidents, once a day for each coordinator, at their 09:00."""
+    queued = await queue_digests(context.storage, context.settings, context.regions, context.now())
+    if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()

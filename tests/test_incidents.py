@@ -556,3 +556,32 @@ def test_receipt_codes_are_read_generously() -> None:
     assert normalise_code("К7-42QХ") == "K7-42QX"  # Cyrillic К and Х
     assert normalise_code("K742QX") == "K7-42QX"
     assert normalise_code("hello") is None
+
+
+async def test_a_morning_digest_at_nine_in_each_coordinators_time(harness: Harness) -> None:
+    await network(harness)
+    await join(harness, 2005, "Сибирский", "Иркутская область", "Образование")
+    await make_coordinator(harness, 2005, "RU-IRK")
+    await report(harness, REPORTER, urgency="Для сведения")
+    await harness.deliver()
+
+    def digests(chat_id: int) -> list[str]:
+        return [t for t in harness.person(chat_id).texts if "Открытые обращения на утро" in t]
+
+    harness.clock.now = datetime(2026, 11, 23, 4, 59, tzinfo=UTC)  # 08:59 in Samara
+    await later(harness)
+    assert digests(REGIONAL) == []
+    harness.clock.now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 09:00 in Samara
+    await later(harness)
+    assert len(digests(REGIONAL)) == 1 and "№1" in digests(REGIONAL)[0]
+    assert len(digests(FEDERAL)) == 1
+    assert digests(ADMIN_ID) == []  # 08:00 in Moscow
+    assert digests(2005) == []  # nothing open in Irkutsk
+    harness.clock.now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    await later(harness)
+    await later(harness, minutes=30)
+    assert len(digests(ADMIN_ID)) == 1
+    assert len(digests(REGIONAL)) == 1  # once a day
+    harness.clock.now = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+    await later(harness)
+    assert len(digests(REGIONAL)) == 2
