@@ -132,6 +132,7 @@ def build_application(
             _command("unlink_region", groups.unlink_group),
             _command("incidents", incidents.list_incidents),
             _command("incident", incidents.show_incident),
+            _command("export_incidents", incidents.export),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 GUEST = ("start", "help")
 MEMBER = ("report", "status", "events", "me", "settings", "help", "mydata", "forget", "cancel")
-COORDINATOR = ("incidents", "incident", "new_event", "event", "broadcast", *MEMBER, "members")
-ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
-# an admin who has not registered can manage roles but not announce events (no region, no name)
-ADMIN = ("incidents", "incident", "new_event", "event", "broadcast", *MEMBER, *ADMIN_ONLY)
-ADMIN_GUEST = (
-    *GUEST,
+COORDINATOR = (
     "incidents",
     "incident",
+    "export_incidents",
+    "new_event",
+    "event",
+    "broadcast",
+    *MEMBER,
+    "members",
+)
+ADMIN_ONLY = ("invite_coordinator", "coordinators", "revoke", "members", "stats")
+# an admin who has not registered can manage roles but not announce events (no region, no name)
+ADMIN = (
+    "incidents",
+    "incident",
+    "export_incidents",
+    "new_event",
+    "event",
+    "broadcast",
+    *MEMBER,
     *ADMIN_ONLY,
-)  # an admin from ADMIN_IDS who has not registered
+)
+# an admin from ADMIN_IDS who has not registered
+ADMIN_GUEST = (*GUEST, "incidents", "incident", "export_incidents", *ADMIN_ONLY)
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {
     "guest": GUEST,

@@ -13,6 +13,7 @@ from bot import dialogs
 from bot.access import Caller, Denied, identify
 from bot.context import BotContext
 from bot.escalation import card_markup, card_text
+from bot.exports import export_incidents, parse_period
 from bot.i18n import t, tn
 from bot.incidents import (
     CATEGORIES,
@@ -908,3 +909,31 @@ async def reporter_text(update: Update, context: BotContext, dialog: Dialog) -> 
     await strip_keyboard(context, dialog.chat_id, dialog.message_id)
     await send(update, context, done)
     _wake(context)
+
+
+async def export(update: Update, context: BotContext) -> None:
+    """/export_incidents [from] [to]: XLSX and CSV of the period (admins: every field)."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    zone = _zone_of(context, caller)
+    try:
+        start, end = parse_period(list(context.args or []), context.now().astimezone(zone).date())
+        done = await export_incidents(
+            context.storage, caller, context.regions, start, end, zone, lang
+        )
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key))
+        return
+    period = f"{done.start:%d.%m.%Y}–{done.end:%d.%m.%Y}"
+    if not done.count:
+        await send(update, context, t(lang, "incidents.export.nothing", period=period))
+        return
+    key = "incidents.export.caption_full" if done.full else "incidents.export.caption"
+    caption = tn(lang, key, done.count, period=period)
+    name = f"incidents-{done.start:%Y%m%d}-{done.end:%Y%m%d}"
+    await context.bot.send_document(
+        caller.telegram_id, done.xlsx, filename=f"{name}.xlsx", caption=caption
+    )
+    await context.bot.send_document(caller.telegram_id, done.csv, filename=f"{name}.csv")

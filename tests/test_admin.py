@@ -271,6 +271,7 @@ async def test_menu_of_an_admin_who_has_not_registered(harness: Harness) -> None
         "help",
         "incidents",
         "incident",
+        "export_incidents",
         "invite_coordinator",
         "coordinators",
         "revoke",

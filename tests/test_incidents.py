@@ -585,3 +585,46 @@ async def test_a_morning_digest_at_nine_in_each_coordinators_time(harness: Harne
     harness.clock.now = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
     await later(harness)
     assert len(digests(REGIONAL)) == 2
+
+
+async def test_exports_full_for_admins_without_free_text_for_coordinators(
+    harness: Harness,
+) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    await network(harness)
+    await report(harness, REPORTER)
+    await report(harness, REPORTER, anonymous=True, description="=HYPERLINK(1) окна разбиты снова")
+    await harness.deliver()
+
+    async def export(chat_id: int, args: str = "") -> tuple[list[tuple[Any, ...]], list[list[str]]]:
+        before = len(harness.telegram.sent("sendDocument", chat_id=chat_id))
+        await harness.person(chat_id).send(f"/export_incidents {args}".strip())
+        calls = harness.telegram.sent("sendDocument", chat_id=chat_id)[before:]
+        assert calls[0].files["document"][0].endswith(".xlsx")
+        sheet = load_workbook(io.BytesIO(calls[0].files["document"][1])).active
+        assert sheet is not None
+        table = list(sheet.iter_rows(values_only=True))
+        text = calls[1].files["document"][1].decode("utf-8-sig")
+        return table, list(csv.reader(io.StringIO(text)))
+
+    table, rows = await export(ADMIN_ID)
+    assert "Описание" in table[0] and "Заявитель" in table[0]
+    assert len(table) == 3 and len(rows) == 3
+    named, anonymous = table[1], table[2]
+    assert "Ринат Заявитель" in named and "разбили окна" in " ".join(map(str, named))
+    assert "Ринат Заявитель" not in anonymous  # anonymous: no reporter data
+    assert "'=HYPERLINK(1) окна разбиты снова" in anonymous  # never a formula
+    table, rows = await export(REGIONAL)
+    assert "Описание" not in table[0] and "Заявитель" not in table[0]
+    assert not any("разбили окна" in str(v) for row in table for v in row)
+    assert not any("Ринат" in v for row in rows for v in row)
+    await harness.person(REGIONAL).send("/export_incidents 31.02.2026")
+    assert "Не понял период" in harness.person(REGIONAL).last
+    await harness.person(REGIONAL).send("/export_incidents 01.01.2020 31.01.2020")
+    assert "обращений нет" in harness.person(REGIONAL).last
+    await harness.person(REPORTER).send("/export_incidents")
+    assert "только координаторам" in harness.person(REPORTER).last
