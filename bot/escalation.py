@@ -445,26 +445,37 @@ async def reply_to_cards(
 
 
 async def run_due_steps(
-    storage: Storage, settings: Settings, regions: Regions, now: datetime, limit: int = 500
+    storage: Storage, settings: Settings, regions: Regions, now: datetime, batch: int = 500
 ) -> int:
-    """Fire every step that is due (each exactly once); returns how many fired."""
+    """Fire every step that is due (each exactly once), in batches until none is left, so
+    after an outage the whole backlog (and the ladder's catch-up) fires in this one sweep.
+    Returns how many fired."""
     fired = 0
-    for step in await storage.incidents.due_steps(now, limit):
-        incident = await storage.incidents.get(step.incident_id)
-        if incident is None:
-            continue
-        people, unreachable = await ladder(storage, settings, regions, incident.region_code)
-        cards = await delivered_cards(storage, incident.id)
-        files = [(a.kind, a.file_id) for a in await storage.incidents.attachments(incident.id)]
-        async with storage.db.transaction() as tx:
-            if not await storage.incidents.take_step(tx, step.id, now):
-                continue
-            current = await storage.incidents.load(tx, step.incident_id)
-            if current is None or not current.is_open:
-                continue
-            await _fire(storage, tx, step, current, people, unreachable, cards, files, regions, now)
-            fired += 1
-    return fired
+    while True:
+        steps = await storage.incidents.due_steps(now, batch)
+        if not steps:
+            return fired
+        for step in steps:
+            fired += await _run_step(storage, settings, regions, step, now)
+
+
+async def _run_step(
+    storage: Storage, settings: Settings, regions: Regions, step: Step, now: datetime
+) -> int:
+    incident = await storage.incidents.get(step.incident_id)
+    if incident is None:
+        return 0
+    people, unreachable = await ladder(storage, settings, regions, incident.region_code)
+    cards = await delivered_cards(storage, incident.id)
+    files = [(a.kind, a.file_id) for a in await storage.incidents.attachments(incident.id)]
+    async with storage.db.transaction() as tx:
+        if not await storage.incidents.take_step(tx, step.id, now):
+            return 0
+        current = await storage.incidents.load(tx, step.incident_id)
+        if current is None or not current.is_open:
+            return 0
+        await _fire(storage, tx, step, current, people, unreachable, cards, files, regions, now)
+        return 1
 
 
 async def _fire(
