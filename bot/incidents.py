@@ -34,7 +34,7 @@ from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
 from storage.db import Storage, Tx
-from storage.incidents import Incident, NewIncident, Question
+from storage.incidents import ERASED_ASKER, Incident, NewIncident, Question
 from storage.members import Member
 from storage.outbox import OutboxRow
 
@@ -735,29 +735,41 @@ async def answer_question(
     answer = answer.strip()
     if not 1 <= len(answer) <= NOTE_MAX:
         raise Denied("incidents.hint.note", limit=NOTE_MAX)
-    asker = await storage.members.by_telegram_id(question.asked_by)
-    lang = asker.language if asker else settings.default_language
+    # the coordinator who asked; if they have erased their data, whoever holds a card of it
+    readers: list[tuple[int, int | None, str]] = []
+    if question.asked_by != ERASED_ASKER:
+        asker = await storage.members.by_telegram_id(question.asked_by)
+        lang = asker.language if asker else settings.default_language
+        readers.append((question.asked_by, asker.id if asker else None, lang))
+    else:
+        before = await _before(storage, settings, regions, incident)
+        holders = _card_holders(before) or next(
+            (before.people[level] for level in sorted(before.people) if before.people[level]),
+            [],
+        )
+        readers = [(v.chat_id, v.member_id, v.language) for v in holders]
     async with storage.db.transaction() as tx:
         if not await storage.incidents.answer(tx, question.id, answer, now):
             raise Denied("incidents.already_answered")
         await storage.incidents.note(tx, incident.id, "answer", now, detail=answer)
-        await send_to_many(
-            storage,
-            [(question.asked_by, asker.id if asker else None)],
-            Outgoing(
-                text=t(
-                    lang,
-                    "incidents.answer_relayed",
-                    id=incident.id,
-                    question=_esc(question.question),
-                    answer=_esc(answer),
-                )
-            ),
-            priority=Priority.ALERT,
-            now=now,
-            key=f"incans{question.id}",
-            tx=tx,
-        )
+        for chat_id, member_id, lang in readers:
+            await send_to_many(
+                storage,
+                [(chat_id, member_id)],
+                Outgoing(
+                    text=t(
+                        lang,
+                        "incidents.answer_relayed",
+                        id=incident.id,
+                        question=_esc(question.question),
+                        answer=_esc(answer),
+                    )
+                ),
+                priority=Priority.ALERT,
+                now=now,
+                key=f"incans{question.id}",
+                tx=tx,
+            )
     updated = await storage.incidents.question(question.id)
     assert updated is not None
     return updated

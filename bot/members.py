@@ -98,6 +98,20 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             }
             for a in await storage.roles.audit(actor=caller.telegram_id)
         ],
+        "incident_reports": [
+            {
+                "code": i.code,
+                "category": i.category,
+                "urgency": i.urgency,
+                "region": i.region_code,
+                "place": i.place,
+                "happened_on": i.happened_on.isoformat(),
+                "description": i.description,
+                "state": i.state,
+                "reported_at": _iso(i.created_at),
+            }
+            for i in await storage.incidents.of_reporter(member.id)
+        ],
         "dialogue_in_progress": (
             {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
         ),

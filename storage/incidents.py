@@ -100,11 +100,14 @@ class TimelineEntry:
     detail: str | None
 
 
+ERASED_ASKER = 0  # incident_questions.asked_by of a coordinator who used /forget
+
+
 @dataclass(frozen=True)
 class Question:
     id: int
     incident_id: int
-    asked_by: int
+    asked_by: int  # the coordinator's Telegram id; ERASED_ASKER once they erased their data
     question: str
     asked_at: datetime
     answer: str | None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from storage.clock import from_db, from_db_opt, to_db
 from storage.events import Audience, audience
+from storage.incidents import ERASED_ASKER
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -214,6 +215,7 @@ class MemberRepo:
                 (member_id,),
             )
             await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
+            await _unlink_incidents(tx, member_id, row["telegram_id"])
             month = from_db(row["created_at"]).replace(
                 day=1, hour=0, minute=0, second=0, microsecond=0
             )
@@ -259,3 +261,27 @@ class MemberRepo:
             "SELECT topic, COUNT(*) AS n FROM member_topics GROUP BY topic ORDER BY n DESC"
         )
         return {r["topic"]: r["n"] for r in rows}
+
+
+async def _unlink_incidents(tx: Tx, member_id: int, telegram_id: int) -> None:
+    """Erasure and incident reports: the reports stay (others may depend on them) but lose
+    every link to this person, as reporter (from then on they read as anonymous) and as the
+    coordinator who took them, acted in their timeline or asked the reporter a question."""
+    await tx.execute(
+        "UPDATE incidents SET reporter_member_id = NULL, anonymous = 1"
+        " WHERE reporter_member_id = ?",
+        (member_id,),
+    )
+    await tx.execute(
+        "UPDATE incidents SET assignee_telegram_id = NULL, assignee_name = NULL"
+        " WHERE assignee_telegram_id = ?",
+        (telegram_id,),
+    )
+    await tx.execute(
+        "UPDATE incident_timeline SET actor = NULL, actor_name = NULL WHERE actor = ?",
+        (telegram_id,),
+    )
+    await tx.execute(
+        "UPDATE incident_questions SET asked_by = ? WHERE asked_by = ?",
+        (ERASED_ASKER, telegram_id),
+    )

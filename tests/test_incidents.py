@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -628,3 +629,41 @@ async def test_exports_full_for_admins_without_free_text_for_coordinators(
     assert "обращений нет" in harness.person(REGIONAL).last
     await harness.person(REPORTER).send("/export_incidents")
     assert "только координаторам" in harness.person(REPORTER).last
+
+
+async def test_erasure_unlinks_reporters_and_coordinators_but_keeps_the_report(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    code = await report(harness, REPORTER)
+    await harness.deliver()
+    regional = harness.person(REGIONAL)
+    await regional.tap("Беру в работу")
+    await regional.tap("Задать вопрос заявителю")
+    await regional.send("Были ли свидетели?")
+    await harness.deliver()
+    reporter = harness.person(REPORTER)
+    await reporter.send("/mydata")
+    call = harness.telegram.sent("sendDocument", chat_id=REPORTER)[-1]
+    mine = json.loads(call.files["document"][1])["incident_reports"]
+    assert [(r["code"], r["state"]) for r in mine] == [(code, "acknowledged")]
+    # the coordinator erases their data: the report forgets who took it and who asked
+    await regional.send("/forget")
+    await regional.tap("Да, удалить")
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None
+    assert incident.assignee_telegram_id is None and incident.assignee_name is None
+    # the reporter's answer still reaches someone who can act: the federal coordinator
+    await reporter.tap("Ответить")
+    await reporter.send("Да, охранник видел всё")
+    await harness.deliver()
+    assert "охранник видел всё" in harness.person(FEDERAL).last
+    # the reporter erases their data: the report stays, anonymous from now on
+    await reporter.send("/forget")
+    await reporter.tap("Да, удалить")
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None and incident.anonymous and incident.reporter_member_id is None
+    for table in ("incidents", "incident_timeline", "incident_questions"):
+        for row in await harness.storage.db.fetchall(f"SELECT * FROM {table}"):
+            assert REGIONAL not in tuple(row) and REPORTER not in tuple(row), (table, dict(row))
+            assert "Ольга" not in str(tuple(row)), (table, dict(row))
