@@ -452,3 +452,149 @@ async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
     assert len(duplicated) <= 8
     statuses = query_db(db_path, "SELECT status, COUNT(*) FROM outbox GROUP BY status")
     assert statuses == [("sent", 300)]
+
+
+INCIDENTS = 12  # Telegram allows a private chat about one message a second
+REGIONAL_ID, FEDERAL_ID = 610_001, 610_002
+
+
+async def _seed_overdue_incidents(db_path: Path, reporter_id: int) -> None:
+    """A coordinator of Samara, a federal coordinator, a reporter, and INCIDENTS critical reports
+    made 30 minutes ago that nobody took: every level's time has run out (10 minutes each)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.access import identify
+    from bot.incidents import Report, submit
+    from bot.regions import load_regions
+    from bot.settings import load_settings
+    from storage.clock import to_db
+    from storage.db import Storage
+    from storage.members import Profile
+
+    settings = load_settings(
+        None, bot_token=TOKEN, database_path=db_path, admin_ids=str(ADMIN_ID), _env_file=None
+    )
+    regions = load_regions()
+    then = datetime.now(UTC) - timedelta(minutes=30)
+    storage = await Storage.open(db_path)
+    try:
+        for telegram_id, role in ((REGIONAL_ID, "RU-SAM"), (FEDERAL_ID, "*"), (reporter_id, "")):
+            member, _ = await storage.members.upsert(
+                telegram_id,
+                Profile(f"Человек {telegram_id}", "НКО", "RU-SAM", "ru", ()),
+                consent_version="v",
+                consent_at=then,
+                now=then,
+            )
+            if role:
+                await storage.db.execute(
+                    "INSERT INTO roles (member_id, role, region_code, granted_at)"
+                    " VALUES (?, 'coordinator', ?, ?)",
+                    (member.id, role, to_db(then)),
+                )
+        caller = await identify(storage, settings, reporter_id)
+        for n in range(INCIDENTS):
+            report = Report(
+                danger=True,
+                category="threats",
+                urgency="critical",
+                region_code="RU-SAM",
+                place=None,
+                latitude=None,
+                longitude=None,
+                happened_on=then.date(),
+                description=f"Случай номер {n}",
+                attachments=(),
+                anonymous=n % 2 == 1,
+            )
+            await submit(storage, settings, regions, caller, report, then + timedelta(seconds=n))
+    finally:
+        await storage.close()
+
+
+async def test_incident_escalation_survives_kill_9_each_step_once(
+    tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    """Critical reports whose escalation is overdue (as after an outage): the first sweep of the
+    real process passes each to the federal coordinators and then the admins; the process is
+    killed with SIGKILL while the cards go out; after a restart every level has been told about
+    every report exactly once (the timeline), every card arrives (at most the in-flight ones
+    twice), and a new report typed in the real process never shows up in the log."""
+    from collections import Counter
+
+    from tests.fake_telegram import Limits
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    await _seed_overdue_incidents(db_path, USER_ID)
+    telegram = FakeTelegram(limits=Limits(per_second=100))
+    srv = FakeBotApiServer(telegram, TOKEN)
+    await srv.start()
+    cards_wanted = 3 * INCIDENTS  # the region, the federal coordinator, the admin
+
+    def cards() -> Counter[tuple[int, str]]:
+        return Counter(
+            (chat, str(m.get("text", "")).split("\n", 1)[0])
+            for (chat, _mid), m in telegram.messages.items()
+            if str(m.get("text", "")).startswith("🆘")
+        )
+
+    try:
+        env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="100", DELIVERY_WORKERS="8")
+        bot = await start_bot(processes, tmp_path, env, "first")
+        await srv.wait_for(
+            lambda: sum(1 for chat, _ in cards() if chat != REGIONAL_ID) >= 6,
+            what="the first escalated cards",
+        )
+        await bot.kill()
+        assert len(cards()) < cards_wanted, "everything was delivered before the kill"
+        bot = await start_bot(processes, tmp_path, env, "second")
+        await srv.wait_for(lambda: len(cards()) == cards_wanted, timeout=60, what="every card")
+
+        # a report typed in the real process: its text reaches the coordinator, not the log
+        anna = Chat(srv)
+        await anna.send("/report", expect="угрожает опасность")
+        await anna.tap("Нет", expect="Что произошло")
+        await anna.tap("Угрозы", expect="В каком регионе")
+        await anna.tap("📍", expect="Где именно")
+        await anna.send("Тольятти, улица Секретная, 7", expect="Когда это произошло")
+        await anna.tap("Сегодня", expect="Опишите")
+        description = "Соседу Фариду угрожали расправой за его национальность"
+        await anna.send(description, expect="Есть фото")
+        await anna.tap("Вложений нет", expect="Насколько срочно")
+        await anna.tap("В ближайшие дни", expect="От чьего имени")
+        await anna.tap("От своего имени", expect="Проверьте обращение")
+        await anna.tap("Отправить", expect="Обращение принято")
+        await srv.wait_for(
+            lambda: any(
+                chat == REGIONAL_ID and description in str(m.get("text", ""))
+                for (chat, _mid), m in telegram.messages.items()
+            ),
+            what="the new report's card",
+        )
+        assert await bot.terminate() == 0, bot.log()[-3000:]
+    finally:
+        await srv.stop()
+
+    counts = cards()
+    for chat in (REGIONAL_ID, FEDERAL_ID, ADMIN_ID):
+        assert sum(1 for c, _ in counts if c == chat) == INCIDENTS + (chat == REGIONAL_ID)
+    assert sum(n - 1 for n in counts.values()) <= 8  # at most the in-flight ones twice
+    told = query_db(
+        db_path,
+        "SELECT incident_id, detail FROM incident_timeline WHERE action = 'notified'"
+        " AND incident_id <= ?",
+        (INCIDENTS,),
+    )
+    levels = Counter((incident, detail.split(";")[1].strip()) for incident, detail in told)
+    assert len(levels) == 3 * INCIDENTS and set(levels.values()) == {1}
+    pending = query_db(
+        db_path,
+        "SELECT COUNT(*) FROM incident_steps WHERE status IN ('pending', 'running')"
+        " AND kind = 'escalate' AND incident_id <= ?",
+        (INCIDENTS,),
+    )
+    assert pending == [(0,)]
+    log = "".join(p.log() for p in processes)
+    assert "Traceback" not in log, log[-3000:]
+    for secret in (description, "Секретная", "Случай номер", "Фарид"):
+        assert secret not in log
