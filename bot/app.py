@@ -26,11 +26,27 @@ from bot.context import BotApp, BotContext, BotData
 from bot.delivery import DeliveryEngine
 from bot.errors import on_error
 from bot.incidents import Quota
-from bot.jobs import sweep_dialogs, sweep_digests, sweep_incidents, sweep_reminders
+from bot.jobs import (
+    sweep_dialogs,
+    sweep_digests,
+    sweep_evaluations,
+    sweep_incidents,
+    sweep_reminders,
+)
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
 from bot.settings import Settings
-from handlers import admin, broadcast, dialog, events, groups, incidents, profile, registration
+from handlers import (
+    admin,
+    broadcast,
+    dialog,
+    evaluations,
+    events,
+    groups,
+    incidents,
+    profile,
+    registration,
+)
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
 
@@ -110,6 +126,7 @@ def build_application(
         incidents.REPORT: incidents.answer_report,
         incidents.COORD: incidents.coord_text,
         incidents.REPORTER: incidents.reporter_text,
+        evaluations.EVL: evaluations.answer_typed,
     }
     app.add_handlers(
         [
@@ -151,6 +168,7 @@ def build_application(
             CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
             CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
             CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
+            CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),
@@ -158,7 +176,7 @@ def build_application(
             MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
             MessageHandler(
                 NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
-                profile.route_text(text_flows),
+                profile.route_text(text_flows, [evaluations.typed_without_dialogue]),
             ),
             ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
@@ -183,6 +201,12 @@ def build_application(
         name="sweep_incidents",
     )
     app.job_queue.run_repeating(sweep_digests, interval=60, first=5, name="sweep_digests")
+    app.job_queue.run_repeating(
+        sweep_evaluations,
+        interval=settings.sweep_interval_seconds,
+        first=3,
+        name="sweep_evaluations",
+    )
     return app
 
 

@@ -81,7 +81,10 @@ async def expire(storage: Storage, settings: Settings, now: datetime) -> int:
         await send_to_many(
             storage,
             [(dialog.chat_id, None)],
-            Outgoing(text=t(lang, f"dialog.timeout.{dialog.flow}")),
+            Outgoing(
+                text=t(lang, f"dialog.timeout.{dialog.flow}"),
+                markup=dialog.data.get("timeout_markup"),  # e.g. "Продолжить" for a survey
+            ),
             priority=Priority.REPLY,
             now=now,
         )

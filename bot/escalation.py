@@ -21,7 +21,7 @@ from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.regions import Regions
 from bot.settings import Settings
-from bot.timefmt import MOSCOW, moment
+from bot.timefmt import MOSCOW, moment, quiet_until
 from storage.db import Storage, Tx
 from storage.incidents import Incident, Step
 from storage.outbox import OutboxRow
@@ -116,22 +116,6 @@ async def ladder(
 def _zone(regions: Regions, code: str) -> ZoneInfo:
     region = regions.get(code)
     return region.tz if region else MOSCOW
-
-
-def quiet_until(now: datetime, zone: ZoneInfo, quiet: tuple[int, int] | list[int]) -> datetime:
-    """`now`, or the end of the quiet hours in `zone` if `now` falls inside them."""
-    start, end = int(quiet[0]), int(quiet[1])
-    if start == end:
-        return now
-    local = now.astimezone(zone)
-    hour = local.hour
-    inside = (start <= hour or hour < end) if start > end else (start <= hour < end)
-    if not inside:
-        return now
-    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
-    if morning <= local:
-        morning += timedelta(days=1)
-    return morning.astimezone(now.tzinfo)
 
 
 def deliver_at(incident: Incident, viewer: Viewer, now: datetime) -> datetime:

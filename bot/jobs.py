@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import dialogs
 from bot.context import BotContext
 from bot.escalation import queue_digests, run_due_steps
+from bot.evaluations import run_evaluations
 from bot.events import queue_reminders
 
 
@@ -33,5 +34,14 @@ async def sweep_incidents(context: BotContext) -> None:
 async def sweep_digests(context: BotContext) -> None:
     """The morning digest of open incidents, once a day for each coordinator, at their 09:00."""
     queued = await queue_digests(context.storage, context.settings, context.regions, context.now())
+    if queued and context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
+
+
+async def sweep_evaluations(context: BotContext) -> None:
+    """Ask about events that ended, remind those who have not finished."""
+    queued = await run_evaluations(
+        context.storage, context.settings, context.regions, context.now()
+    )
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
     reports_per_hour: int = Field(default=5, ge=1, le=100)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # evaluations after events
+    evaluation_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
+    evaluation_close_days: int = Field(default=7, ge=1, le=90)
+    evaluation_followup_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("bot_token")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -34,3 +34,19 @@ def moment(when: datetime, lang: str, zone: ZoneInfo = MOSCOW) -> str:
     local = when.astimezone(zone)
     text = format_datetime(local, "d MMMM y, HH:mm", locale=lang if lang in ("ru", "en") else "ru")
     return f"{text} {zone_name(zone, lang, when)}"
+
+
+def quiet_until(now: datetime, zone: ZoneInfo, quiet: tuple[int, int] | list[int]) -> datetime:
+    """`now`, or the end of the quiet hours in `zone` if `now` falls inside them."""
+    start, end = int(quiet[0]), int(quiet[1])
+    if start == end:
+        return now
+    local = now.astimezone(zone)
+    hour = local.hour
+    inside = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not inside:
+        return now
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += timedelta(days=1)
+    return morning.astimezone(now.tzinfo)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import Update
 
 from bot import dialogs
-from bot.access import Denied
+from bot.access import Caller, Denied
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import erase, export
@@ -30,6 +30,7 @@ from handlers.registration import cancel_dialog, member_data, profile_text
 from storage.dialogs import Dialog
 
 TextFlow = Callable[[Update, BotContext, Dialog], Awaitable[None]]
+Waiting = Callable[[Update, BotContext, Caller], Awaitable[bool]]
 
 
 async def show_profile(update: Update, context: BotContext) -> None:
@@ -136,8 +137,10 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 def route_text(
     flows: dict[str, TextFlow],
+    waiting: Sequence[Waiting] = (),
 ) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
-    """A handler for any private message that is not a command: the open dialogue's step."""
+    """A handler for any private message that is not a command: the open dialogue's step;
+    with none open, something the person was asked and may be answering (`waiting`)."""
 
     async def on_message(update: Update, context: BotContext) -> None:
         caller = await caller_of(update, context)
@@ -146,6 +149,9 @@ def route_text(
         if dialog is not None and dialog.flow in flows:
             await flows[dialog.flow](update, context, dialog)
             return
+        for answers in waiting:
+            if await answers(update, context, caller):
+                return
         if expired:
             await send(update, context, t(lang, "dialog.expired"))
             return

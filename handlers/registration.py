@@ -645,8 +645,20 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
         await show(context, dialog, new_message=True, hint=t(lang, "reg.hint.use_buttons"))
 
 
+# what /cancel says for each dialogue (flows without an entry: "Отменено, ничего не изменилось")
+CANCELLED = {
+    REG: "reg.cancelled",
+    SET: "settings.closed",
+    "evt": "events.cancelled_draft",
+    "evm": "events.manage.edit_cancelled",
+    "bc": "broadcast.cancelled",
+    "rep": "incidents.cancelled",
+    "evl": "evaluation.paused",
+}
+
+
 async def cancel_dialog(context: BotContext, dialog: Dialog) -> None:
     lang = str(dialog.data.get("lang", "ru"))
     await dialogs.end(context.storage, dialog.telegram_id)
-    key = "settings.closed" if dialog.flow == SET else "reg.cancelled"
+    key = CANCELLED.get(dialog.flow, "incidents.input_cancelled")
     await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key))

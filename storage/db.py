@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from storage.dialogs import DialogRepo
+from storage.evaluations import EvaluationRepo
 from storage.events import EventRepo
 from storage.groups import GroupRepo
 from storage.incidents import IncidentRepo
@@ -192,6 +193,7 @@ class Storage:
         self.events = EventRepo(db)
         self.groups = GroupRepo(db)
         self.incidents = IncidentRepo(db)
+        self.evaluations = EvaluationRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

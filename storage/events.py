@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storage.clock import from_db, to_db
 
@@ -31,6 +31,8 @@ class NewEvent:
     topics: tuple[str, ...]
     created_by: int | None
     checkin_secret: str
+    # the questionnaire after the event: template, custom questions, anonymous, followup
+    evaluation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,18 @@ class EventRepo:
             await tx.executemany(
                 "INSERT INTO event_topics (event_id, topic) VALUES (?, ?)",
                 [(event_id, topic) for topic in sorted(set(new.topics))],
+            )
+            evaluation = new.evaluation or {}
+            await tx.execute(
+                "INSERT INTO event_evaluations (event_id, template, custom, anonymous, followup)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    event_id,
+                    str(evaluation.get("template", "standard")),
+                    json.dumps(list(evaluation.get("custom") or []), ensure_ascii=False),
+                    int(bool(evaluation.get("anonymous"))),
+                    int(bool(evaluation.get("followup"))),
+                ),
             )
             event = await self._load(tx, event_id)
             assert event is not None

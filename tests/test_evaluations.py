@@ -1,0 +1,332 @@
+"""Evaluations after events: asking at the end time in each zone, answering every kind of
+question, reminders, closing, the follow-up, anonymity, restarts and bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from storage.events import NewEvent
+from tests.conftest import Harness
+from tests.test_events import join
+
+COORDINATOR = 3001
+MOSCOW_ID, KALININGRAD_ID, IRKUTSK_ID, SAMARA_ID = 3101, 3102, 3103, 3104
+PEOPLE = {
+    MOSCOW_ID: ("Центральный", "Москва"),
+    KALININGRAD_ID: ("Северо-Западный", "Калининградская область"),
+    IRKUTSK_ID: ("Сибирский", "Иркутская область"),
+    SAMARA_ID: ("Приволжский", "Самарская область"),
+}
+REGIONS = ("RU-MOW", "RU-KGD", "RU-IRK", "RU-SAM")
+# 18:30 UTC: 21:30 in Moscow, 20:30 in Kaliningrad, 22:30 in Samara, 02:30 in Irkutsk
+ENDS = datetime(2026, 11, 22, 18, 30, tzinfo=UTC)
+PROGRAM = ("Адвокация", "Международные механизмы", "Инструменты защиты")
+
+
+async def make_event(
+    h: Harness,
+    *,
+    evaluation: dict[str, Any] | None = None,
+    program: tuple[str, ...] = PROGRAM,
+    regions: tuple[str, ...] = REGIONS,
+) -> int:
+    """A published training (set up directly in storage) that ends at ENDS."""
+    event = await h.storage.events.create(
+        NewEvent(
+            title="Тренинг: медиация",
+            description="Практический тренинг",
+            program=program,
+            starts_at=ENDS - timedelta(hours=3),
+            ends_at=ENDS,
+            tz="Europe/Moscow",
+            place="Москва",
+            online_url=None,
+            capacity=None,
+            regions=regions,
+            topics=(),
+            created_by=None,
+            checkin_secret="secret",
+            evaluation=evaluation,
+        ),
+        h.clock(),
+    )
+    return event.id
+
+
+async def people_going(h: Harness, event_id: int, ids: tuple[int, ...] = tuple(PEOPLE)) -> None:
+    for user_id in ids:
+        district, region = PEOPLE[user_id]
+        await join(h, user_id, district, region, "Образование")
+        person = h.person(user_id)
+        await person.send("/events")
+        await person.press(f"ev:{event_id}:going")
+
+
+def questions(h: Harness, user_id: int) -> list[str]:
+    return [t for t in h.person(user_id).texts if "📝 Оценка" in t]
+
+
+async def at(h: Harness, when: datetime) -> None:
+    h.clock.now = when
+    await h.run_jobs()
+    await h.deliver()
+
+
+async def answer_all(h: Harness, user_id: int) -> None:
+    p = h.person(user_id)
+    await p.tap("5 — отлично")  # relevance
+    await p.tap("🙂 4")  # usefulness
+    await p.tap("😐 3")  # organisation
+    await p.tap("В самый раз")  # practice
+    await p.tap("Международные механизмы")  # best block
+    await p.send("Больше времени на разбор случаев")  # improve
+    await p.tap("Да")  # recommend
+
+
+async def test_asked_at_the_end_in_each_zone_and_not_at_night(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id)
+    await at(harness, ENDS - timedelta(minutes=1))
+    assert all(questions(harness, user) == [] for user in PEOPLE)
+    await at(harness, ENDS + timedelta(minutes=1))
+    for user in (MOSCOW_ID, KALININGRAD_ID):
+        invite = questions(harness, user)[-1]
+        assert "Спасибо, что были на мероприятии «Тренинг: медиация»" in invite
+        assert "вопрос 1 из 7" in invite and "актуальной" in invite
+    assert questions(harness, IRKUTSK_ID) == [] and questions(harness, SAMARA_ID) == []
+    await at(harness, datetime(2026, 11, 22, 23, 59, tzinfo=UTC))  # 07:59 in Irkutsk
+    assert questions(harness, IRKUTSK_ID) == []
+    await at(harness, datetime(2026, 11, 23, 0, 0, tzinfo=UTC))  # 08:00 in Irkutsk
+    assert len(questions(harness, IRKUTSK_ID)) == 1 and questions(harness, SAMARA_ID) == []
+    await at(harness, datetime(2026, 11, 23, 4, 0, tzinfo=UTC))  # 08:00 in Samara
+    assert len(questions(harness, SAMARA_ID)) == 1
+    # asked once each, however often the sweep runs
+    await at(harness, datetime(2026, 11, 23, 5, 0, tzinfo=UTC))
+    assert all(len(questions(harness, user)) == 1 for user in PEOPLE)
+
+
+async def test_those_who_checked_in_are_asked_rather_than_those_who_said_going(
+    harness: Harness,
+) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID, KALININGRAD_ID))
+    member = await harness.storage.members.by_telegram_id(KALININGRAD_ID)
+    assert member is not None
+    await harness.storage.events.check_in(event_id, member.id, ENDS - timedelta(hours=2))
+    await at(harness, ENDS + timedelta(minutes=1))
+    assert questions(harness, MOSCOW_ID) == [] and len(questions(harness, KALININGRAD_ID)) == 1
+
+
+async def test_a_whole_questionnaire_by_buttons_and_text(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    await answer_all(harness, MOSCOW_ID)
+    p = harness.person(MOSCOW_ID)
+    assert "Спасибо! Ваши ответы сохранены" in p.last and "✏️ Изменить ответы" in p.buttons()
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    assert len(responses) == 1
+    answers = {k: a.as_dict() for k, a in responses[0].answers.items()}
+    member = await harness.storage.members.by_telegram_id(MOSCOW_ID)
+    assert member is not None and responses[0].member_id == member.id
+    assert answers == {
+        "relevance": {"number": 5},
+        "usefulness": {"number": 4},
+        "organisation": {"number": 3},
+        "practice": {"choice": "right"},
+        "best_block": {"choice": "block:1", "text": "Международные механизмы"},
+        "improve": {"text": "Больше времени на разбор случаев"},
+        "recommend": {"choice": "yes"},
+    }
+    assert await harness.storage.dialogs.get(MOSCOW_ID) is None
+    # a repeated tap on the last question changes nothing
+    await p.press(f"eva:{event_id}:m:6:0")
+    assert "уже ответили" in p.alerts()[-1]
+    assert len(await harness.storage.evaluations.responses(event_id, "main")) == 1
+
+
+async def test_voice_skip_and_wrong_input_at_each_kind_of_question(harness: Harness) -> None:
+    event_id = await make_event(harness, program=())
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    await p.send("отлично")  # a word where a button is expected
+    assert "выберите ответ кнопкой" in p.texts[-2] and "вопрос 1 из 7" in p.last
+    await p.send("5")  # a typed digit is as good as the button
+    assert "вопрос 2 из 7" in p.last
+    await p.press(f"eva:{event_id}:m:1:9")  # out of range (forged)
+    assert "не действует" in p.alerts()[-1]
+    await p.press(f"eva:{event_id}:m:0:4")  # an older question again
+    assert "уже записан" in p.alerts()[-1]
+    await p.tap("🙂 4")
+    await p.tap("😐 3")
+    await p.send("много")  # a built-in choice is only by button
+    assert "выберите ответ кнопкой" in p.texts[-2]
+    await p.tap("Много")
+    assert "напишите" in p.last.lower()  # no program: the best block is free text
+    await p.tap("Пропустить")
+    await p.send("x" * 2001)
+    assert "до 2000 символов" in p.texts[-2]
+    await p.send(None, voice={"file_id": "voice-7", "file_unique_id": "v7", "duration": 5})
+    await p.tap("Возможно")
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    answers = responses[0].answers
+    assert answers["relevance"].number == 5 and answers["practice"].choice == "much"
+    assert "best_block" not in answers and answers["improve"].voice == "voice-7"
+    assert answers["recommend"].choice == "maybe"
+
+
+async def test_one_reminder_then_closed(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID, KALININGRAD_ID))
+    await at(harness, ENDS + timedelta(minutes=1))
+    await answer_all(harness, MOSCOW_ID)
+    k = harness.person(KALININGRAD_ID)
+    await k.tap("5 — отлично")
+    await k.tap("🙂 4")
+    await at(harness, ENDS + timedelta(hours=23))
+    assert not any("Напоминаем" in text for text in k.texts)
+    await at(harness, ENDS + timedelta(hours=24, minutes=2))
+    reminder = [text for text in k.texts if "Напоминаем" in text]
+    assert len(reminder) == 1 and "отвечено 2 из 7" in reminder[0]
+    assert "вопрос 3 из 7" in reminder[0]  # it goes on where they stopped
+    assert not any("Напоминаем" in text for text in harness.person(MOSCOW_ID).texts)
+    await at(harness, ENDS + timedelta(hours=30))
+    assert len([text for text in k.texts if "Напоминаем" in text]) == 1  # once
+    await k.tap("😐 3")
+    assert "вопрос 4 из 7" in k.last
+    await at(harness, ENDS + timedelta(days=7, minutes=2))
+    await k.tap("В самый раз")
+    assert "закрыта" in k.alerts()[-1]
+    asked = await harness.storage.evaluations.counts(event_id, "main")
+    assert asked == (2, 1)
+
+
+async def test_answers_can_be_changed_until_closing(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    await answer_all(harness, MOSCOW_ID)
+    p = harness.person(MOSCOW_ID)
+    await p.tap("Изменить ответы")
+    assert "вопрос 1 из 7" in p.last
+    await p.tap("😞 1")
+    await p.tap("😞 1")
+    await p.tap("😞 1")
+    await p.tap("Мало")
+    await p.tap("Адвокация")
+    await p.tap("Пропустить")
+    await p.tap("Нет")
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    assert len(responses) == 1
+    assert responses[0].answers["relevance"].number == 1
+    assert "improve" not in responses[0].answers
+
+
+async def test_anonymous_answers_keep_no_link_and_cannot_be_given_twice(
+    harness: Harness,
+) -> None:
+    event_id = await make_event(harness, evaluation={"template": "short", "anonymous": True})
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    assert "анонимная" in p.last and "вопрос 1 из 3" in p.last
+    await p.tap("5 — отлично")
+    await p.tap("🙂 4")
+    await p.send("Всё хорошо")
+    assert "сохранены анонимно" in p.last and "Изменить" not in str(p.texts[-1])
+    member = await harness.storage.members.by_telegram_id(MOSCOW_ID)
+    assert member is not None
+    rows = await harness.storage.db.fetchall("SELECT * FROM evaluation_responses")
+    assert len(rows) == 1 and rows[0]["member_id"] is None
+    assert rows[0]["submitted_on"] == ENDS.date().isoformat()  # the day only
+    assert rows[0]["id"] not in (1, member.id)  # a random id, not a sequence
+    await p.press(f"eva:{event_id}:m:2:s")
+    await p.press(f"eva:{event_id}:m:redo")
+    assert "нельзя" in p.alerts()[-1]
+    assert len(await harness.storage.db.fetchall("SELECT * FROM evaluation_responses")) == 1
+
+
+async def test_strangers_and_forged_buttons_change_nothing(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await join(harness, 3199, "Центральный", "Москва", "Образование")  # registered, not going
+    await at(harness, ENDS + timedelta(minutes=1))
+    outsider = harness.person(3199)
+    await outsider.press(f"eva:{event_id}:m:0:5", message_id=1)
+    assert "для участников мероприятия" in outsider.alerts()[-1]
+    stranger = harness.person(3198)
+    await stranger.press(f"eva:{event_id}:m:0:5", message_id=1)
+    assert "зарегистрируйтесь" in stranger.alerts()[-1]
+    p = harness.person(MOSCOW_ID)
+    for data in (f"eva:{event_id}:x:0:5", "eva:999:m:0:5", f"eva:{event_id}:m", "eva:a:m:0:5"):
+        await p.press(data)
+    assert p.alerts()[-1] and await harness.storage.evaluations.responses(event_id, "main") == []
+    asked = await harness.storage.evaluations.asked(event_id, 1, "main")
+    assert asked is None or asked.draft is None
+
+
+async def test_a_half_answered_questionnaire_resumes_after_a_restart(harness: Harness) -> None:
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    await p.tap("5 — отлично")
+    await p.tap("🙂 4")
+    await p.tap("😐 3")
+    await p.tap("В самый раз")
+    await p.tap("Адвокация")
+    from bot.app import build_application
+    from tests.fake_telegram import FakeRequest
+
+    settings = harness.app.bot_data.settings
+    assert settings is not None
+    old = harness.app
+    harness.app = build_application(
+        settings,
+        storage=harness.storage,
+        request=FakeRequest(harness.telegram),
+        clock=harness.clock,
+        start_delivery=False,
+    )
+    await harness.app.initialize()
+    assert harness.app.post_init is not None
+    await harness.app.post_init(harness.app)
+    await p.send("Больше практики")  # typed into the question that was open
+    assert "вопрос 7 из 7" in p.last
+    # a day later the dialogue has long expired: "Продолжить" goes on where they stopped
+    await at(harness, ENDS + timedelta(hours=3))
+    await p.tap("Продолжить")
+    assert "вопрос 7 из 7" in p.last
+    await p.tap("Да")
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    assert len(responses) == 1 and len(responses[0].answers) == 7
+    await harness.app.shutdown()
+    harness.app = old
+
+
+async def test_the_follow_up_a_month_later(harness: Harness) -> None:
+    event_id = await make_event(harness, evaluation={"template": "short", "followup": True})
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    await at(harness, ENDS + timedelta(days=29))
+    assert not any("Месяц назад" in text for text in p.texts)
+    await at(harness, ENDS + timedelta(days=30, minutes=1))
+    assert "Месяц назад" in p.last and "Удалось ли применить" in p.last
+    await p.tap("Частично")
+    await p.send("Применили медиацию в споре соседей")
+    assert "Спасибо" in p.last
+    follow = await harness.storage.evaluations.responses(event_id, "followup")
+    assert follow[0].answers["applied"].choice == "partly"
+    assert follow[0].answers["applied_comment"].text == "Применили медиацию в споре соседей"
+
+
+async def test_cancelled_events_and_events_without_questionnaire_ask_nobody(
+    harness: Harness,
+) -> None:
+    silent = await make_event(harness, evaluation={"template": "none"})
+    await people_going(harness, silent, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    assert questions(harness, MOSCOW_ID) == []
