@@ -118,9 +118,32 @@ def test_every_key_used_in_the_code_exists() -> None:
     used: set[str] = set()
     for path in [*root.glob("bot/*.py"), *root.glob("handlers/*.py")]:
         used |= set(re.findall(r'\bt\(\s*\w+,\s*"([a-z_.]+)"', path.read_text()))
-        used |= set(re.findall(r'Denied\("([a-z_.]+)"\)', path.read_text()))
+        used |= set(re.findall(r'Denied\(\s*"([a-z_.]+)"', path.read_text()))
     missing = {key for key in used if key not in catalog("ru")}
     assert not missing
+
+
+def test_every_dialogue_says_why_it_closed() -> None:
+    """An idle dialogue is closed by the sweep, and a new one replaces an open one: both tell
+    the person in words of that dialogue. /cancel too."""
+    from handlers import broadcast, evaluations, events, incidents, registration
+
+    flows = {
+        registration.REG,
+        registration.SET,
+        events.EVT,
+        events.EVM,
+        broadcast.BC,
+        incidents.REPORT,
+        incidents.COORD,
+        incidents.REPORTER,
+        evaluations.EVL,
+    }
+    for lang in ("ru", "en"):
+        for flow in flows:
+            assert f"dialog.timeout.{flow}" in catalog(lang), (lang, flow)
+            assert f"dialog.replaced.{flow}" in catalog(lang), (lang, flow)
+    assert set(registration.CANCELLED) <= flows
 
 
 @pytest.mark.parametrize(
