@@ -10,6 +10,12 @@ from storage.members import Member
 from storage.roles import ALL_REGIONS
 
 
+def is_number(text: str, digits: int = 9) -> bool:
+    """Untrusted input (button data, command arguments, typed answers) that is a plain
+    number: ASCII digits only (no "²" or "٣"), short enough for the database."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 class Denied(Exception):
     """The caller may not do this; `key` names the catalog text that explains why."""
 

@@ -447,6 +447,7 @@ class DeliveryEngine:
         await self.storage.outbox.block_pending_for_chat(row.chat_id, reason)
         if row.chat_id > 0:
             await self.storage.members.set_reachable(row.chat_id, False, self.clock())
+            await self.storage.incidents.hurry_for_chat(row.chat_id, self.clock())
         else:
             await self.storage.groups.set_active(row.chat_id, False)
 

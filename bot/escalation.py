@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_timedelta
+
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.regions import Regions
@@ -33,6 +35,9 @@ LEVELS = (1, 2, 3)
 TOP = 3
 QUIET_URGENCIES = ("normal", "low")  # critical and high ignore quiet hours
 PRIORITY = Priority.ALERT
+RETRY_FAILED = timedelta(minutes=5)  # a step that raised is tried again after this
+RETRY_NOBODY = timedelta(minutes=30)  # nobody at all could be reached: look again this often
+OUTCOME_ON_CARD = 300  # characters of the outcome shown on a card (the card fits 4096)
 
 
 def policy_from(settings: Settings) -> dict[str, Any]:
@@ -131,6 +136,10 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
 def card_text(
     incident: Incident, lang: str, zone: ZoneInfo, regions: Regions, attachments: int
 ) -> str:
@@ -199,7 +208,7 @@ def state_line(incident: Incident, lang: str, zone: ZoneInfo) -> str:
             lang,
             "incidents.state_line.resolved",
             name=_esc(incident.assignee_name or "—"),
-            outcome=_esc(incident.outcome or ""),
+            outcome=_esc(_cut(incident.outcome or "", OUTCOME_ON_CARD)),
         )
     if incident.state == "withdrawn":
         return t(lang, "incidents.state_line.withdrawn")
@@ -301,6 +310,10 @@ async def reach(
         await _broken_setup(storage, tx, incident, skipped, people, unreachable, regions, now)
     if not viewers:
         log.error("incident %s: nobody can be reached at any level (set ADMIN_IDS)", incident.id)
+        await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
+        await storage.incidents.add_step(
+            tx, incident.id, "remind", level, now + max(remind_every(incident), RETRY_NOBODY)
+        )
         return incident
     first = min(deliver_at(incident, v, now) for v in viewers)
     base = min(deliver_at(incident, v, since or now) for v in viewers)
@@ -407,14 +420,17 @@ async def reply_to_cards(
     text_key: str,
     **params: Any,
 ) -> None:
-    """A message to each viewer, shown as a reply to their card of this incident."""
+    """A message to each viewer, shown as a reply to their card of this incident. A parameter
+    may be a function of the viewer's language (a duration in words)."""
     card_of = {row.chat_id: row.message_id for row in cards}
     for viewer in viewers:
+        lang = viewer.language
+        values = {k: v(lang) if callable(v) else v for k, v in params.items()}
         await send_to_many(
             storage,
             [(viewer.chat_id, viewer.member_id)],
             Outgoing(
-                text=t(viewer.language, text_key, id=incident.id, **params),
+                text=t(lang, text_key, id=incident.id, **values),
                 reply_to=card_of.get(viewer.chat_id),
             ),
             priority=PRIORITY,
@@ -440,7 +456,11 @@ async def run_due_steps(
         if not steps:
             return fired
         for step in steps:
-            fired += await _run_step(storage, settings, regions, step, now)
+            try:
+                fired += await _run_step(storage, settings, regions, step, now)
+            except Exception:  # one broken step must not hold up every other incident
+                log.exception("incident step %s (incident %s) failed", step.id, step.incident_id)
+                await storage.incidents.postpone_step(step.id, now + RETRY_FAILED)
 
 
 async def _run_step(
@@ -480,7 +500,33 @@ async def _fire(
         return  # taken, or already higher: this step is obsolete
     if step.kind == "remind":
         viewers = people.get(incident.level, [])
-        if not viewers and incident.level < TOP:  # everyone there blocked the bot or left
+        if not viewers and incident.level == TOP:  # nobody anywhere: has someone come since?
+            reachable = [level for level in LEVELS if people.get(level)]
+            if not reachable:
+                await storage.incidents.add_step(
+                    tx, incident.id, "remind", TOP, now + max(remind_every(incident), RETRY_NOBODY)
+                )
+                return
+            incident = (
+                await storage.incidents.change(
+                    tx, incident.id, now, when_state=("new",), level=reachable[0]
+                )
+                or incident
+            )
+            await reach(
+                storage,
+                tx,
+                incident,
+                reachable[0],
+                people,
+                unreachable,
+                regions,
+                now,
+                attachments=files,
+                reason="reachable_again",
+            )
+            return
+        if not viewers:  # everyone there blocked the bot or left
             await _broken_setup(
                 storage, tx, incident, [incident.level], people, unreachable, regions, now
             )
@@ -512,8 +558,9 @@ async def _fire(
         await storage.incidents.note(
             tx, incident.id, "reminded", now, detail=f"level {incident.level}"
         )
+        first = min(deliver_at(incident, v, now) for v in viewers)  # after quiet hours
         await storage.incidents.add_step(
-            tx, incident.id, "remind", incident.level, now + remind_every(incident)
+            tx, incident.id, "remind", incident.level, first + remind_every(incident)
         )
     elif step.kind == "escalate":
         if incident.level < max_level(incident):
@@ -544,7 +591,7 @@ async def _fire(
             now,
             key=f"incstale{incident.id}:{step.id}",
             text_key="incidents.stale",
-            hours=int(remind_every(incident).total_seconds() // 3600) or 1,
+            span=lambda lang: format_timedelta(remind_every(incident), locale=lang),
         )
         await storage.incidents.note(tx, incident.id, "stale_reminded", now)
         await storage.incidents.add_step(

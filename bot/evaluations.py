@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import Caller, Denied, require_member
+from bot.access import Caller, Denied, is_number, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.regions import Regions
@@ -433,7 +433,7 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
         raise Denied("evaluation.hint.buttons")
     if question.kind == "choice":
         if given.button is not None:
-            if given.button.isdigit() and int(given.button) < len(question.options):
+            if is_number(given.button) and int(given.button) < len(question.options):
                 return Answer(choice=question.options[int(given.button)])
             raise Denied("dialog.stale")
         typed = (given.text or "").strip().casefold()
@@ -443,7 +443,7 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
         raise Denied("evaluation.hint.buttons")
     if question.kind == "block" and given.button is not None:
         number = given.button[1:]
-        if given.button.startswith("b") and number.isdigit() and int(number) < len(event.program):
+        if given.button.startswith("b") and is_number(number) and int(number) < len(event.program):
             return Answer(choice=f"block:{number}", text=event.program[int(number)])
         raise Denied("dialog.stale")
     if given.button is not None:

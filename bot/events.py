@@ -24,7 +24,7 @@ from icalendar import Calendar
 from icalendar import Event as IcsEvent
 from openpyxl import Workbook
 
-from bot.access import Caller, Denied, require_coordinator, require_member
+from bot.access import Caller, Denied, is_number, require_coordinator, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t, tn
 from bot.regions import Regions, Topic
@@ -784,7 +784,7 @@ def _changes(event: Event, field: str, value: str, now: datetime) -> dict[str, A
     if field == "capacity":
         if not value:
             return {"capacity": None}
-        if not value.isdigit() or not 1 <= int(value) <= CAPACITY_MAX:
+        if not is_number(value) or not 1 <= int(value) <= CAPACITY_MAX:
             raise Denied("events.hint.capacity")
         return {"capacity": int(value)}
     raise Denied("dialog.stale")

@@ -24,9 +24,9 @@ from storage.incidents import Incident
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
+# never the receipt code: it is the reporter's key to /status (withdraw, answer, add details)
 BASE: tuple[str, ...] = (
     "id",
-    "code",
     "received",
     "region",
     "category",
@@ -141,7 +141,6 @@ async def _row(
     yes, no = t(lang, "incidents.export.yes"), t(lang, "incidents.export.no")
     row: list[object] = [
         incident.id,
-        incident.code,
         local(incident.created_at),
         region.name(lang) if region else incident.region_code,
         t(lang, f"incidents.category.{incident.category}"),

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.access import Caller, Denied, require_coordinator, require_member
+from bot.access import Caller, Denied, identify, require_coordinator, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.escalation import (
     TOP,
@@ -165,8 +165,12 @@ async def submit(
     caller: Caller,
     report: Report,
     now: datetime,
+    *,
+    dialog_flow: str | None = None,
 ) -> Incident:
-    """Save the report and tell the first level that can be reached, in one transaction."""
+    """Save the report and tell the first level that can be reached, in one transaction. With
+    `dialog_flow`, the reporter's dialogue (which holds the whole report) is deleted in the
+    same transaction, so a crash cannot leave it behind to be sent twice."""
     member = require_member(caller)
     people, unreachable = await ladder(storage, settings, regions, report.region_code)
     for _ in range(5):
@@ -190,6 +194,10 @@ async def submit(
         attachments=report.attachments,
     )
     async with storage.db.transaction() as tx:
+        if dialog_flow is not None and not await storage.dialogs.delete(
+            caller.telegram_id, flow=dialog_flow, tx=tx
+        ):
+            raise Denied("dialog.stale")  # sent already
         incident = await storage.incidents.create(new, now, tx)
         await storage.incidents.note(tx, incident.id, "reported", now)
         return await reach(
@@ -736,11 +744,14 @@ async def answer_question(
     if not 1 <= len(answer) <= NOTE_MAX:
         raise Denied("incidents.hint.note", limit=NOTE_MAX)
     # the coordinator who asked; if they have erased their data, whoever holds a card of it
+    # (and who may still see the report: someone who lost the region does not get it)
     readers: list[tuple[int, int | None, str]] = []
+    asker = None
     if question.asked_by != ERASED_ASKER:
-        asker = await storage.members.by_telegram_id(question.asked_by)
-        lang = asker.language if asker else settings.default_language
-        readers.append((question.asked_by, asker.id if asker else None, lang))
+        asker = await identify(storage, settings, question.asked_by)
+    if asker is not None and asker.coordinates(incident.region_code):
+        lang = asker.member.language if asker.member else settings.default_language
+        readers.append((question.asked_by, asker.member.id if asker.member else None, lang))
     else:
         before = await _before(storage, settings, regions, incident)
         holders = _card_holders(before) or next(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import Forbidden
 
-from bot.access import Denied, identify, require_admin
+from bot.access import Denied, identify, is_number, require_admin
 from bot.context import BotContext
 from bot.i18n import t, tn
 from bot.members import mark_reachable
@@ -135,7 +135,7 @@ async def ask_revoke(update: Update, context: BotContext) -> None:
         entries = await coordinators(context.storage, caller)
         if context.args:
             arg = context.args[0].removeprefix("#")
-            if not arg.isdigit():
+            if not is_number(arg):
                 raise Denied("revoke.not_found")
             entry = await role_to_revoke(context.storage, caller, int(arg))
             await send(
@@ -196,7 +196,7 @@ async def press_revoke(update: Update, context: BotContext) -> None:
             await answer(query)
             await edit_or_send(context, chat_id, message_id, t(lang, "revoke.kept"))
             return
-        if len(parts) not in (2, 3) or not parts[1].isdigit():
+        if len(parts) not in (2, 3) or not is_number(parts[1]):
             raise Denied("dialog.stale")
         role_id = int(parts[1])
         if len(parts) == 2:

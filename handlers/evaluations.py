@@ -9,7 +9,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify
+from bot.access import Caller, Denied, identify, is_number
 from bot.context import BotContext
 from bot.evaluations import (
     CODE_OF,
@@ -45,7 +45,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
     parts = split_data(query)
     now = context.now()
     try:
-        if len(parts) < 4 or not parts[1].isdigit() or parts[2] not in ROUND_CODES:
+        if len(parts) < 4 or not is_number(parts[1]) or parts[2] not in ROUND_CODES:
             raise Denied("dialog.stale")
         event_id, round_ = int(parts[1]), ROUND_CODES[parts[2]]
         match parts[3:]:
@@ -53,7 +53,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
                 progress = await resume(context.storage, caller, event_id, round_, now)
             case ["redo"]:
                 progress = await start_again(context.storage, caller, event_id, round_, now)
-            case [index, value] if index.isdigit() and value:
+            case [index, value] if is_number(index) and value:
                 given = Given(button=value)
                 progress = await record(
                     context.storage, caller, event_id, round_, int(index), given, now

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify, require_coordinator
+from bot.access import Caller, Denied, identify, is_number, require_coordinator
 from bot.context import BotContext
 from bot.events import (
     CAPACITY_MAX,
@@ -382,9 +382,9 @@ async def on_button(
             if day < context.now().astimezone(zone).date():
                 return t(lang, "events.hint.past")
             await go(context, dialog, "start_time", day=iso)
-        case ["evt", "time", hhmm] if step == "start_time" and len(hhmm) == 4 and hhmm.isdigit():
+        case ["evt", "time", hhmm] if step == "start_time" and len(hhmm) == 4 and is_number(hhmm):
             return await _start_chosen(context, dialog, int(hhmm[:2]), int(hhmm[2:]))
-        case ["evt", "dur", minutes] if step == "duration" and minutes.isdigit():
+        case ["evt", "dur", minutes] if step == "duration" and is_number(minutes):
             if int(minutes) not in DURATIONS:
                 return None
             start = datetime.fromisoformat(str(data["start"]))
@@ -407,7 +407,7 @@ async def on_button(
             await go(context, dialog, "topics", topics=sorted(chosen))
         case ["evt", "topics_done"] if step == "topics":
             await _to_preview_or(context, dialog, _next_step(dialog, "topics"))
-        case ["evt", "cap", number] if step == "capacity" and number.isdigit():
+        case ["evt", "cap", number] if step == "capacity" and is_number(number):
             if int(number) not in (0, *CAPACITIES):
                 return None
             await _to_preview_or(context, dialog, "preview", capacity=int(number) or None)
@@ -569,7 +569,7 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
         else:
             await next_with(place=text, online=None)
     elif step == "capacity":
-        if not text.isdigit() or not 0 < int(text) <= CAPACITY_MAX:
+        if not is_number(text) or not 0 < int(text) <= CAPACITY_MAX:
             await hint("events.hint.capacity")
         else:
             await strip_keyboard(context, dialog.chat_id, dialog.message_id)
@@ -639,7 +639,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
     parts = split_data(query)
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not is_number(parts[1]):
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     event_id, action = int(parts[1]), parts[2]
@@ -726,7 +726,7 @@ async def turn_events_page(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     parts = split_data(query)
     message = query.message
-    if caller.member is None or len(parts) != 2 or not parts[1].isdigit() or message is None:
+    if caller.member is None or len(parts) != 2 or not is_number(parts[1]) or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     text, markup = await _events_page(context, caller, lang, int(parts[1]))
@@ -767,7 +767,7 @@ async def _events_page(
 async def open_event_link(context: BotContext, caller: Caller, value: str, lang: str) -> None:
     """The deep link t.me/<bot>?start=ev_<id>."""
     try:
-        if not value.isdigit():
+        if not is_number(value):
             raise Denied("events.not_found")
         event = await visible_event(context.storage, caller, int(value))
     except Denied as exc:
@@ -823,7 +823,7 @@ async def show_event_admin(update: Update, context: BotContext) -> None:
             await send(update, context, text, markup)
             return
         arg = context.args[0].lstrip("#№")
-        if not arg.isdigit():
+        if not is_number(arg):
             raise Denied("events.not_found")
         event = await managed_event(context.storage, caller, int(arg))
     except Denied as exc:
@@ -869,7 +869,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     parts = split_data(query)
     message = query.message
-    if len(parts) == 3 and parts[1] == "page" and parts[2].isdigit() and message is not None:
+    if len(parts) == 3 and parts[1] == "page" and is_number(parts[2]) and message is not None:
         try:
             text, markup = await _manage_page(context, caller, lang, int(parts[2]))
         except Denied as exc:
@@ -878,7 +878,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
         await answer(query)
         await edit_or_send(context, message.chat.id, message.message_id, text, markup)
         return
-    if len(parts) < 3 or not parts[1].isdigit() or message is None:
+    if len(parts) < 3 or not is_number(parts[1]) or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     event_id, action = int(parts[1]), parts[2:]
@@ -1052,7 +1052,7 @@ async def _apply_edit(update: Update, context: BotContext, dialog: Dialog, value
 async def check_in_link(context: BotContext, caller: Caller, value: str, lang: str) -> None:
     """The deep link ci_<event>_<secret> from the QR code at the venue."""
     event_part, _, secret = value.partition("_")
-    if not event_part.isdigit() or not secret:
+    if not is_number(event_part) or not secret:
         await context.bot.send_message(caller.telegram_id, t(lang, "events.checkin.wrong_code"))
         return
     outcome, event = await check_in(context.storage, caller, int(event_part), secret, context.now())

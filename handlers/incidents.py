@@ -10,7 +10,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify
+from bot.access import Caller, Denied, identify, is_number
 from bot.context import BotContext
 from bot.escalation import card_markup, card_text
 from bot.exports import export_incidents, parse_period
@@ -287,9 +287,10 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
     except Denied as exc:
         await go(context, dialog, "category", hint=t(lang, exc.key))
         return ""
-    incident = await submit(context.storage, context.settings, context.regions, caller, report, now)
+    incident = await submit(
+        context.storage, context.settings, context.regions, caller, report, now, dialog_flow=REPORT
+    )
     quota.spend(caller.telegram_id, now)
-    await dialogs.end(context.storage, dialog.telegram_id)
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
     await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
     _wake(context)
@@ -382,7 +383,7 @@ def _attachment(message: Message) -> tuple[str, str] | None:
 def _typed_day(text: str, today: date) -> date | None:
     """'12.11', '12.11.2026', '12.11.26' -> a date not in the future and not older than a year."""
     parts = [p for p in text.replace("/", ".").replace("-", ".").split(".") if p]
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+    if len(parts) not in (2, 3) or not all(is_number(p) for p in parts):
         return None
     day, month = int(parts[0]), int(parts[1])
     year = int(parts[2]) if len(parts) == 3 else today.year
@@ -409,7 +410,7 @@ async def press_card(update: Update, context: BotContext) -> None:
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
     parts = split_data(query)
-    if len(parts) < 3 or not parts[1].isdigit():
+    if len(parts) < 3 or not is_number(parts[1]):
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     incident_id, action = int(parts[1]), parts[2:]
@@ -542,7 +543,7 @@ async def show_incident(update: Update, context: BotContext) -> None:
         return
     arg = (context.args or [""])[0].lstrip("#№")
     try:
-        if not arg.isdigit():
+        if not is_number(arg):
             raise Denied("incidents.which")
         incident = await visible_incident(context.storage, caller, int(arg))
     except Denied as exc:
@@ -582,10 +583,8 @@ async def _send_card(
         ):
             line += f"\n   <i>{esc(entry.detail[:300])}</i>"
         lines.append(line)
-    body = "\n".join(lines)
-    if len(body) > 4000:
-        body = body[:3990] + "…"
-    await send(update, context, body)
+    for page in _pages(lines):
+        await send(update, context, page)
     for attachment in files:
         caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
         if attachment.kind == "photo":
@@ -594,6 +593,20 @@ async def _send_card(
             await context.bot.send_voice(caller.telegram_id, attachment.file_id, caption=caption)
         else:
             await context.bot.send_document(caller.telegram_id, attachment.file_id, caption=caption)
+
+
+def _pages(lines: list[str], most: int = 4000) -> list[str]:
+    """Whole lines per message, each message within Telegram's limit (HTML stays intact)."""
+    pages: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > most:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pages.append(current)
+    return pages
 
 
 STATE_FILTERS = {"open": ("new", "acknowledged"), "new": ("new",), "taken": ("acknowledged",)}
@@ -635,7 +648,7 @@ async def press_list(update: Update, context: BotContext) -> None:
     parts = split_data(query)
     message = query.message
     try:
-        if len(parts) == 3 and parts[1] == "card" and parts[2].isdigit():
+        if len(parts) == 3 and parts[1] == "card" and is_number(parts[2]):
             incident = await visible_incident(context.storage, caller, int(parts[2]))
             await answer(query)
             await _send_card(update, context, caller, incident, lang)
@@ -643,7 +656,7 @@ async def press_list(update: Update, context: BotContext) -> None:
         if (
             len(parts) != 4
             or parts[1] not in STATE_FILTERS
-            or not parts[3].isdigit()
+            or not is_number(parts[3])
             or message is None
         ):
             raise Denied("dialog.stale")
@@ -800,8 +813,16 @@ async def press_status(update: Update, context: BotContext) -> None:
         return
     code, action = parts[1], parts[2:]
     now = context.now()
+    quota = context.bot_data.code_quota  # button data is typed by nobody: guessing counts too
+    if quota.left(caller.telegram_id, now) <= 0:
+        await answer(query, t(lang, "incidents.code_tries"), alert=True)
+        return
     try:
-        incident = await incident_by_code(context.storage, code)
+        try:
+            incident = await incident_by_code(context.storage, code)
+        except Denied:
+            quota.spend(caller.telegram_id, now)
+            raise
         if action == ["show"]:
             await answer(query)
             text, markup = await _status_card(context, caller, incident, lang)
@@ -834,7 +855,7 @@ async def press_status(update: Update, context: BotContext) -> None:
             )
             _wake(context)
         elif action == ["details"] or (
-            len(action) == 2 and action[0] == "reply" and action[1].isdigit()
+            len(action) == 2 and action[0] == "reply" and is_number(action[1])
         ):
             if not incident.is_open:
                 raise Denied("incidents.closed")

@@ -108,6 +108,9 @@ class Database:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # deleted rows (an erased member, a finished report dialogue) are overwritten,
+            # not left readable in free pages of the file
+            await conn.execute("PRAGMA secure_delete = ON")
             await conn.execute("SELECT count(*) FROM sqlite_master")  # fails if not a database
         except BaseException:
             await conn.close()

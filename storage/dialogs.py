@@ -12,7 +12,7 @@ from storage.clock import from_db, to_db
 if TYPE_CHECKING:
     import aiosqlite
 
-    from storage.db import Database
+    from storage.db import Database, Tx
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,19 @@ class DialogRepo:
             expires_at,
         )
 
-    async def delete(self, telegram_id: int) -> bool:
-        return (
-            await self._db.execute("DELETE FROM dialogs WHERE telegram_id = ?", (telegram_id,)) > 0
-        )
+    async def delete(
+        self, telegram_id: int, *, flow: str | None = None, tx: Tx | None = None
+    ) -> bool:
+        """Remove the person's dialogue (only if it is of `flow`, when given); inside `tx`, it
+        goes together with what the dialogue produced."""
+        sql = "DELETE FROM dialogs WHERE telegram_id = ?"
+        params: list[object] = [telegram_id]
+        if flow is not None:
+            sql += " AND flow = ?"
+            params.append(flow)
+        if tx is not None:
+            return await tx.execute(sql, params) > 0
+        return await self._db.execute(sql, params) > 0
 
     async def take_expired(self, now: datetime, limit: int = 100) -> list[Dialog]:
         """Remove and return dialogues idle past their expiry (each is taken once)."""

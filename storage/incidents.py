@@ -291,6 +291,25 @@ class IncidentRepo:
             params += list(kinds)
         await tx.execute(sql, params)
 
+    async def postpone_step(self, step_id: int, due_at: datetime) -> None:
+        """A step that failed with an error is tried again later (not in a loop)."""
+        await self._db.execute(
+            "UPDATE incident_steps SET due_at = ? WHERE id = ? AND status = 'pending'",
+            (to_db(due_at), step_id),
+        )
+
+    async def hurry_for_chat(self, chat_id: int, now: datetime) -> int:
+        """Someone who was sent the card of open, untaken incidents turned out unreachable
+        (blocked the bot, deleted the account): bring those incidents' next reminder forward
+        to now, so the sweep checks the level again at once and goes up if nobody is left."""
+        return await self._db.execute(
+            "UPDATE incident_steps SET due_at = ? WHERE kind = 'remind' AND status = 'pending'"
+            " AND due_at > ? AND incident_id IN (SELECT i.id FROM incidents i"
+            " WHERE i.state = 'new' AND EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = ?"
+            " AND o.dedupe_key = 'inccard' || i.id || ':' || ?))",
+            (to_db(now), to_db(now), chat_id, chat_id),
+        )
+
     async def take_step(self, tx: Tx, step_id: int, now: datetime) -> bool:
         """Mark a due step done; False if another sweep (or a cancel) got there first."""
         return (

@@ -344,6 +344,16 @@ async def test_a_coordinator_who_blocked_the_bot_is_skipped(harness: Harness) ->
     assert any("никто недоступен" in t for t in harness.person(ADMIN_ID).texts)
 
 
+async def test_a_card_that_bounces_sends_the_report_up_without_waiting(harness: Harness) -> None:
+    await network(harness)
+    harness.telegram.fail("sendMessage", chat_id=REGIONAL)  # blocked: known only on sending
+    await report(harness, REPORTER, urgency="Для сведения")
+    await harness.deliver()
+    assert cards(harness, FEDERAL) == []
+    await later(harness, seconds=30)  # the next sweep, not the next reminder hours later
+    assert len(cards(harness, FEDERAL)) == 1
+
+
 async def test_overdue_steps_fire_once_after_an_outage(harness: Harness) -> None:
     await network(harness)
     await report(harness, REPORTER)
@@ -597,8 +607,12 @@ async def test_exports_full_for_admins_without_free_text_for_coordinators(
     from openpyxl import load_workbook
 
     await network(harness)
-    await report(harness, REPORTER)
-    await report(harness, REPORTER, anonymous=True, description="=HYPERLINK(1) окна разбиты снова")
+    codes = [
+        await report(harness, REPORTER),
+        await report(
+            harness, REPORTER, anonymous=True, description="=HYPERLINK(1) окна разбиты снова"
+        ),
+    ]
     await harness.deliver()
 
     async def export(chat_id: int, args: str = "") -> tuple[list[tuple[Any, ...]], list[list[str]]]:
@@ -618,6 +632,8 @@ async def test_exports_full_for_admins_without_free_text_for_coordinators(
     named, anonymous = table[1], table[2]
     assert "Ринат Заявитель" in named and "разбили окна" in " ".join(map(str, named))
     assert "Ринат Заявитель" not in anonymous  # anonymous: no reporter data
+    # receipt codes are the reporters' keys to /status: in no export
+    assert not any(code in str(v) for code in codes for row in table for v in row)
     assert "'=HYPERLINK(1) окна разбиты снова" in anonymous  # never a formula
     table, rows = await export(REGIONAL)
     assert "Описание" not in table[0] and "Заявитель" not in table[0]
@@ -667,3 +683,19 @@ async def test_erasure_unlinks_reporters_and_coordinators_but_keeps_the_report(
         for row in await harness.storage.db.fetchall(f"SELECT * FROM {table}"):
             assert REGIONAL not in tuple(row) and REPORTER not in tuple(row), (table, dict(row))
             assert "Ольга" not in str(tuple(row)), (table, dict(row))
+
+
+async def test_forged_numbers_get_a_clear_answer(harness: Harness) -> None:
+    await network(harness)
+    await report(harness, REPORTER)
+    regional = harness.person(REGIONAL)
+    errors = len(harness.telegram.sent("sendMessage", chat_id=ADMIN_ID))
+    for data in ("inc:²:ack", "inc:99999999999999999999:ack", "incl:card:٣", "inc:-1:ack"):
+        await regional.press(data, message_id=1)
+        assert "не действует" in regional.alerts()[-1], data
+    for command in ("/incident ²", "/incident 99999999999999999999"):
+        await regional.send(command)
+        assert "Напишите номер обращения" in regional.last, command
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.state == "new"
+    assert len(harness.telegram.sent("sendMessage", chat_id=ADMIN_ID)) == errors  # no error
