@@ -150,6 +150,8 @@ def build_application(
             _command("incidents", incidents.list_incidents),
             _command("incident", incidents.show_incident),
             _command("export_incidents", incidents.export),
+            _command("evaluation", evaluations.show_evaluation),
+            _command("evaluations", evaluations.compare_evaluations),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -169,6 +171,8 @@ def build_application(
             CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
             CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
             CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
+            CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
+            CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(profile.unknown_button),

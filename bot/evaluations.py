@@ -39,6 +39,7 @@ CUSTOM_TEXT_MAX = 200
 CUSTOM_OPTIONS_MAX = 6
 CUSTOM_OPTION_MAX = 40
 KINDS = ("scale", "choice", "text")
+SMALL_CELL = 5  # fewer answers than this: figures are hidden, an anonymous answer has no region
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,11 @@ def question_text(question: Question, lang: str) -> str:
     if question.text is not None:
         return _esc(question.text)
     return t(lang, f"evaluation.q.{question.key}")
+
+
+def plain_question(question: Question, lang: str) -> str:
+    """The question as text (not HTML), for files."""
+    return question.text if question.text is not None else t(lang, f"evaluation.q.{question.key}")
 
 
 def option_label(question: Question, option: str, lang: str) -> str:
@@ -406,11 +412,15 @@ async def record(
             raise Denied("evaluation.already_recorded")
         return Progress(event, config, round_, questions, following)
     member = require_member(caller)
+    region: str | None = member.region_code
+    if config.anonymous:  # a region with few participants would point at the person
+        asked_there = await storage.evaluations.asked_by_region(event_id, round_)
+        region = region if asked_there.get(member.region_code, 0) >= SMALL_CELL else None
     finished = await storage.evaluations.finish(
         asked,
         {key: Answer(**value) for key, value in answers.items()},
         anonymous=config.anonymous,
-        region_code=member.region_code,
+        region_code=region,
         now=now,
     )
     if not finished:

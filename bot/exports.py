@@ -53,12 +53,14 @@ class Export:
     full: bool  # with free text and reporters (admins)
 
 
-def parse_period(args: list[str], today: date) -> tuple[date, date]:
+def parse_period(
+    args: list[str], today: date, default_days: int = DEFAULT_DAYS
+) -> tuple[date, date]:
     """'01.11.2026 30.11.2026', '01.11.2026' (to today) or nothing (the last 30 days)."""
     days = [_day(a) for a in args[:2]]
     if any(d is None for d in days):
         raise Denied("incidents.export.bad_period")
-    start = days[0] if days else today - timedelta(days=DEFAULT_DAYS - 1)
+    start = days[0] if days else today - timedelta(days=default_days - 1)
     end = days[1] if len(days) > 1 else today
     assert start is not None and end is not None
     if end < start or (end - start).days >= MAX_DAYS:

@@ -153,3 +153,17 @@ async def registered(update: Update, context: BotContext) -> tuple[Caller, Membe
         await send(update, context, t(lang, "denied.not_registered"))
         return None
     return caller, caller.member, lang
+
+
+def pages(lines: list[str], most: int = 4000) -> list[str]:
+    """Whole lines per message, each message within Telegram's limit (HTML stays intact)."""
+    pages: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > most:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pages.append(current)
+    return pages

@@ -4,13 +4,27 @@ and bot/evaluation_reports.py."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify, is_number
+from bot.access import Caller, Denied, identify, is_number, require_coordinator
 from bot.context import BotContext
+from bot.evaluation_reports import (
+    EventReport,
+    compare,
+    comparison_chart,
+    comparison_text,
+    event_chart,
+    event_report,
+    export,
+    report_text,
+    texts_of,
+    voices_of,
+)
 from bot.evaluations import (
     CODE_OF,
     ROUND_CODES,
@@ -21,9 +35,23 @@ from bot.evaluations import (
     resume,
     start_again,
 )
+from bot.exports import parse_period
 from bot.i18n import t
-from bot.timefmt import moment
-from handlers.common import answer, caller_of, edit_or_send, lang_of, send, split_data, user_of
+from bot.timefmt import MOSCOW, moment
+from handlers.common import (
+    Button,
+    answer,
+    caller_of,
+    edit_or_send,
+    esc,
+    keyboard,
+    lang_of,
+    pages,
+    private_only,
+    send,
+    split_data,
+    user_of,
+)
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import strip_keyboard
 from storage.dialogs import Dialog
@@ -189,3 +217,213 @@ async def answer_typed(update: Update, context: BotContext, dialog: Dialog) -> N
             await show(context, caller, current, lang, dialog.message_id, new_message=True)
         return
     await show(context, caller, progress, lang, dialog.message_id, new_message=True)
+
+
+# ---------------------------------------------------------------- results for coordinators
+
+REPORT_PATTERN = r"^evr:"
+COMPARE_PATTERN = r"^evs:"
+RECENT_DAYS = 90
+
+
+def _zone(context: BotContext, caller: Caller) -> ZoneInfo:
+    region = context.regions.get(caller.member.region_code) if caller.member else None
+    return region.tz if region else MOSCOW
+
+
+async def show_evaluation(update: Update, context: BotContext) -> None:
+    """/evaluation <event>: response rate, figures per question, a chart, the free texts."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    arg = (context.args or [""])[0].lstrip("#№")
+    try:
+        require_coordinator(caller)
+        if not is_number(arg):
+            await _recent(update, context, caller, lang)
+            return
+        report = await event_report(context.storage, caller, int(arg), lang)
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key, **exc.params))
+        return
+    await _send_report(context, caller, report, lang)
+
+
+async def _recent(update: Update, context: BotContext, caller: Caller, lang: str) -> None:
+    now = context.now()
+    ids = await context.storage.evaluations.evaluated_between(
+        now - timedelta(days=RECENT_DAYS), now
+    )
+    rows: list[list[Button]] = []
+    zone = _zone(context, caller)
+    for event_id in reversed(ids[-RECENT_LISTED:]):
+        event = await context.storage.events.get(event_id)
+        if event is None or not any(caller.coordinates(code) for code in event.regions):
+            continue
+        label = f"{event.starts_at.astimezone(zone):%d.%m} {event.title}"[:60]
+        rows.append([(label, f"evr:{event.id}:main")])
+    if not rows:
+        await send(update, context, t(lang, "evaluation.report.nothing"))
+        return
+    await send(update, context, t(lang, "evaluation.report.which"), keyboard(rows))
+
+
+RECENT_LISTED = 20
+
+
+async def _send_report(context: BotContext, caller: Caller, report: EventReport, lang: str) -> None:
+    chat_id = caller.telegram_id
+    zone = _zone(context, caller)
+    chart = event_chart(report, lang)
+    if chart is not None:
+        await context.bot.send_photo(chat_id, chart, caption=esc(report.event.title[:200]))
+    event_id, code = report.event.id, CODE_OF[report.round]
+    rows: list[list[Button]] = []
+    voices = voices_of(report)
+    if voices:
+        rows.append(
+            [(t(lang, "evaluation.report.voices_button", n=len(voices)), f"evr:{event_id}:{code}v")]
+        )
+    rows.append(
+        [
+            (t(lang, "evaluation.report.xlsx_button"), f"evr:{event_id}:{code}x"),
+            (t(lang, "evaluation.report.csv_button"), f"evr:{event_id}:{code}c"),
+        ]
+    )
+    other = "followup" if report.round == "main" else "main"
+    if report.config.opened(other) is not None:
+        label = "followup_button" if other == "followup" else "main_button"
+        rows.append([(t(lang, f"evaluation.report.{label}"), f"evr:{event_id}:{other}")])
+    await context.bot.send_message(
+        chat_id, report_text(report, lang, zone), reply_markup=keyboard(rows)
+    )
+    texts = texts_of(report, lang)
+    if texts:
+        for page in pages([t(lang, "evaluation.report.texts_title"), *texts]):
+            await context.bot.send_message(chat_id, page)
+
+
+async def press_report(update: Update, context: BotContext) -> None:
+    """evr:<event>:main|followup (the report), evr:<event>:<m|f><v|x|c> (voices, XLSX, CSV)."""
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    try:
+        if len(parts) != 3 or not is_number(parts[1]):
+            raise Denied("dialog.stale")
+        event_id, action = int(parts[1]), parts[2]
+        if action in ("main", "followup"):
+            round_, what = action, "show"
+        elif len(action) == 2 and action[0] in ROUND_CODES and action[1] in "vxc":
+            round_, what = ROUND_CODES[action[0]], action[1]
+        else:
+            raise Denied("dialog.stale")
+        report = await event_report(context.storage, caller, event_id, lang, round_)
+    except Denied as exc:
+        await answer(query, t(lang, exc.key, **exc.params), alert=True)
+        return
+    await answer(query)
+    chat_id = caller.telegram_id
+    if what == "show":
+        await _send_report(context, caller, report, lang)
+    elif what == "v":
+        voices = voices_of(report)
+        if not voices:
+            await context.bot.send_message(chat_id, t(lang, "evaluation.report.no_voices"))
+        for voice in voices:
+            await context.bot.send_voice(chat_id, voice)
+    else:
+        files = await export(
+            context.storage, [report], context.regions, lang, _zone(context, caller)
+        )
+        name = f"evaluation-{event_id}" + ("-followup" if round_ == "followup" else "")
+        caption = t(lang, "evaluation.report.file_caption", title=esc(report.event.title[:200]))
+        if what == "x":
+            await context.bot.send_document(
+                chat_id, files.xlsx, filename=f"{name}.xlsx", caption=caption
+            )
+        else:
+            await context.bot.send_document(
+                chat_id, files.csv, filename=f"{name}.csv", caption=caption
+            )
+
+
+async def compare_evaluations(update: Update, context: BotContext) -> None:
+    """/evaluations [from] [to]: events and regions compared; small cells hidden."""
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    if not await private_only(update, context, lang):
+        return
+    zone = _zone(context, caller)
+    try:
+        require_coordinator(caller)
+        start, end = parse_period(
+            list(context.args or []), context.now().astimezone(zone).date(), RECENT_DAYS
+        )
+        comparison = await compare(context.storage, caller, context.regions, start, end, zone, lang)
+    except Denied as exc:
+        await send(update, context, t(lang, exc.key, **exc.params))
+        return
+    if not comparison.events:
+        await send(update, context, t(lang, "evaluation.compare.none"))
+        return
+    chart = comparison_chart(comparison, lang)
+    if chart is not None:
+        await context.bot.send_photo(caller.telegram_id, chart)
+    period = f"{start:%Y%m%d}:{end:%Y%m%d}"
+    markup = keyboard(
+        [
+            [
+                (t(lang, "evaluation.report.xlsx_button"), f"evs:{period}:x"),
+                (t(lang, "evaluation.report.csv_button"), f"evs:{period}:c"),
+            ]
+        ]
+    )
+    lines = comparison_text(comparison, lang)
+    chunks = pages(lines)
+    for n, page in enumerate(chunks):
+        await send(update, context, page, markup if n == len(chunks) - 1 else None)
+
+
+async def press_compare(update: Update, context: BotContext) -> None:
+    """evs:<from>:<to>:x|c — the period's answers as XLSX or CSV."""
+    query = update.callback_query
+    assert query is not None
+    caller = await caller_of(update, context)
+    lang = lang_of(update, context, caller)
+    parts = split_data(query)
+    zone = _zone(context, caller)
+    try:
+        if len(parts) != 4 or parts[3] not in ("x", "c"):
+            raise Denied("dialog.stale")
+        try:
+            start = datetime.strptime(parts[1], "%Y%m%d").date()
+            end = datetime.strptime(parts[2], "%Y%m%d").date()
+        except ValueError:
+            raise Denied("dialog.stale") from None
+        if end < start or (end - start).days > 366:
+            raise Denied("dialog.stale")
+        comparison = await compare(context.storage, caller, context.regions, start, end, zone, lang)
+    except Denied as exc:
+        await answer(query, t(lang, exc.key, **exc.params), alert=True)
+        return
+    await answer(query)
+    files = await export(context.storage, comparison.reports, context.regions, lang, zone)
+    name = f"evaluations-{start:%Y%m%d}-{end:%Y%m%d}"
+    caption = t(
+        lang,
+        "evaluation.compare.file_caption",
+        start=f"{start:%d.%m.%Y}",
+        end=f"{end:%d.%m.%Y}",
+    )
+    if parts[3] == "x":
+        await context.bot.send_document(
+            caller.telegram_id, files.xlsx, filename=f"{name}.xlsx", caption=caption
+        )
+    else:
+        await context.bot.send_document(
+            caller.telegram_id, files.csv, filename=f"{name}.csv", caption=caption
+        )

@@ -47,6 +47,7 @@ from handlers.common import (
     esc,
     keyboard,
     lang_of,
+    pages,
     private_only,
     registered,
     send,
@@ -583,7 +584,7 @@ async def _send_card(
         ):
             line += f"\n   <i>{esc(entry.detail[:300])}</i>"
         lines.append(line)
-    for page in _pages(lines):
+    for page in pages(lines):
         await send(update, context, page)
     for attachment in files:
         caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
@@ -593,20 +594,6 @@ async def _send_card(
             await context.bot.send_voice(caller.telegram_id, attachment.file_id, caption=caption)
         else:
             await context.bot.send_document(caller.telegram_id, attachment.file_id, caption=caption)
-
-
-def _pages(lines: list[str], most: int = 4000) -> list[str]:
-    """Whole lines per message, each message within Telegram's limit (HTML stays intact)."""
-    pages: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > most:
-            pages.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        pages.append(current)
-    return pages
 
 
 STATE_FILTERS = {"open": ("new", "acknowledged"), "new": ("new",), "taken": ("acknowledged",)}

@@ -8,7 +8,9 @@ from typing import Any
 
 from storage.events import NewEvent
 from tests.conftest import Harness
+from tests.test_admin import make_coordinator
 from tests.test_events import join
+from tests.test_registration import register
 
 COORDINATOR = 3001
 MOSCOW_ID, KALININGRAD_ID, IRKUTSK_ID, SAMARA_ID = 3101, 3102, 3103, 3104
@@ -330,3 +332,201 @@ async def test_cancelled_events_and_events_without_questionnaire_ask_nobody(
     await people_going(harness, silent, (MOSCOW_ID,))
     await at(harness, ENDS + timedelta(minutes=1))
     assert questions(harness, MOSCOW_ID) == []
+
+
+# ---------------------------------------------------------------- results for coordinators
+
+CROWD = tuple(range(3201, 3208))  # seven members in Moscow
+
+
+async def crowd_going(h: Harness, event_id: int, ids: tuple[int, ...] = CROWD) -> None:
+    for user_id in ids:
+        await join(h, user_id, "Центральный", "Москва", "Образование")
+        person = h.person(user_id)
+        await person.send("/events")
+        await person.press(f"ev:{event_id}:going")
+
+
+async def answer_with(h: Harness, user_id: int, event_id: int, values: list[str]) -> None:
+    """Answer question after question: button values, or 'text:...' / 'voice:...'."""
+    p = h.person(user_id)
+    for n, value in enumerate(values):
+        if value.startswith("text:"):
+            await p.send(value[5:])
+        elif value.startswith("voice:"):
+            await p.send(None, voice={"file_id": value[6:], "file_unique_id": value, "duration": 3})
+        else:
+            await p.press(f"eva:{event_id}:m:{n}:{value}")
+    assert "Спасибо!" in p.last, p.screen()
+
+
+# relevance, usefulness, organisation, practice, best block, improve, recommend
+ANSWERS = [
+    ["5", "4", "5", "0", "b0", "text:Больше практики", "0"],
+    ["5", "4", "4", "1", "b0", "text:Раздаточные материалы заранее", "0"],
+    ["4", "4", "5", "1", "b0", "voice:voice-a", "0"],
+    ["4", "4", "4", "1", "b1", "text:Дольше перерывы", "0"],
+    ["3", "4", "5", "1", "b1", "text:=1+1 формула", "0"],
+    ["2", "4", "4", "2", "s", "s", "2"],
+]
+
+
+async def evaluated_event(h: Harness) -> int:
+    await register(h, COORDINATOR)
+    await make_coordinator(h, COORDINATOR, "RU-MOW")
+    event_id = await make_event(h, regions=("RU-MOW",))
+    await crowd_going(h, event_id)
+    await at(h, ENDS + timedelta(minutes=1))
+    for user_id, values in zip(CROWD, ANSWERS, strict=False):
+        await answer_with(h, user_id, event_id, values)
+    return event_id
+
+
+async def test_the_report_of_one_event_matches_hand_computed_figures(harness: Harness) -> None:
+    event_id = await evaluated_event(harness)
+    c = harness.person(COORDINATOR)
+    await c.send(f"/evaluation {event_id}")
+    summary = next(text for text in c.texts if "📊 <b>Оценка" in text)
+    assert "Ответили: <b>6 из 7</b> (86 %)" in summary
+    # relevance 5+5+4+4+3+2 = 23 / 6 = 3.83; usefulness 4.0; organisation 27 / 6 = 4.5
+    assert "Средняя оценка <b>3,8</b> из 5 (ответов: 6)" in summary
+    assert "Средняя оценка <b>4,0</b> из 5 (ответов: 6)" in summary
+    assert "Средняя оценка <b>4,5</b> из 5 (ответов: 6)" in summary
+    assert "5 ▇▇▇ 2\n4 ▇▇▇ 2\n3 ▇ 1\n2 ▇ 1\n1 · 0" in summary
+    assert "Мало — 1; В самый раз — 4; Много — 1" in summary
+    assert "Адвокация — 3; Международные механизмы — 2" in summary
+    assert "Ответов текстом: 4, голосовых: 1" in summary
+    assert "Да — 5; Нет — 1" in summary
+    texts = c.texts[-1]
+    assert "Больше практики" in texts and "Дольше перерывы" in texts
+    photo = harness.telegram.sent("sendPhoto", chat_id=COORDINATOR)[-1]
+    assert photo.files["photo"][1].startswith(b"\x89PNG\r\n\x1a\n")
+    # the voice answer is forwarded on request
+    await c.tap("Голосовые ответы (1)")
+    assert harness.telegram.sent("sendVoice", chat_id=COORDINATOR)[-1].params["voice"] == "voice-a"
+
+
+async def test_the_spreadsheet_reads_back(harness: Harness) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    event_id = await evaluated_event(harness)
+    c = harness.person(COORDINATOR)
+    await c.send(f"/evaluation {event_id}")
+    await c.tap("Таблица XLSX")
+    xlsx = harness.telegram.sent("sendDocument", chat_id=COORDINATOR)[-1]
+    book = load_workbook(io.BytesIO(xlsx.files["document"][1]))
+    summary = list(book["Сводка"].iter_rows(values_only=True))
+    assert summary[0][:5] == ("Мероприятие", "Дата", "Опрошено", "Ответили", "Доля ответивших")
+    assert summary[1][:5] == ("Тренинг: медиация", "22.11.2026", 7, 6, 0.857)
+    assert summary[1][5:8] == (3.83, 4.0, 4.5)
+    sheet = list(book.worksheets[1].iter_rows(values_only=True))
+    assert sheet[0][:4] == ("Участник", "Организация", "Регион", "Дата ответа")
+    assert len(sheet) == 7 and sheet[1][0] == "Участник 3201" and sheet[1][2] == "Москва"
+    answers = sheet[5]
+    assert answers[4:] == (3, 4, 5, "В самый раз", "Международные механизмы", "'=1+1 формула", "Да")
+    await c.tap("CSV")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                harness.telegram.sent("sendDocument", chat_id=COORDINATOR)[-1]
+                .files["document"][1]
+                .decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows[0] == ["Мероприятие", "Дата", "№ анкеты", "Вопрос", "Ответ"]
+    assert [
+        "Тренинг: медиация",
+        "22.11.2026",
+        "6",
+        "Порекомендовали бы вы такое мероприятие коллегам из других НКО?",
+        "Нет",
+    ] in rows
+
+
+async def test_an_anonymous_export_has_no_member_data(harness: Harness) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    await register(harness, COORDINATOR)
+    await make_coordinator(harness, COORDINATOR, "RU-MOW")
+    event_id = await make_event(
+        harness, regions=("RU-MOW",), evaluation={"template": "short", "anonymous": True}
+    )
+    await crowd_going(harness, event_id, CROWD[:2])
+    await at(harness, ENDS + timedelta(minutes=1))
+    for user_id in CROWD[:2]:
+        await answer_with(harness, user_id, event_id, ["5", "4", "s"])
+    c = harness.person(COORDINATOR)
+    await c.send(f"/evaluation {event_id}")
+    assert "анонимная" in c.texts[-1]
+    await c.tap("Таблица XLSX")
+    xlsx = harness.telegram.sent("sendDocument", chat_id=COORDINATOR)[-1]
+    sheet = list(load_workbook(io.BytesIO(xlsx.files["document"][1])).worksheets[1].values)
+    assert "Участник" not in sheet[0] and "Организация" not in sheet[0]
+    assert not any("Участник 32" in str(v) for row in sheet for v in row)
+    # two participants from Moscow: too few to keep even their region
+    assert all(row[0] in ("", None) for row in sheet[1:])
+
+
+async def test_comparing_events_hides_small_cells(harness: Harness) -> None:
+    await evaluated_event(harness)
+    small = await make_event(harness, regions=("RU-MOW",))
+    await harness.storage.db.execute(
+        "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",
+        ("2026-11-25T15:30:00.000000Z", "2026-11-25T18:30:00.000000Z", small),
+    )
+    await harness.storage.db.execute(
+        "INSERT INTO rsvps (event_id, member_id, answer, answered_at)"
+        " SELECT ?, id, 'going', '2026-11-22T09:00:00.000000Z' FROM members"
+        " WHERE telegram_id IN (3201, 3202)",
+        (small,),
+    )
+    await at(harness, datetime(2026, 11, 25, 18, 31, tzinfo=UTC))
+    for user_id in (3201, 3202):
+        await answer_with(harness, user_id, small, ["5", "5", "5", "0", "b2", "s", "0"])
+    c = harness.person(COORDINATOR)
+    await c.send("/evaluations 01.11.2026 30.11.2026")
+    table = "\n".join(c.texts[-2:])
+    assert "мероприятий: 2" in table
+    first = next(line for line in table.splitlines() if "22.11" in line)
+    second = next(line for line in table.splitlines() if "25.11" in line)
+    assert "86" in first and "3,8" in first and "4,0" in first and "4,5" in first
+    assert "100" in second and "—" in second and "5,0" not in second  # 2 answers: hidden
+    # by region: 8 answers from Moscow; relevance (23 + 10) / 8 = 4.1
+    moscow = next(line for line in table.splitlines() if line.startswith("Москва"))
+    assert "4,1" in moscow
+    assert harness.telegram.sent("sendPhoto", chat_id=COORDINATOR)[-1].files["photo"][1][:4] == (
+        b"\x89PNG"
+    )
+    await c.tap("Таблица XLSX")
+    assert (
+        harness.telegram.sent("sendDocument", chat_id=COORDINATOR)[-1].files["document"][0]
+        == "evaluations-20261101-20261130.xlsx"
+    )
+
+
+async def test_results_are_for_the_events_coordinators_only(harness: Harness) -> None:
+    event_id = await evaluated_event(harness)
+    await register(harness, 3002)
+    await make_coordinator(harness, 3002, "RU-SAM")
+    other = harness.person(3002)
+    await other.send(f"/evaluation {event_id}")
+    assert "не ваших регионов" in other.last
+    await other.press(f"evr:{event_id}:mx", message_id=1)
+    assert other.alerts()[-1]
+    member = harness.person(CROWD[0])
+    await member.send(f"/evaluation {event_id}")
+    assert "только координаторам" in member.last
+    await member.send("/evaluations")
+    assert "только координаторам" in member.last
+    await other.send("/evaluations")
+    assert "нет мероприятий" in other.last
+    for data in ("evr:1:zz", "evr:²:main", "evs:2026:x", "evs:20261301:20261130:x"):
+        await other.press(data, message_id=1)
+        assert "не действует" in other.alerts()[-1], data
+    assert not harness.telegram.sent("sendDocument", chat_id=3002)

@@ -1,0 +1,530 @@
+"""What coordinators learn from evaluations: one event's results (/evaluation), events and
+regions compared over a period (/evaluations), charts and spreadsheets.
+
+Figures that compare (the period view) hide every cell built from fewer than SMALL_CELL answers,
+so nobody can be singled out. An anonymous evaluation's export carries no member data.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+
+from bot.access import Caller, Denied, require_coordinator
+from bot.evaluations import (
+    SCALE_KEYS,
+    SMALL_CELL,
+    Question,
+    option_label,
+    plain_question,
+    question_text,
+    questions_of,
+)
+from bot.events import managed_event
+from bot.i18n import t
+from bot.regions import Regions
+from storage.db import Storage
+from storage.evaluations import EvaluationConfig, Response
+from storage.events import Event
+
+TEXTS_SHOWN = 30  # free-text answers listed in the chat per question (all are in the export)
+COMPARED = ("relevance", "usefulness", "organisation")
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    question: Question
+    answered: int = 0
+    average: float | None = None
+    distribution: dict[int, int] = field(default_factory=dict)  # scale value -> answers
+    counts: list[tuple[str, int]] = field(default_factory=list)  # option label -> answers
+    texts: list[str] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)  # Telegram file ids
+
+
+@dataclass(frozen=True)
+class EventReport:
+    event: Event
+    config: EvaluationConfig
+    round: str
+    asked: int
+    answered: int
+    questions: list[Question]
+    stats: list[QuestionStats]
+    responses: list[Response]
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.asked if self.asked else None
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _stats(question: Question, event: Event, responses: list[Response], lang: str) -> QuestionStats:
+    given = [r.answers[question.key] for r in responses if question.key in r.answers]
+    if question.kind == "scale":
+        numbers = [a.number for a in given if a.number is not None]
+        return QuestionStats(
+            question,
+            answered=len(numbers),
+            average=sum(numbers) / len(numbers) if numbers else None,
+            distribution={v: numbers.count(v) for v in (5, 4, 3, 2, 1)},
+        )
+    counted: Counter[str] = Counter()
+    texts: list[str] = []
+    voices: list[str] = []
+    for a in given:
+        if a.choice is not None and a.choice.startswith("block:"):
+            counted[a.text or a.choice] += 1
+        elif a.choice is not None:
+            counted[option_label(question, a.choice, lang)] += 1
+        elif a.text:
+            texts.append(a.text)
+        if a.voice:
+            voices.append(a.voice)
+    order = (
+        [option_label(question, o, lang) for o in question.options]
+        if question.kind == "choice"
+        else list(event.program)
+    )
+    counts = [(label, counted[label]) for label in order]
+    counts += [(label, n) for label, n in counted.items() if label not in order]
+    return QuestionStats(question, answered=len(given), counts=counts, texts=texts, voices=voices)
+
+
+async def event_report(
+    storage: Storage, caller: Caller, event_id: int, lang: str, round_: str = "main"
+) -> EventReport:
+    """One event's results, for its coordinators and admins."""
+    event = await managed_event(storage, caller, event_id)
+    config = await storage.evaluations.config(event.id)
+    if config is None or config.template == "none":
+        raise Denied("evaluation.report.none")
+    if config.opened(round_) is None:
+        raise Denied("evaluation.report.not_yet", title=_esc(event.title))
+    questions = questions_of(config, round_)
+    responses = await storage.evaluations.responses(event.id, round_)
+    asked, answered = await storage.evaluations.counts(event.id, round_)
+    return EventReport(
+        event=event,
+        config=config,
+        round=round_,
+        asked=asked,
+        answered=answered,
+        questions=questions,
+        stats=[_stats(q, event, responses, lang) for q in questions],
+        responses=responses,
+    )
+
+
+def _number(value: float, lang: str) -> str:
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if lang == "ru" else text
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)} %" if whole else "—"
+
+
+def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
+    """The summary message: response rate, then each question's figures."""
+    event = report.event
+    lines = [
+        t(
+            lang,
+            "evaluation.report.title"
+            if report.round == "main"
+            else "evaluation.report.title_followup",
+            title=_esc(event.title),
+            date=event.starts_at.astimezone(zone).strftime("%d.%m.%Y"),
+        ),
+        t(
+            lang,
+            "evaluation.report.rate",
+            answered=report.answered,
+            asked=report.asked,
+            percent=_percent(report.answered, report.asked),
+        ),
+    ]
+    if report.config.anonymous:
+        lines.append(t(lang, "evaluation.report.anonymous"))
+    for n, s in enumerate(report.stats, start=1):
+        title = f"{n}. {question_text(s.question, lang)}"
+        if s.question.kind == "scale":
+            if s.average is None:
+                lines.append(f"\n<b>{title}</b>\n" + t(lang, "evaluation.report.no_answers"))
+                continue
+            bars = "\n".join(
+                f"{v} {'▇' * round(8 * s.distribution[v] / s.answered) or '·'} {s.distribution[v]}"
+                for v in (5, 4, 3, 2, 1)
+            )
+            lines.append(
+                f"\n<b>{title}</b>\n"
+                + t(
+                    lang,
+                    "evaluation.report.average",
+                    average=_number(s.average, lang),
+                    n=s.answered,
+                )
+                + f"\n<code>{bars}</code>"
+            )
+        elif s.question.kind in ("choice", "block"):
+            shown = [f"{_esc(label)} — {count}" for label, count in s.counts if count]
+            extra = (
+                [t(lang, "evaluation.report.own_words", n=len(s.texts))] if s.texts else []
+            ) + ([t(lang, "evaluation.report.voices", n=len(s.voices))] if s.voices else [])
+            body = "; ".join(shown + extra) or t(lang, "evaluation.report.no_answers")
+            lines.append(f"\n<b>{title}</b>\n{body}")
+        else:
+            lines.append(
+                f"\n<b>{title}</b>\n"
+                + t(lang, "evaluation.report.texts", n=len(s.texts), voices=len(s.voices))
+            )
+    return "\n".join(lines)
+
+
+def texts_of(report: EventReport, lang: str) -> list[str]:
+    """The free-text answers, question by question, as lines (the handler pages them)."""
+    lines: list[str] = []
+    for s in report.stats:
+        if not s.texts:
+            continue
+        lines.append(f"\n<b>{question_text(s.question, lang)}</b>")
+        lines += [f"— {_esc(text[:1000])}" for text in s.texts[:TEXTS_SHOWN]]
+        if len(s.texts) > TEXTS_SHOWN:
+            lines.append(t(lang, "evaluation.report.more_in_file", n=len(s.texts) - TEXTS_SHOWN))
+    return lines
+
+
+def voices_of(report: EventReport) -> list[str]:
+    return [v for s in report.stats for v in s.voices]
+
+
+def short_label(question: Question, lang: str) -> str:
+    if question.text is not None:
+        return question.text if len(question.text) <= 28 else question.text[:27] + "…"
+    return t(lang, f"evaluation.short.{question.key}")
+
+
+# ---------------------------------------------------------------- charts
+
+
+def _figure(width: float, height: float) -> tuple[object, object]:
+    from matplotlib.figure import Figure  # imported when a chart is drawn: it is heavy
+
+    figure = Figure(figsize=(width, height), dpi=110)
+    return figure, figure.add_subplot()
+
+
+def _png(figure: object) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")  # type: ignore[attr-defined]
+    return buffer.getvalue()
+
+
+COLOURS = {5: "#2e7d32", 4: "#8bc34a", 3: "#fdd835", 2: "#fb8c00", 1: "#e53935"}
+
+
+def event_chart(report: EventReport, lang: str) -> bytes | None:
+    """Bars per scale question: how many gave each mark, the average at the end."""
+    scales = [s for s in report.stats if s.question.kind == "scale" and s.answered]
+    if not scales:
+        return None
+    figure, axes = _figure(7.5, 1.0 + 0.7 * len(scales))
+    labels = [short_label(s.question, lang) for s in scales][::-1]
+    rows = scales[::-1]
+    left = [0.0] * len(rows)
+    for value in (1, 2, 3, 4, 5):
+        widths = [s.distribution[value] / s.answered * 100 for s in rows]
+        axes.barh(  # type: ignore[attr-defined]
+            labels, widths, left=left, color=COLOURS[value], label=str(value), edgecolor="white"
+        )
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for y, s in enumerate(rows):
+        assert s.average is not None
+        axes.text(  # type: ignore[attr-defined]
+            101, y, f"{_number(s.average, lang)} (n={s.answered})", va="center", fontsize=9
+        )
+    axes.set_xlim(0, 125)  # type: ignore[attr-defined]
+    axes.set_xlabel(t(lang, "evaluation.chart.share"))  # type: ignore[attr-defined]
+    axes.set_title(report.event.title[:60], fontsize=11)  # type: ignore[attr-defined]
+    axes.legend(  # type: ignore[attr-defined]
+        title=t(lang, "evaluation.chart.mark"),
+        ncol=5,
+        loc="upper center",
+        bbox_to_anchor=(0.45, -0.25),
+        fontsize=8,
+    )
+    return _png(figure)
+
+
+# ---------------------------------------------------------------- comparing a period
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    asked: int
+    answered: int
+    averages: dict[str, float | None]  # None: hidden (fewer than SMALL_CELL answers) or none
+
+
+@dataclass(frozen=True)
+class Comparison:
+    start: date
+    end: date
+    events: list[Row]
+    regions: list[Row]
+    reports: list[EventReport]
+
+
+def _averages(responses: list[Response]) -> dict[str, float | None]:
+    averages: dict[str, float | None] = {}
+    for key in COMPARED:
+        numbers = [
+            a.number for r in responses if (a := r.answers.get(key)) and a.number is not None
+        ]
+        averages[key] = sum(numbers) / len(numbers) if len(numbers) >= SMALL_CELL else None
+    return averages
+
+
+async def compare(
+    storage: Storage,
+    caller: Caller,
+    regions: Regions,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    lang: str,
+) -> Comparison:
+    """Events that ended in the period (those the caller may see) and the regions of their
+    respondents: response rates and averages of the comparable questions."""
+    require_coordinator(caller)
+    since = datetime.combine(start, time(0), zone)
+    until = datetime.combine(end + timedelta(days=1), time(0), zone)
+    reports: list[EventReport] = []
+    for event_id in await storage.evaluations.evaluated_between(since, until):
+        event = await storage.events.get(event_id)
+        if event is None or not any(caller.coordinates(code) for code in event.regions):
+            continue
+        config = await storage.evaluations.config(event_id)
+        if config is None or config.opened("main") is None:
+            continue
+        reports.append(await event_report(storage, caller, event_id, lang))
+    rows = [
+        Row(
+            f"{r.event.starts_at.astimezone(zone):%d.%m} {r.event.title}",
+            r.asked,
+            r.answered,
+            _averages(r.responses),
+        )
+        for r in reports
+    ]
+    asked: Counter[str] = Counter()
+    by_region: dict[str, list[Response]] = {}
+    for r in reports:
+        asked.update(await storage.evaluations.asked_by_region(r.event.id, "main"))
+        for response in r.responses:
+            by_region.setdefault(response.region_code or "", []).append(response)
+    region_rows = []
+    for code in sorted(set(asked) | set(by_region)):
+        region = regions.get(code)
+        name = region.name(lang) if region else (code or t(lang, "evaluation.report.no_region"))
+        answers = by_region.get(code, [])
+        region_rows.append(Row(name, asked.get(code, 0), len(answers), _averages(answers)))
+    return Comparison(start, end, rows, region_rows, reports)
+
+
+def _cell(value: float | None, lang: str) -> str:
+    return _number(value, lang) if value is not None else "—"
+
+
+def comparison_text(comparison: Comparison, lang: str) -> list[str]:
+    """Lines of two monospaced tables (events, regions); the handler pages them."""
+    heads = [t(lang, f"evaluation.short.{key}")[:1] for key in COMPARED]
+
+    def table(title: str, rows: list[Row]) -> list[str]:
+        out = [f"<b>{title}</b>"]
+        header = f"{'':18} {'%':>4} " + " ".join(f"{h:>4}" for h in heads)
+        body = [header]
+        for row in rows:
+            label = row.label if len(row.label) <= 18 else row.label[:17] + "…"
+            rate = _percent(row.answered, row.asked).replace(" %", "")
+            cells = " ".join(f"{_cell(row.averages[k], lang):>4}" for k in COMPARED)
+            body.append(f"{label:18} {rate:>4} {cells}")
+        out.append("<pre>" + _esc("\n".join(body)) + "</pre>")
+        return out
+
+    lines = [
+        t(
+            lang,
+            "evaluation.compare.title",
+            start=comparison.start.strftime("%d.%m.%Y"),
+            end=comparison.end.strftime("%d.%m.%Y"),
+            n=len(comparison.events),
+        )
+    ]
+    lines.append(t(lang, "evaluation.compare.columns"))
+    lines += table(t(lang, "evaluation.compare.by_event"), comparison.events)
+    lines += table(t(lang, "evaluation.compare.by_region"), comparison.regions)
+    lines.append(t(lang, "evaluation.compare.legend", most=SMALL_CELL))
+    return lines
+
+
+def comparison_chart(comparison: Comparison, lang: str) -> bytes | None:
+    """Grouped bars: the comparable averages per event (events with enough answers)."""
+    shown = [r for r in comparison.events if any(v is not None for v in r.averages.values())]
+    shown = shown[-12:]
+    if not shown:
+        return None
+    figure, axes = _figure(max(6.0, 1.1 * len(shown) + 2), 4.5)
+    width = 0.8 / len(COMPARED)
+    for n, key in enumerate(COMPARED):
+        xs = [i + (n - 1) * width for i in range(len(shown))]
+        heights = [r.averages[key] or 0 for r in shown]
+        bars = axes.bar(  # type: ignore[attr-defined]
+            xs, heights, width, label=t(lang, f"evaluation.short.{key}")
+        )
+        axes.bar_label(  # type: ignore[attr-defined]
+            bars, labels=[_cell(r.averages[key], lang) for r in shown], fontsize=7
+        )
+    axes.set_xticks(range(len(shown)))  # type: ignore[attr-defined]
+    axes.set_xticklabels(  # type: ignore[attr-defined]
+        [r.label[:18] for r in shown], rotation=30, ha="right", fontsize=8
+    )
+    axes.set_ylim(0, 5.4)  # type: ignore[attr-defined]
+    axes.set_ylabel(t(lang, "evaluation.chart.average"))  # type: ignore[attr-defined]
+    axes.legend(  # type: ignore[attr-defined]
+        fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.12), ncol=len(COMPARED)
+    )
+    return _png(figure)
+
+
+# ---------------------------------------------------------------- spreadsheets
+
+
+def _safe(value: object) -> object:
+    """People's text in a spreadsheet cell is never a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+async def _answer_rows(
+    storage: Storage, report: EventReport, regions: Regions, lang: str, zone: ZoneInfo
+) -> tuple[list[str], list[list[object]]]:
+    """One row per answer set; member columns only for a named evaluation."""
+    named = not report.config.anonymous
+    headers = [t(lang, "evaluation.xlsx.submitted")]
+    if named:
+        headers = [t(lang, f"evaluation.xlsx.{c}") for c in ("name", "org")] + headers
+    headers.insert(2 if named else 0, t(lang, "evaluation.xlsx.region"))
+    headers += [short_label(q, lang) for q in report.questions]
+    rows: list[list[object]] = []
+    for response in report.responses:
+        region = regions.get(response.region_code or "")
+        region_name = region.name(lang) if region else ""
+        submitted: object = response.submitted_on
+        if len(response.submitted_on) > 10:
+            moment = datetime.fromisoformat(response.submitted_on.replace("Z", "+00:00"))
+            submitted = moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+        else:
+            submitted = date.fromisoformat(response.submitted_on).strftime("%d.%m.%Y")
+        row: list[object] = [region_name, submitted]
+        if named:
+            member = await storage.members.by_id(response.member_id) if response.member_id else None
+            row = [
+                (member.name or "") if member else "",
+                (member.organisation or "") if member else "",
+                region_name,
+                submitted,
+            ]
+        for question in report.questions:
+            answer = response.answers.get(question.key)
+            if answer is None:
+                row.append("")
+            elif answer.number is not None:
+                row.append(answer.number)
+            elif answer.choice is not None and answer.choice.startswith("block:"):
+                row.append(answer.text or "")
+            elif answer.choice is not None:
+                row.append(option_label(question, answer.choice, lang))
+            elif answer.voice is not None:
+                row.append(t(lang, "evaluation.xlsx.voice"))
+            else:
+                row.append(answer.text or "")
+        rows.append([_safe(v) for v in row])
+    return headers, rows
+
+
+@dataclass(frozen=True)
+class Files:
+    xlsx: bytes
+    csv: bytes
+
+
+async def export(
+    storage: Storage, reports: list[EventReport], regions: Regions, lang: str, zone: ZoneInfo
+) -> Files:
+    """A summary sheet and a sheet per event (XLSX); every answer set in one CSV."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = t(lang, "evaluation.xlsx.summary")[:31]
+    scale_heads = [t(lang, f"evaluation.short.{key}") for key in SCALE_KEYS]
+    summary.append(
+        [t(lang, f"evaluation.xlsx.{c}") for c in ("event", "date", "asked", "answered", "rate")]
+        + scale_heads
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [t(lang, f"evaluation.xlsx.{c}") for c in ("event", "date", "number", "question", "answer")]
+    )
+    used: set[str] = set()
+    for report in reports:
+        event = report.event
+        day = event.starts_at.astimezone(zone).strftime("%d.%m.%Y")
+        averages = {s.question.key: s.average for s in report.stats}
+        summary.append(
+            [
+                _safe(event.title),
+                day,
+                report.asked,
+                report.answered,
+                round(report.rate, 3) if report.rate is not None else None,
+            ]
+            + [round(v, 2) if (v := averages.get(key)) is not None else None for key in SCALE_KEYS]
+        )
+        title = f"{event.id} {event.title}"
+        for bad in "[]:*?/\\":
+            title = title.replace(bad, " ")
+        title = title[:31]
+        while title in used:
+            title = title[:28] + f"~{len(used)}"
+        used.add(title)
+        sheet = book.create_sheet(title)
+        headers, rows = await _answer_rows(storage, report, regions, lang, zone)
+        sheet.append(headers)
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+        first = len(headers) - len(report.questions)
+        for n, row in enumerate(rows, start=1):
+            for question, value in zip(report.questions, row[first:], strict=True):
+                if value != "":
+                    writer.writerow(
+                        [_safe(event.title), day, n, _safe(plain_question(question, lang)), value]
+                    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Files(buffer.getvalue(), out.getvalue().encode("utf-8-sig"))
