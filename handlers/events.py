@@ -16,6 +16,14 @@ from telegram.error import TelegramError
 from bot import dialogs
 from bot.access import Caller, Denied, identify, is_number, require_coordinator
 from bot.context import BotContext
+from bot.evaluations import (
+    CUSTOM_MAX,
+    CUSTOM_OPTIONS_MAX,
+    CUSTOM_TEXT_MAX,
+    KINDS,
+    TEMPLATES,
+    valid_custom,
+)
 from bot.events import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
@@ -79,7 +87,17 @@ TIMES = ("09:00", "10:00", "11:00", "12:00", "14:00", "15:00", "16:00", "18:00")
 DURATIONS = (60, 120, 180, 240, 360, 480, 1440 * 2, 1440 * 3)
 CAPACITIES = (20, 30, 50, 100)
 DAYS_OFFERED = 10
-TEXT_STEPS = ("title", "description", "program", "start_day", "start_time", "duration", "place")
+TEXT_STEPS = (
+    "title",
+    "description",
+    "program",
+    "start_day",
+    "start_time",
+    "duration",
+    "place",
+    "q_text",
+    "q_options",
+)
 
 
 def _zone(dialog: Dialog) -> ZoneInfo:
@@ -113,6 +131,7 @@ def draft_of(dialog: Dialog, caller_member_id: int | None) -> NewEvent | None:
             topics=tuple(data.get("topics") or ()),
             created_by=caller_member_id,
             checkin_secret=str(data.get("secret") or secrets.token_urlsafe(9)),
+            evaluation=_evaluation(data),
         )
     except (KeyError, ValueError, TypeError):
         return None
@@ -168,11 +187,29 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [[(t(lang, "events.no_limit"), "evt:cap:0")]]
         rows.append([(str(n), f"evt:cap:{n}") for n in CAPACITIES])
         rows.append(_nav(lang))
+    elif step == "evaluation":
+        text, rows = _evaluation_menu(data, lang)
+    elif step == "q_kind":
+        text = t(lang, "events.eval.ask_kind")
+        rows = [[(t(lang, f"events.eval.kind.{k}"), f"evt:qkind:{k}")] for k in KINDS]
+        rows.append([(t(lang, "common.back"), "evt:qback")])
+    elif step == "q_text":
+        text = t(lang, "events.eval.ask_text", limit=CUSTOM_TEXT_MAX)
+        rows = [[(t(lang, "common.back"), "evt:qback")]]
+    elif step == "q_options":
+        text = t(lang, "events.eval.ask_options", most=CUSTOM_OPTIONS_MAX)
+        rows = [[(t(lang, "common.back"), "evt:qback")]]
     elif step == "preview":
         draft = draft_of(dialog, None)
         assert draft is not None
         card = announcement(preview_event(draft), lang, zone, context.regions, context.topics)
-        text = t(lang, "events.preview", card=card, count=data.get("audience", 0))
+        text = t(
+            lang,
+            "events.preview",
+            card=card,
+            count=data.get("audience", 0),
+            survey=_evaluation_summary(data, lang),
+        )
         rows = [
             [(t(lang, "events.publish"), "evt:publish")],
             [(t(lang, "reg.edit"), "evt:edit")],
@@ -184,10 +221,77 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [[(t(lang, f"events.field.{f}"), f"evt:edit:{f}")] for f in fields]
         rows.append([(t(lang, "events.field.topics"), "evt:edit:topics")])
         rows.append([(t(lang, "events.field.capacity"), "evt:edit:capacity")])
+        rows.append([(t(lang, "events.field.evaluation"), "evt:edit:evaluation")])
         rows.append(_nav(lang))
     else:
         raise ValueError(f"unknown step {step}")
     return text, keyboard(rows)
+
+
+def _evaluation(data: dict[str, Any]) -> dict[str, Any]:
+    chosen = dict(data.get("eval") or {})
+    return {
+        "template": chosen.get("template", "standard"),
+        "anonymous": bool(chosen.get("anonymous")),
+        "followup": bool(chosen.get("followup")),
+        "custom": list(chosen.get("custom") or []),
+    }
+
+
+def _evaluation_summary(data: dict[str, Any], lang: str) -> str:
+    chosen = _evaluation(data)
+    if chosen["template"] == "none":
+        return t(lang, "events.eval.summary_none")
+    count = len(TEMPLATES[chosen["template"]]) + len(chosen["custom"])
+    parts = [
+        t(lang, f"events.eval.template.{chosen['template']}"),
+        tn(lang, "events.eval.questions", count),
+    ]
+    if chosen["anonymous"]:
+        parts.append(t(lang, "events.eval.anonymous_on"))
+    if chosen["followup"]:
+        parts.append(t(lang, "events.eval.followup_on"))
+    return t(lang, "events.eval.summary", what=", ".join(parts))
+
+
+def _evaluation_menu(data: dict[str, Any], lang: str) -> tuple[str, list[list[Button]]]:
+    """The questionnaire after the event: a template, own questions, anonymity, follow-up."""
+    chosen = _evaluation(data)
+    lines = [t(lang, "events.eval.title"), _evaluation_summary(data, lang)]
+    for n, custom in enumerate(chosen["custom"], start=1):
+        kind = t(lang, f"events.eval.kind.{custom['kind']}")
+        lines.append(f"{n}. {esc(custom['text'])} <i>({kind})</i>")
+
+    def mark(on: bool) -> str:
+        return "✅ " if on else ""
+
+    rows: list[list[Button]] = []
+    labels = [
+        (mark(chosen["template"] == k) + t(lang, f"events.eval.template.{k}"), f"evt:tpl:{k}")
+        for k in TEMPLATE_CHOICES
+    ]
+    rows += [labels[0:2], labels[2:4]]
+    if chosen["template"] != "none":
+        yes, no = t(lang, "events.eval.yes"), t(lang, "events.eval.no")
+        rows.append(
+            [
+                (
+                    t(lang, "events.eval.anonymous", value=yes if chosen["anonymous"] else no),
+                    "evt:anon",
+                ),
+                (
+                    t(lang, "events.eval.followup", value=yes if chosen["followup"] else no),
+                    "evt:fup",
+                ),
+            ]
+        )
+        if len(chosen["custom"]) < CUSTOM_MAX:
+            rows.append([(t(lang, "events.eval.add"), "evt:addq")])
+        if chosen["custom"]:
+            rows.append([(t(lang, "events.eval.clear"), "evt:clearq")])
+    rows.append([(t(lang, "events.eval.done"), "evt:eval_done")])
+    rows.append(_nav(lang))
+    return "\n".join(lines), rows
 
 
 def region_rows(
@@ -280,8 +384,11 @@ ORDER = (
     "regions",
     "topics",
     "capacity",
+    "evaluation",
     "preview",
 )
+EVAL_STEPS = ("evaluation", "q_kind", "q_text", "q_options")
+TEMPLATE_CHOICES = ("standard", "short", "conference", "none")
 
 
 def _next_step(dialog: Dialog, done: str) -> str:
@@ -301,6 +408,8 @@ def _single_region(dialog: Dialog) -> bool:
 def _previous(dialog: Dialog) -> str | None:
     if dialog.step in ("preview", "title"):
         return None
+    if dialog.step in EVAL_STEPS[1:]:  # a question of their own: back to the questionnaire
+        return "evaluation"
     if dialog.step == "edit" or dialog.data.get("editing"):
         return "preview"
     step = ORDER[ORDER.index(dialog.step) - 1]
@@ -410,7 +519,27 @@ async def on_button(
         case ["evt", "cap", number] if step == "capacity" and is_number(number):
             if int(number) not in (0, *CAPACITIES):
                 return None
-            await _to_preview_or(context, dialog, "preview", capacity=int(number) or None)
+            await _to_preview_or(
+                context, dialog, _next_step(dialog, "capacity"), capacity=int(number) or None
+            )
+        case ["evt", "tpl", key] if step == "evaluation" and key in TEMPLATE_CHOICES:
+            await go(context, dialog, "evaluation", eval={**_evaluation(data), "template": key})
+        case ["evt", "anon" | "fup"] if step == "evaluation":
+            field = "anonymous" if parts[1] == "anon" else "followup"
+            survey = _evaluation(data)
+            await go(context, dialog, "evaluation", eval={**survey, field: not survey[field]})
+        case ["evt", "addq"] if step == "evaluation":
+            if len(_evaluation(data)["custom"]) >= CUSTOM_MAX:
+                return None
+            await go(context, dialog, "q_kind")
+        case ["evt", "clearq"] if step == "evaluation":
+            await go(context, dialog, "evaluation", eval={**_evaluation(data), "custom": []})
+        case ["evt", "qkind", kind] if step == "q_kind" and kind in KINDS:
+            await go(context, dialog, "q_text", q_kind=kind)
+        case ["evt", "qback"] if step in ("q_kind", "q_text", "q_options"):
+            await go(context, dialog, "evaluation")
+        case ["evt", "eval_done"] if step == "evaluation":
+            await _to_preview_or(context, dialog, "preview")
         case ["evt", "edit"] if step == "preview":
             await go(context, dialog, "edit")
         case ["evt", "edit", field] if step == "edit":
@@ -423,6 +552,7 @@ async def on_button(
                 "regions",
                 "topics",
                 "capacity",
+                "evaluation",
             ):
                 return None
             if field == "regions" and _single_region(dialog):
@@ -574,11 +704,44 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
         else:
             await strip_keyboard(context, dialog.chat_id, dialog.message_id)
             moved = replace(dialog, message_id=None)
-            await _to_preview_or(context, moved, "preview", capacity=int(text))
+            await _to_preview_or(context, moved, _next_step(dialog, "capacity"), capacity=int(text))
     elif step == "regions":
         await typed_region(context, dialog, text)
+    elif step in ("q_text", "q_options"):
+        await _typed_question(context, dialog, text, hint)
     else:
         await hint("reg.hint.use_buttons")
+
+
+async def _typed_question(context: BotContext, dialog: Dialog, text: str, hint: Any) -> None:
+    """A coordinator's own question: its words, then (for a choice) its options."""
+    data = dialog.data
+    kind = str(data.get("q_kind", "text"))
+    if dialog.step == "q_text":
+        try:
+            valid_custom("text", text, [])
+        except Denied as exc:
+            await hint(exc.key, **exc.params)
+            return
+        if kind == "choice":
+            await _next_question(context, dialog, "q_options", q_words=text)
+            return
+        question = valid_custom(kind, text, [])
+    else:
+        try:
+            question = valid_custom(kind, str(data.get("q_words", "")), text.splitlines())
+        except Denied as exc:
+            await hint(exc.key, **exc.params)
+            return
+    chosen = _evaluation(data)
+    chosen["custom"] = [*chosen["custom"], question][:CUSTOM_MAX]
+    await _next_question(context, dialog, "evaluation", eval=chosen)
+
+
+async def _next_question(context: BotContext, dialog: Dialog, step: str, **changes: Any) -> None:
+    """After typed text the next question goes below it (the old one loses its buttons)."""
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    await go(context, replace(dialog, message_id=None), step, **changes)
 
 
 async def _typed_start(context: BotContext, dialog: Dialog, text: str, hint: Any) -> None:

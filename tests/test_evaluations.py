@@ -530,3 +530,71 @@ async def test_results_are_for_the_events_coordinators_only(harness: Harness) ->
         await other.press(data, message_id=1)
         assert "не действует" in other.alerts()[-1], data
     assert not harness.telegram.sent("sendDocument", chat_id=3002)
+
+
+async def test_a_coordinator_chooses_the_questionnaire_and_adds_own_questions(
+    harness: Harness,
+) -> None:
+    await register(harness, COORDINATOR)
+    await make_coordinator(harness, COORDINATOR, "RU-SAM")
+    c = harness.person(COORDINATOR)
+    await c.send("/new_event")
+    await c.send("Семинар: медиация")
+    await c.send("Практический семинар о медиации в конфликтах.")
+    await c.send("Теория\nПрактика")
+    await c.send("25.11 14:00")
+    await c.tap("3 часа")
+    await c.send("Самара, ул. Ленинградская, 1")
+    await c.tap("Готово")  # no topics
+    await c.tap("Без ограничения")
+    assert "Анкета после мероприятия" in c.last and "Стандартная, 7 вопросов" in c.last
+    await c.tap("Короткая")
+    await c.tap("Анонимно: нет")
+    await c.tap("Через месяц: нет")
+    assert "Анонимно: да" in " ".join(c.buttons()) and "Через месяц: да" in " ".join(c.buttons())
+    await c.tap("Добавить свой вопрос")
+    await c.tap("Выбор из вариантов")
+    await c.send("Ок")
+    assert "от 3 до 200 символов" in c.last
+    await c.send("Какая тема интереснее для следующего семинара?")
+    await c.send("Право")
+    assert "от 2 до 6 вариантов" in c.last
+    await c.send("Право\nЭкономика\nКультура")
+    assert "1. Какая тема интереснее" in c.last
+    await c.tap("Добавить свой вопрос")
+    await c.tap("Оценка от 1 до 5")
+    await c.send("Насколько удобным было место?")
+    await c.tap("Добавить свой вопрос")
+    await c.tap("Назад")  # changed their mind
+    assert "2. Насколько удобным было место?" in c.last
+    await c.tap("Готово ➡️")
+    assert "Анкета: Короткая, 5 вопросов, анонимная, через месяц" in c.last
+    await c.tap("Опубликовать")
+    event_id = 1
+    config = await harness.storage.evaluations.config(event_id)
+    assert config is not None and config.template == "short"
+    assert config.anonymous and config.followup
+    assert config.custom == (
+        {
+            "kind": "choice",
+            "text": "Какая тема интереснее для следующего семинара?",
+            "options": ["Право", "Экономика", "Культура"],
+        },
+        {"kind": "scale", "text": "Насколько удобным было место?"},
+    )
+    # a participant gets the coordinator's questions after the template's
+    await join(harness, 3301, "Приволжский", "Самарская область", "Образование")
+    p = harness.person(3301)
+    await p.send("/events")
+    await p.press(f"ev:{event_id}:going")
+    await at(harness, datetime(2026, 11, 25, 13, 1, tzinfo=UTC))  # 17:01 in Samara
+    await p.tap("5 — отлично")
+    await p.tap("🙂 4")
+    await p.tap("Пропустить")
+    assert "Какая тема интереснее" in p.last and "вопрос 4 из 5" in p.last
+    await p.send("экономика")  # the coordinator's options can be typed
+    assert "Насколько удобным было место?" in p.last
+    await p.tap("😐 3")
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    answers = responses[0].answers
+    assert answers["custom1"].choice == "Экономика" and answers["custom2"].number == 3

@@ -57,6 +57,8 @@ async def create_event(
         await c.send(capacity)
     else:
         await c.tap(capacity)
+    assert "Анкета после мероприятия" in c.last
+    await c.tap("Готово ➡️")
     assert "Так увидят объявление участники" in c.last
     await c.tap("Опубликовать")
     row = await h.storage.db.fetchone("SELECT MAX(id) FROM events")
@@ -237,6 +239,9 @@ async def test_wrong_input_in_the_event_dialogue(harness: Harness) -> None:
     await c.send("сорок")
     assert "цифрами" in c.last
     await c.send("40")
+    await c.send("анонимно")  # the questionnaire is chosen with buttons
+    assert "кнопк" in c.texts[-2] or "кнопк" in c.last
+    await c.tap("Готово ➡️")
     assert "Онлайн: https://meet.example.org/ngo" in c.last
     assert "10:00–16:00" in c.last
     await c.tap("Изменить")
@@ -278,6 +283,7 @@ async def test_a_regional_coordinator_cannot_target_other_regions(harness: Harne
     await c.tap("Готово")
     await c.tap("Готово")
     await c.tap("Без ограничения")
+    await c.tap("Готово ➡️")
     await c.tap("Опубликовать")
     event = await harness.storage.events.get(1)
     assert event is not None and event.regions == ("RU-SAM", "RU-ULY")
@@ -299,6 +305,7 @@ async def test_federal_coordinator_announces_to_districts(harness: Harness) -> N
     await c.tap("Готово")
     await c.tap("Готово")  # no topics: everyone in the regions
     await c.tap("Без ограничения")
+    await c.tap("Готово ➡️")
     assert "получат: 2" in c.last  # the Siberian member and the coordinator in Samara
     await c.tap("Опубликовать")
     await harness.deliver()
@@ -511,6 +518,7 @@ async def test_an_announcement_too_long_for_telegram_is_refused_with_the_excess(
         await c.tap(topic)
     await c.tap("Готово")
     await c.send("100")
+    await c.tap("Готово ➡️")
     assert "длиннее, чем Telegram позволяет" in c.last
     assert "Коротко опишите мероприятие" in c.last
 
@@ -557,6 +565,7 @@ async def test_a_coordinator_of_one_region_of_a_wider_event(harness: Harness) ->
     await federal.tap("Готово")
     await federal.tap("Готово")
     await federal.tap("Без ограничения")
+    await federal.tap("Готово ➡️")
     await federal.tap("Опубликовать")
     await harness.deliver()
     await harness.person(1223).tap("Пойду")
@@ -632,6 +641,7 @@ async def test_a_federal_coordinator_picks_single_regions_by_name(harness: Harne
     await c.tap("Готово")
     await c.tap("Готово")
     await c.tap("Без ограничения")
+    await c.tap("Готово ➡️")
     await c.tap("Опубликовать")
     event = await harness.storage.events.get(1)
     assert event is not None and event.regions == ("RU-IRK",)
