@@ -446,9 +446,10 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
             if is_number(given.button) and int(given.button) < len(question.options):
                 return Answer(choice=question.options[int(given.button)])
             raise Denied("dialog.stale")
-        typed = (given.text or "").strip().casefold()
-        for option in question.options:
-            if question.custom and typed == option.casefold():
+        typed = " ".join((given.text or "").split()).casefold()
+        for option in question.options:  # a typed option counts like its button
+            labels = {option_label(question, option, lang).casefold() for lang in ("ru", "en")}
+            if typed in labels:
                 return Answer(choice=option)
         raise Denied("evaluation.hint.buttons")
     if question.kind == "block" and given.button is not None:

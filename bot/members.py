@@ -112,6 +112,15 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             }
             for i in await storage.incidents.of_reporter(member.id)
         ],
+        "evaluation_answers": [
+            {
+                "event_id": r.event_id,
+                "round": r.round,
+                "submitted": r.submitted_on,
+                "answers": {key: a.as_dict() for key, a in r.answers.items()},
+            }
+            for r in await storage.evaluations.of_member(member.id)
+        ],
         "dialogue_in_progress": (
             {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
         ),

@@ -345,6 +345,17 @@ class EvaluationRepo:
             for r in rows
         ]
 
+    async def of_member(self, member_id: int) -> list[Response]:
+        """A member's own (named) answer sets, for /mydata."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT event_id, round FROM evaluation_responses WHERE member_id = ?",
+            (member_id,),
+        )
+        mine: list[Response] = []
+        for event_id, round_ in rows:
+            mine += [r for r in await self.responses(event_id, round_) if r.member_id == member_id]
+        return mine
+
     async def evaluated_between(self, start: datetime, end: datetime) -> list[int]:
         """Events with a questionnaire that ended in [start, end), oldest first."""
         rows = await self._db.fetchall(

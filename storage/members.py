@@ -216,6 +216,15 @@ class MemberRepo:
             )
             await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
             await _unlink_incidents(tx, member_id, row["telegram_id"])
+            # evaluation answers stay in the figures, without the person (and only the day)
+            await tx.execute(
+                "UPDATE evaluation_responses SET member_id = NULL,"
+                " submitted_on = substr(submitted_on, 1, 10) WHERE member_id = ?",
+                (member_id,),
+            )
+            await tx.execute(
+                "DELETE FROM evaluation_participants WHERE member_id = ?", (member_id,)
+            )
             month = from_db(row["created_at"]).replace(
                 day=1, hour=0, minute=0, second=0, microsecond=0
             )

@@ -163,9 +163,9 @@ async def test_voice_skip_and_wrong_input_at_each_kind_of_question(harness: Harn
     assert "уже записан" in p.alerts()[-1]
     await p.tap("🙂 4")
     await p.tap("😐 3")
-    await p.send("много")  # a built-in choice is only by button
+    await p.send("многовато")  # not one of the options
     assert "выберите ответ кнопкой" in p.texts[-2]
-    await p.tap("Много")
+    await p.send("много")  # typed, an option counts like its button
     assert "напишите" in p.last.lower()  # no program: the best block is free text
     await p.tap("Пропустить")
     await p.send("x" * 2001)
@@ -598,3 +598,27 @@ async def test_a_coordinator_chooses_the_questionnaire_and_adds_own_questions(
     responses = await harness.storage.evaluations.responses(event_id, "main")
     answers = responses[0].answers
     assert answers["custom1"].choice == "Экономика" and answers["custom2"].number == 3
+
+
+async def test_mydata_lists_own_answers_and_forget_unlinks_them(harness: Harness) -> None:
+    import json
+
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    await answer_all(harness, MOSCOW_ID)
+    p = harness.person(MOSCOW_ID)
+    await p.send("/mydata")
+    data = json.loads(
+        harness.telegram.sent("sendDocument", chat_id=MOSCOW_ID)[-1].files["document"][1]
+    )
+    assert data["evaluation_answers"][0]["answers"]["improve"] == {
+        "text": "Больше времени на разбор случаев"
+    }
+    await p.send("/forget")
+    await p.tap("Да, удалить")
+    rows = await harness.storage.db.fetchall(
+        "SELECT member_id, submitted_on FROM evaluation_responses"
+    )
+    assert [tuple(r) for r in rows] == [(None, ENDS.date().isoformat())]  # figures stay, nobody
+    assert await harness.storage.db.fetchall("SELECT * FROM evaluation_participants") == []
