@@ -82,14 +82,15 @@ class Viewer:
 
 
 Ladder = dict[int, list[Viewer]]
+Unreachable = dict[int, list[str]]  # level -> names of those there who cannot be reached
 
 
 async def ladder(
     storage: Storage, settings: Settings, regions: Regions, region_code: str
-) -> tuple[Ladder, dict[int, int]]:
-    """Reachable people at each level, and how many at each level cannot be reached."""
+) -> tuple[Ladder, Unreachable]:
+    """Reachable people at each level, and who at each level cannot be reached."""
     people: Ladder = {}
-    unreachable: dict[int, int] = {}
+    unreachable: Unreachable = {}
     for level, code in ((1, region_code), (2, ALL_REGIONS)):
         holders = await storage.roles.holders(code)
         people[level] = [
@@ -97,13 +98,13 @@ async def ladder(
             for h in holders
             if h.reachable
         ]
-        unreachable[level] = sum(1 for h in holders if not h.reachable)
+        unreachable[level] = [h.name or str(h.member_id) for h in holders if not h.reachable]
     admins: list[Viewer] = []
-    unreachable[3] = 0
+    unreachable[3] = []
     for admin_id in sorted(settings.admin_ids):
         member = await storage.members.by_telegram_id(admin_id)
         if member is not None and member.status == "unreachable":
-            unreachable[3] += 1
+            unreachable[3].append(member.name or str(admin_id))
             continue
         admins.append(
             Viewer(
@@ -260,7 +261,7 @@ async def reach(
     incident: Incident,
     level: int,
     people: Ladder,
-    unreachable: dict[int, int],
+    unreachable: Unreachable,
     regions: Regions,
     now: datetime,
     *,
@@ -334,7 +335,7 @@ async def _broken_setup(
     incident: Incident,
     skipped: list[int],
     people: Ladder,
-    unreachable: dict[int, int],
+    unreachable: Unreachable,
     regions: Regions,
     now: datetime,
 ) -> None:
@@ -353,6 +354,7 @@ async def _broken_setup(
                 id=incident.id,
                 level=t(lang, f"incidents.level.{level}"),
                 region=_esc(region.name(lang) if region else incident.region_code),
+                names=_esc(", ".join(unreachable.get(level) or [])),
             )
             await send_to_many(
                 storage,
@@ -488,7 +490,7 @@ async def _fire(
     step: Step,
     incident: Incident,
     people: Ladder,
-    unreachable: dict[int, int],
+    unreachable: Unreachable,
     cards: list[OutboxRow],
     files: list[tuple[str, str]],
     regions: Regions,

@@ -20,6 +20,7 @@ from bot.delivery import Outgoing, Priority, send_to_many
 from bot.escalation import (
     TOP,
     Ladder,
+    Unreachable,
     Viewer,
     delivered_cards,
     ladder,
@@ -249,7 +250,7 @@ class _Before:
     """What an action reads before its transaction (the database lock is not re-entrant)."""
 
     people: Ladder
-    unreachable: dict[int, int]
+    unreachable: Unreachable
     cards: list[OutboxRow]
     files: list[tuple[str, str]]
     reporter: Member | None

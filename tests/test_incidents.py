@@ -341,7 +341,7 @@ async def test_a_coordinator_who_blocked_the_bot_is_skipped(harness: Harness) ->
     await harness.deliver()
     await later(harness, minutes=5)  # the next reminder finds nobody reachable: up at once
     assert len(cards(harness, FEDERAL)) == 1
-    assert any("никто недоступен" in t for t in harness.person(ADMIN_ID).texts)
+    assert any("никто недоступен (Ольга Регионова:" in t for t in harness.person(ADMIN_ID).texts)
 
 
 async def test_a_card_that_bounces_sends_the_report_up_without_waiting(harness: Harness) -> None:
