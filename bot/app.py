@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
@@ -17,6 +17,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -30,6 +31,7 @@ from bot.jobs import (
     sweep_dialogs,
     sweep_digests,
     sweep_evaluations,
+    sweep_housekeeping,
     sweep_incidents,
     sweep_reminders,
 )
@@ -43,6 +45,7 @@ from handlers import (
     evaluations,
     events,
     groups,
+    guard,
     incidents,
     profile,
     registration,
@@ -95,6 +98,7 @@ def build_application(
         data.storage = storage
     data.start_delivery = start_delivery
     data.report_quota = Quota(settings.reports_per_hour)
+    data.flood = Quota(settings.flood_per_minute, timedelta(minutes=1))
 
     data.renderers = {
         registration.REG: registration.question,
@@ -186,6 +190,9 @@ def build_application(
             MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
         ]
     )
+    # first and last for every update: repeated updates and floods stop before any handler
+    app.add_handler(TypeHandler(Update, guard.before_update), group=-1)
+    app.add_handler(TypeHandler(Update, guard.after_update), group=1)
     app.add_error_handler(on_error)
 
     assert app.job_queue is not None
@@ -205,6 +212,7 @@ def build_application(
         name="sweep_incidents",
     )
     app.job_queue.run_repeating(sweep_digests, interval=60, first=5, name="sweep_digests")
+    app.job_queue.run_repeating(sweep_housekeeping, interval=3600, first=60, name="housekeeping")
     app.job_queue.run_repeating(
         sweep_evaluations,
         interval=settings.sweep_interval_seconds,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -42,6 +42,8 @@ class BotData:
         # abuse limits kept in memory only (nothing stored links a person to an anonymous report)
         self.report_quota = Quota(5)
         self.code_quota = Quota(CODE_TRIES_PER_HOUR)
+        self.flood = Quota(20, timedelta(minutes=1))  # updates per person per minute
+        self.flood_warned: dict[int, datetime] = {}  # who was asked to slow down, when
 
     @property
     def storage(self) -> Storage:

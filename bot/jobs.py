@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import dialogs
 from bot.context import BotContext
 from bot.escalation import queue_digests, run_due_steps
@@ -45,3 +47,8 @@ async def sweep_evaluations(context: BotContext) -> None:
     )
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+
+
+async def sweep_housekeeping(context: BotContext) -> None:
+    """Forget which updates were handled once Telegram can no longer send them again."""
+    await context.storage.updates.purge(context.now() - timedelta(days=2))

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
     reports_per_hour: int = Field(default=5, ge=1, le=100)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # updates one person may send a minute before they are asked to slow down
+    flood_per_minute: int = Field(default=20, ge=5, le=1000)
     # evaluations after events
     evaluation_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
     evaluation_close_days: int = Field(default=7, ge=1, le=90)

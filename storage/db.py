@@ -27,6 +27,7 @@ from storage.incidents import IncidentRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
+from storage.updates import UpdateRepo
 
 Params = Sequence[Any] | dict[str, Any]
 BUSY_TIMEOUT_MS = 5000
@@ -197,6 +198,7 @@ class Storage:
         self.groups = GroupRepo(db)
         self.incidents = IncidentRepo(db)
         self.evaluations = EvaluationRepo(db)
+        self.updates = UpdateRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

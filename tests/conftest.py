@@ -51,6 +51,7 @@ def settings(db_path: Path) -> Settings:
         bot_token=TOKEN,
         admin_ids=str(ADMIN_ID),
         database_path=db_path,
+        flood_per_minute=1000,  # flow tests act fast under a frozen clock; see test_guard
         _env_file=None,
     )
 

@@ -1,0 +1,88 @@
+"""Repeated updates and floods are stopped before any handler sees them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.incidents import Quota
+from tests import factories
+from tests.conftest import Harness
+from tests.test_admin import make_coordinator
+from tests.test_registration import register
+
+
+@pytest.fixture(autouse=True)
+def flood_limit_of_production(harness: Harness) -> None:
+    """The default FLOOD_PER_MINUTE (the other flow tests lift it)."""
+    harness.app.bot_data.flood = Quota(20, timedelta(minutes=1))
+
+
+async def test_a_repeated_update_is_handled_once(harness: Harness) -> None:
+    await register(harness, 4001)
+    p = harness.person(4001)
+    update = factories.message_update(harness.app.bot, p.user, "/me")
+    await harness.app.process_update(update)
+    await harness.app.process_update(update)  # Telegram sends it again (a lost confirmation)
+    assert sum("Ваш профиль" in text for text in p.texts) == 1
+    # a tap delivered twice: one answer, the state changed once
+    await p.send("/forget")
+    message = p.last_message_with_buttons()
+    tap = factories.callback_update(harness.app.bot, p.user, "fgt:no", message)
+    await harness.app.process_update(tap)
+    await harness.app.process_update(tap)
+    answers = harness.telegram.sent("answerCallbackQuery")
+    assert len([c for c in answers if c.params["callback_query_id"] == tap.callback_query.id]) == 1
+
+
+async def test_an_update_interrupted_by_a_crash_is_handled_again(harness: Harness) -> None:
+    await register(harness, 4002)
+    p = harness.person(4002)
+    update = factories.message_update(harness.app.bot, p.user, "/me")
+    # the process died while handling it: begun, never finished
+    assert await harness.storage.updates.begin(update.update_id, harness.clock())
+    await harness.app.process_update(update)
+    assert "Ваш профиль" in p.last
+    await harness.app.process_update(update)
+    assert sum("Ваш профиль" in text for text in p.texts) == 1
+
+
+async def test_a_flood_is_asked_to_slow_down_once_and_dropped(harness: Harness) -> None:
+    await register(harness, 4003)
+    p = harness.person(4003)
+    harness.clock.advance(minutes=5)  # registration's own updates are long past
+    before = len(p.texts)
+    for _ in range(25):
+        await p.send("/help")
+    texts = p.texts[before:]
+    assert sum("Что умеет бот" in text for text in texts) == 20
+    assert sum("слишком часто" in text for text in texts) == 1
+    assert len(texts) == 21
+    harness.clock.advance(seconds=61)
+    await p.send("/help")
+    assert "Что умеет бот" in p.last
+    # taps count too, and get the notice as an alert
+    for _ in range(25):
+        await p.press("dlg:cancel", message_id=1)
+    assert sum("слишком часто" in alert for alert in p.alerts()) == 1
+
+
+async def test_coordinators_and_admins_are_not_throttled(harness: Harness) -> None:
+    await register(harness, 4004)
+    await make_coordinator(harness, 4004, "RU-SAM")
+    c = harness.person(4004)
+    harness.clock.advance(minutes=5)
+    before = len(c.texts)
+    for _ in range(30):
+        await c.send("/help")
+    assert sum("Что умеет бот" in text for text in c.texts[before:]) == 30
+
+
+async def test_old_update_ids_are_forgotten(harness: Harness) -> None:
+    update = factories.message_update(harness.app.bot, harness.person(4005).user, "/help")
+    await harness.app.process_update(update)
+    assert await harness.storage.db.fetchall("SELECT * FROM processed_updates")
+    harness.clock.advance(days=3)
+    await harness.run_jobs()
+    assert await harness.storage.db.fetchall("SELECT * FROM processed_updates") == []
