@@ -32,8 +32,10 @@ async def test_a_repeated_update_is_handled_once(harness: Harness) -> None:
     tap = factories.callback_update(harness.app.bot, p.user, "fgt:no", message)
     await harness.app.process_update(tap)
     await harness.app.process_update(tap)
+    assert tap.callback_query is not None
+    query_id = tap.callback_query.id
     answers = harness.telegram.sent("answerCallbackQuery")
-    assert len([c for c in answers if c.params["callback_query_id"] == tap.callback_query.id]) == 1
+    assert len([c for c in answers if c.params["callback_query_id"] == query_id]) == 1
 
 
 async def test_an_update_interrupted_by_a_crash_is_handled_again(harness: Harness) -> None:
