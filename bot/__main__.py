@@ -1,4 +1,4 @@
-"""`ngo-bot` (= `python -m bot`): run, migrate, check."""
+"""`ngo-bot` (= `python -m bot`): run, migrate, check, backup, restore."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import os
 import re
 import sqlite3
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
+from bot.backup import BackupError, make_backup, prune, restore, running_lock
 from bot.i18n import language_for, t
 from bot.logs import setup_logging
 from bot.regions import RegionsError, load_regions
@@ -92,21 +94,49 @@ async def _check(settings: Settings, lang: str) -> int:
     return 1 if problems else 0
 
 
+async def _backup(settings: Settings, lang: str) -> int:
+    """A consistent copy now (safe while the bot runs), old ones pruned."""
+    now = datetime.now(UTC)
+    made = await asyncio.to_thread(
+        make_backup, settings.database_path, settings.backups_folder, now
+    )
+    prune(settings.backups_folder, settings.backup_keep_days, now)
+    print(t(lang, "cli.backup_done", path=made))
+    return 0
+
+
+def _restore(settings: Settings, lang: str, source: Path) -> int:
+    kept = restore(source, settings.database_path, len(load_migrations()), datetime.now(UTC))
+    print(t(lang, "cli.restored", source=source, kept=kept))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ngo-bot", description="NGO network Telegram bot")
     parser.add_argument("--config", type=Path, default=Path("config.env"), help="settings file")
-    parser.add_argument("command", choices=["run", "migrate", "check"], nargs="?", default="run")
+    parser.add_argument(
+        "command",
+        choices=["run", "migrate", "check", "backup", "restore"],
+        nargs="?",
+        default="run",
+    )
+    parser.add_argument("file", type=Path, nargs="?", help="for restore: the backup file")
     args = parser.parse_args(argv)
+    if (args.command == "restore") != (args.file is not None):
+        parser.error("restore takes one backup file; other commands take none")
     lang = _operator_language(args.config)
     settings = _settings(args.config, lang)
     if isinstance(settings, int):
         return settings
     setup_logging(settings.log_level, settings.bot_token.get_secret_value())
-    commands = {"migrate": _migrate, "check": _check}
+    commands = {"migrate": _migrate, "check": _check, "backup": _backup}
     try:
         if args.command in commands:
             return asyncio.run(commands[args.command](settings, lang))
-        asyncio.run(run(settings))
+        if args.command == "restore":
+            return _restore(settings, lang, args.file)
+        with running_lock(settings.database_path):
+            asyncio.run(run(settings))
     except DatabaseTooNew as exc:
         return _fail(lang, "cli.db_too_new", found=exc.found, known=exc.known)
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -118,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except StartupError as exc:
         return _fail(lang, exc.key, **exc.params)
+    except BackupError as exc:
+        print(t(lang, exc.key, **exc.params), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 from datetime import timedelta
 
 from bot import dialogs
+from bot.backup import BackupError, made_today, make_backup, prune
 from bot.context import BotContext
 from bot.escalation import queue_digests, run_due_steps
 from bot.evaluations import run_evaluations
 from bot.events import queue_reminders
+
+log = logging.getLogger(__name__)
 
 
 async def sweep_reminders(context: BotContext) -> None:
@@ -50,5 +56,16 @@ async def sweep_evaluations(context: BotContext) -> None:
 
 
 async def sweep_housekeeping(context: BotContext) -> None:
-    """Forget which updates were handled once Telegram can no longer send them again."""
-    await context.storage.updates.purge(context.now() - timedelta(days=2))
+    """Forget which updates were handled once Telegram can no longer send them again; make the
+    daily backup (once a day from BACKUP_HOUR UTC, also after a restart) and prune old ones."""
+    now = context.now()
+    await context.storage.updates.purge(now - timedelta(days=2))
+    settings = context.settings
+    folder = settings.backups_folder
+    if now.hour >= settings.backup_hour and not made_today(folder, now):
+        try:
+            made = await asyncio.to_thread(make_backup, settings.database_path, folder, now)
+            log.info("daily backup made: %s", made)
+        except (BackupError, OSError, sqlite3.Error) as exc:
+            log.error("daily backup failed: %s", exc)
+    await asyncio.to_thread(prune, folder, settings.backup_keep_days, now)

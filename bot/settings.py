@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=9, ge=0, le=23)
     # updates one person may send a minute before they are asked to slow down
     flood_per_minute: int = Field(default=20, ge=5, le=1000)
+    # backups: where, at which hour (UTC) the daily one is made, how many days they are kept
+    backup_dir: Path | None = None  # default: a "backups" folder beside the database
+    backup_hour: int = Field(default=3, ge=0, le=23)
+    backup_keep_days: int = Field(default=14, ge=1, le=3650)
     # evaluations after events
     evaluation_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
     evaluation_close_days: int = Field(default=7, ge=1, le=90)
@@ -122,6 +126,10 @@ class Settings(BaseSettings):
         if set(found) != set(URGENCIES):
             raise ValueError("must name all of critical, high, normal and low")
         return found
+
+    @property
+    def backups_folder(self) -> Path:
+        return self.backup_dir or self.database_path.parent / "backups"
 
     @field_validator("quiet_hours", mode="before")
     @classmethod
