@@ -1,11 +1,18 @@
-"""Running the bot: preflight (database, token, Telegram reachable), long polling, clean stop."""
+"""Running the bot: preflight (database, token, Telegram reachable), long polling or a webhook,
+clean stop."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import signal
+from http import HTTPStatus
 
+import tornado.httpserver
+import tornado.web
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.app import ALLOWED_UPDATES, build_application
@@ -54,16 +61,24 @@ async def run(settings: Settings) -> None:
         assert app.post_init is not None
         await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES,
-            timeout=settings.polling_timeout_seconds,
-            bootstrap_retries=-1,
-        )
+        server = None
+        if settings.webhook_url:
+            server = await start_webhook(app, settings)
+        else:
+            await app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES,
+                timeout=settings.polling_timeout_seconds,
+                bootstrap_retries=-1,
+            )
         await app.start()
-        log.info("bot @%s is running (long polling)", app.bot.username)
+        mode = "webhook" if server else "long polling"
+        log.info("bot @%s is running (%s)", app.bot.username, mode)
         await stop.wait()
         log.info("stopping")
-        await app.updater.stop()
+        if server is not None:
+            server.stop()  # Telegram keeps the updates until the bot is back
+        else:
+            await app.updater.stop()
         await app.stop()
         if app.post_stop is not None:
             await app.post_stop(app)
@@ -72,3 +87,63 @@ async def run(settings: Settings) -> None:
             await app.shutdown()
         await storage.close()
         log.info("stopped")
+
+
+# ---------------------------------------------------------------- webhook mode
+
+MAX_UPDATE_BYTES = 1 << 20  # an update is a few kilobytes; anything much larger is not Telegram
+
+
+class _TelegramPost(tornado.web.RequestHandler):
+    """POST <path>: an update from Telegram, accepted only with the secret (compared in
+    constant time); anything else gets 403 and is never looked at."""
+
+    def initialize(self, app: BotApp, secret: bytes) -> None:
+        self.app = app
+        self.secret = secret
+
+    def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies; the secret is the check
+        return
+
+    async def post(self) -> None:
+        given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.secret):
+            log.warning("webhook request without the right secret from %s", self.request.remote_ip)
+            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+        try:
+            data = json.loads(self.request.body)
+            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:
+            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
+        await self.app.update_queue.put(update)
+        self.set_status(HTTPStatus.OK)
+
+    def log_exception(self, *args: object) -> None:  # 403/400 are logged above, without bodies
+        return
+
+
+async def start_webhook(app: BotApp, settings: Settings) -> tornado.httpserver.HTTPServer:
+    """Our own small web server (the secret checked in constant time, bodies never logged),
+    then setWebhook so that Telegram posts updates to WEBHOOK_URL."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    web = tornado.web.Application(
+        [(settings.webhook_path, _TelegramPost, {"app": app, "secret": secret.encode()})]
+    )
+    server = tornado.httpserver.HTTPServer(web, max_body_size=MAX_UPDATE_BYTES, xheaders=True)
+    server.listen(settings.webhook_port, address=settings.webhook_listen)
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=ALLOWED_UPDATES,
+        max_connections=40,
+    )
+    log.info(
+        "webhook: listening on %s:%s%s",
+        settings.webhook_listen,
+        settings.webhook_port,
+        settings.webhook_path,
+    )
+    return server

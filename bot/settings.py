@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,60}$")
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
     reports_per_hour: int = Field(default=5, ge=1, le=100)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # webhook mode (instead of long polling) when WEBHOOK_URL is set
+    webhook_url: str | None = None  # the public https address Telegram posts updates to
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "127.0.0.1"  # where the bot's own web server listens (behind a proxy)
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     # updates one person may send a minute before they are asked to slow down
     flood_per_minute: int = Field(default=20, ge=5, le=1000)
     # backups: where, at which hour (UTC) the daily one is made, how many days they are kept
@@ -154,6 +160,28 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be the public https:// address Telegram will post updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("webhook_url") and value is None:
+            raise ValueError("required with WEBHOOK_URL (letters, digits, _ and -, 16 to 256)")
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 16 to 256 letters, digits, _ and - (e.g. openssl rand -hex 32)")
+        return value
+
+    @property
+    def webhook_path(self) -> str:
+        return urlparse(self.webhook_url or "").path or "/"
 
 
 class SettingsError(Exception):

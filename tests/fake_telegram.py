@@ -82,6 +82,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, Any] | None = None  # what setWebhook was given
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self.held: dict[int, asyncio.Event] = {}  # chats whose sends hang until released
@@ -288,6 +289,11 @@ class FakeTelegram:
         return True
 
     def _m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    def _m_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = dict(params)  # url, secret_token, allowed_updates ...
         return True
 
     def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

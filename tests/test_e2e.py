@@ -598,3 +598,54 @@ async def test_incident_escalation_survives_kill_9_each_step_once(
     assert "Traceback" not in log, log[-3000:]
     for secret in (description, "Секретная", "Случай номер", "Фарид"):
         assert secret not in log
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret-" + "x" * 25
+    env = bot_env(
+        tmp_path / "data" / "bot.sqlite3",
+        server,
+        WEBHOOK_URL="https://bot.example.org/telegram/hook",
+        WEBHOOK_SECRET=secret,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    bot = await start_bot(processes, tmp_path / "run", env)
+    await server.wait_for(lambda: server.telegram.webhook is not None, what="setWebhook")
+    hook = server.telegram.webhook
+    assert hook is not None
+    assert hook["url"] == "https://bot.example.org/telegram/hook"
+    assert hook["secret_token"] == secret
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    anna = Chat(server)
+    update = {
+        "update_id": server.telegram.next_update_id(),
+        "message": factories.message_dict(anna.user, "/start"),
+    }
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": secret[:-1] + "y"}):
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 403
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with http.post(url, data=b"not json", headers=headers) as response:
+            assert response.status == 400
+        assert not anna.messages()  # nothing was handled
+        async with http.post(url, json=update, headers=headers) as response:
+            assert response.status == 200
+    await server.wait_for(
+        lambda: any("Согласие на обработку данных" in text for text in anna.texts),
+        what="the answer to /start",
+    )
+    assert not server.telegram.sent("getUpdates")  # no polling in webhook mode
+    assert await bot.terminate() == 0, bot.log()[-3000:]
+    log = bot.log()
+    assert secret not in log and "Traceback" not in log

@@ -137,3 +137,24 @@ def test_cli_refuses_a_newer_database(
     assert main(["run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("схема 99" in line for line in err)
+
+
+def test_webhook_settings_are_checked() -> None:
+    with pytest.raises(SettingsError) as missing:
+        load_settings(None, bot_token=TOKEN, webhook_url="https://bot.example.org/hook")
+    assert missing.value.variable == "WEBHOOK_SECRET"
+    with pytest.raises(SettingsError) as weak:
+        load_settings(
+            None, bot_token=TOKEN, webhook_url="https://bot.example.org/hook", webhook_secret="x"
+        )
+    assert weak.value.variable == "WEBHOOK_SECRET"
+    with pytest.raises(SettingsError) as plain:
+        load_settings(None, bot_token=TOKEN, webhook_url="http://bot.example.org/hook")
+    assert plain.value.variable == "WEBHOOK_URL"
+    good = load_settings(
+        None,
+        bot_token=TOKEN,
+        webhook_url="https://bot.example.org/tg/hook",
+        webhook_secret="a" * 32,
+    )
+    assert good.webhook_path == "/tg/hook"
