@@ -28,6 +28,7 @@ from bot.delivery import DeliveryEngine
 from bot.errors import on_error
 from bot.incidents import Quota
 from bot.jobs import (
+    heartbeat,
     sweep_dialogs,
     sweep_digests,
     sweep_evaluations,
@@ -218,6 +219,9 @@ def build_application(
         interval=settings.sweep_interval_seconds,
         first=3,
         name="sweep_evaluations",
+    )
+    app.job_queue.run_repeating(
+        heartbeat, interval=settings.heartbeat_minutes * 60, first=60, name="heartbeat"
     )
     return app
 

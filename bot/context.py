@@ -44,6 +44,7 @@ class BotData:
         self.code_quota = Quota(CODE_TRIES_PER_HOUR)
         self.flood = Quota(20, timedelta(minutes=1))  # updates per person per minute
         self.flood_warned: dict[int, datetime] = {}  # who was asked to slow down, when
+        self.sweeps: dict[str, datetime] = {}  # sweep job -> when it last ran (for heartbeat)
 
     @property
     def storage(self) -> Storage:

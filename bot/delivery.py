@@ -181,6 +181,11 @@ class DeliveryEngine:
 
     # ---------------------------------------------------------------- lifecycle
 
+    @property
+    def alive(self) -> bool:
+        """Running (or not started, as in tests), not crashed."""
+        return self._task is None or not self._task.done()
+
     async def start(self) -> None:
         """Requeue what a crash left claimed, then run in the background."""
         released = await self.storage.outbox.release_stale(self.clock() + timedelta(seconds=1))

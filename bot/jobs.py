@@ -7,6 +7,8 @@ import logging
 import sqlite3
 from datetime import timedelta
 
+import httpx
+
 from bot import dialogs
 from bot.backup import BackupError, made_today, make_backup, prune
 from bot.context import BotContext
@@ -23,6 +25,7 @@ async def sweep_reminders(context: BotContext) -> None:
     queued = await queue_reminders(context.storage, context.regions, hours, context.now())
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    context.bot_data.sweeps["sweep_reminders"] = context.now()  # ran to the end
 
 
 async def sweep_dialogs(context: BotContext) -> None:
@@ -30,6 +33,7 @@ async def sweep_dialogs(context: BotContext) -> None:
     closed = await dialogs.expire(context.storage, context.settings, context.now())
     if closed and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    context.bot_data.sweeps["sweep_dialogs"] = context.now()  # ran to the end
 
 
 async def sweep_incidents(context: BotContext) -> None:
@@ -37,6 +41,7 @@ async def sweep_incidents(context: BotContext) -> None:
     fired = await run_due_steps(context.storage, context.settings, context.regions, context.now())
     if fired and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    context.bot_data.sweeps["sweep_incidents"] = context.now()  # ran to the end
 
 
 async def sweep_digests(context: BotContext) -> None:
@@ -44,6 +49,7 @@ async def sweep_digests(context: BotContext) -> None:
     queued = await queue_digests(context.storage, context.settings, context.regions, context.now())
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    context.bot_data.sweeps["sweep_digests"] = context.now()  # ran to the end
 
 
 async def sweep_evaluations(context: BotContext) -> None:
@@ -53,6 +59,7 @@ async def sweep_evaluations(context: BotContext) -> None:
     )
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    context.bot_data.sweeps["sweep_evaluations"] = context.now()  # ran to the end
 
 
 async def sweep_housekeeping(context: BotContext) -> None:
@@ -69,3 +76,28 @@ async def sweep_housekeeping(context: BotContext) -> None:
         except (BackupError, OSError, sqlite3.Error) as exc:
             log.error("daily backup failed: %s", exc)
     await asyncio.to_thread(prune, folder, settings.backup_keep_days, now)
+
+
+HEALTHY_WITHIN = timedelta(minutes=5)  # a sweep not run for longer than this is stuck
+
+
+async def heartbeat(context: BotContext) -> None:
+    """Ping HEARTBEAT_URL while every sweep has run lately and the delivery engine is alive;
+    otherwise say what is stuck in the log and stay silent, so the monitor raises the alarm."""
+    url = context.settings.heartbeat_url
+    now = context.now()
+    stuck = [name for name, last in context.bot_data.sweeps.items() if now - last > HEALTHY_WITHIN]
+    engine = context.bot_data.delivery
+    if engine is not None and not engine.alive:
+        stuck.append("delivery")
+    if stuck:
+        log.error("not healthy, no heartbeat: %s has not run for over 5 minutes", ", ".join(stuck))
+        return
+    if url is None:
+        return
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("heartbeat to the monitor failed: %s", type(exc).__name__)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     webhook_listen: str = "127.0.0.1"  # where the bot's own web server listens (behind a proxy)
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # a monitor (e.g. healthchecks.io, Uptime Kuma) pinged every few minutes while all is well
+    heartbeat_url: str | None = None
+    heartbeat_minutes: int = Field(default=3, ge=1, le=60)
     # updates one person may send a minute before they are asked to slow down
     flood_per_minute: int = Field(default=20, ge=5, le=1000)
     # backups: where, at which hour (UTC) the daily one is made, how many days they are kept
