@@ -63,11 +63,19 @@ async def sweep_evaluations(context: BotContext) -> None:
 
 
 async def sweep_housekeeping(context: BotContext) -> None:
-    """Forget which updates were handled once Telegram can no longer send them again; make the
-    daily backup (once a day from BACKUP_HOUR UTC, also after a restart) and prune old ones."""
+    """Forget which updates were handled once Telegram can no longer send them again; purge what
+    RETENTION_DAYS says; make the daily backup (once a day from BACKUP_HOUR UTC, also after a
+    restart) and prune old ones."""
     now = context.now()
     await context.storage.updates.purge(now - timedelta(days=2))
     settings = context.settings
+    kept_until = now - timedelta(days=settings.retention_days)
+    purged = await context.storage.incidents.purge_closed(kept_until, now)
+    forgotten = await context.storage.outbox.purge_finished(kept_until)
+    if purged or forgotten:
+        log.info(
+            "retention: %d closed reports purged, %d old messages forgotten", purged, forgotten
+        )
     folder = settings.backups_folder
     if now.hour >= settings.backup_hour and not made_today(folder, now):
         try:

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     heartbeat_minutes: int = Field(default=3, ge=1, le=60)
     # updates one person may send a minute before they are asked to slow down
     flood_per_minute: int = Field(default=20, ge=5, le=1000)
+    # days after which the personal details of closed incident reports and old messages go
+    retention_days: int = Field(default=365, ge=30, le=3650)
     # backups: where, at which hour (UTC) the daily one is made, how many days they are kept
     backup_dir: Path | None = None  # default: a "backups" folder beside the database
     backup_hour: int = Field(default=3, ge=0, le=23)

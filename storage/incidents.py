@@ -310,6 +310,38 @@ class IncidentRepo:
             (to_db(now), to_db(now), chat_id, chat_id),
         )
 
+    async def purge_closed(self, closed_before: datetime, now: datetime) -> int:
+        """Personal details of reports closed (resolved or withdrawn) before `closed_before`:
+        gone. What stays is what the network's statistics need: category, region, urgency,
+        state, level and the dates. Returns how many reports were purged."""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT id FROM incidents WHERE state IN ('resolved', 'withdrawn')"
+                " AND closed_at < ? AND purged_at IS NULL",
+                (to_db(closed_before),),
+            )
+            ids = [int(r[0]) for r in rows]
+            if not ids:
+                return 0
+            marks = ",".join("?" * len(ids))
+            await tx.execute(
+                "UPDATE incidents SET description = '', place = NULL, latitude = NULL,"
+                " longitude = NULL, outcome = NULL, assignee_telegram_id = NULL,"
+                " assignee_name = NULL, reporter_member_id = NULL, purged_at = ?"
+                f" WHERE id IN ({marks})",
+                (to_db(now), *ids),
+            )
+            await tx.execute(
+                f"DELETE FROM incident_attachments WHERE incident_id IN ({marks})", ids
+            )
+            await tx.execute(f"DELETE FROM incident_questions WHERE incident_id IN ({marks})", ids)
+            await tx.execute(
+                "UPDATE incident_timeline SET actor = NULL, actor_name = NULL, detail = NULL"
+                f" WHERE incident_id IN ({marks})",
+                ids,
+            )
+            return len(ids)
+
     async def take_step(self, tx: Tx, step_id: int, now: datetime) -> bool:
         """Mark a due step done; False if another sweep (or a cancel) got there first."""
         return (

@@ -225,6 +225,11 @@ class MemberRepo:
             await tx.execute(
                 "DELETE FROM evaluation_participants WHERE member_id = ?", (member_id,)
             )
+            # messages to them (queued or sent): their chat id and texts meant for them
+            await tx.execute(
+                "DELETE FROM outbox WHERE member_id = ? OR chat_id = ?",
+                (member_id, row["telegram_id"]),
+            )
             month = from_db(row["created_at"]).replace(
                 day=1, hour=0, minute=0, second=0, microsecond=0
             )

@@ -342,3 +342,12 @@ class OutboxRepo:
             )
             > 0
         )
+
+    async def purge_finished(self, due_before: datetime) -> int:
+        """Messages long finished (sent, blocked, failed, cancelled): their texts and recipients
+        are not kept for ever."""
+        return await self._db.execute(
+            "DELETE FROM outbox WHERE status IN ('sent', 'blocked', 'failed', 'cancelled')"
+            " AND due_at < ?",
+            (to_db(due_before),),
+        )

@@ -669,6 +669,9 @@ async def test_erasure_unlinks_reporters_and_coordinators_but_keeps_the_report(
     incident = await harness.storage.incidents.by_code(code)
     assert incident is not None
     assert incident.assignee_telegram_id is None and incident.assignee_name is None
+    assert not await harness.storage.db.fetchall(
+        "SELECT * FROM outbox WHERE chat_id = ?", (REGIONAL,)
+    )  # the cards and messages they were sent are gone too
     # the reporter's answer still reaches someone who can act: the federal coordinator
     await reporter.tap("Ответить")
     await reporter.send("Да, охранник видел всё")
@@ -699,3 +702,33 @@ async def test_forged_numbers_get_a_clear_answer(harness: Harness) -> None:
     incident = await harness.storage.incidents.get(1)
     assert incident is not None and incident.state == "new"
     assert len(harness.telegram.sent("sendMessage", chat_id=ADMIN_ID)) == errors  # no error
+
+
+async def test_closed_reports_lose_personal_details_after_the_retention_time(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    await report(harness, REPORTER, files=(PHOTO,))
+    await report(harness, REPORTER, description="Второй случай: угрозы в подъезде, есть запись.")
+    await harness.deliver()
+    regional = harness.person(REGIONAL)
+    await regional.press("inc:1:resolve", message_id=1)
+    await regional.send("Окна застеклили, полиция приняла заявление")
+    await harness.deliver()
+    await later(harness, days=364)
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and "разбили окна" in incident.description
+    await later(harness, days=2)  # RETENTION_DAYS (365) after it was resolved
+    purged = await harness.storage.incidents.get(1)
+    assert purged is not None and purged.description == "" and purged.place is None
+    assert purged.outcome is None and purged.reporter_member_id is None
+    assert purged.assignee_name is None and purged.category == "threats"
+    assert await harness.storage.incidents.attachments(1) == []
+    for entry in await harness.storage.incidents.timeline(1):
+        assert entry.actor is None and entry.detail is None
+    still_open = await harness.storage.incidents.get(2)  # not closed: kept whole
+    assert still_open is not None and "в подъезде" in still_open.description
+    old = await harness.storage.db.fetchall(
+        "SELECT * FROM outbox WHERE status = 'sent' AND due_at < ?", ("2027-11-01",)
+    )
+    assert old == []  # messages delivered a year ago are forgotten
