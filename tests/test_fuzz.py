@@ -27,7 +27,7 @@ RUNS = settings(
 )
 _ids = itertools.count(10_000_000)
 
-words = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=60)
+words = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=0, max_size=60)
 texts = st.one_of(
     words,
     st.text(max_size=5000),
