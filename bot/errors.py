@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
 from telegram import Update
@@ -19,12 +20,21 @@ async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     # Only the update id: texts may be private (incident reports, personal data).
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("error while handling update %s", update_id, exc_info=error)
+    storage_fault = _storage_fault(error)
+    if storage_fault:  # not a bug: the disk. One clear line, no traceback
+        log.error(
+            "the database cannot be written (%s): is the disk full or read-only? update %s"
+            " was not handled; nothing was half-written",
+            storage_fault,
+            update_id,
+        )
+    else:
+        log.error("error while handling update %s", update_id, exc_info=error)
     settings = context.bot_data.settings
     default = settings.default_language if settings else "ru"
     if isinstance(update, Update) and update.effective_chat is not None:
         lang = await _language(update, context, default)
-        text = t(lang, "error.generic")
+        text = t(lang, "error.storage" if storage_fault else "error.generic")
         try:
             answered = False
             if update.callback_query is not None:
@@ -37,6 +47,18 @@ async def on_error(update: object, context: BotContext) -> None:
         except TelegramError:
             log.warning("could not tell the person about the error")
     await _notify_admins(context, error, update_id)
+
+
+STORAGE_FAULTS = ("readonly", "read-only", "disk is full", "disk i/o", "unable to open")
+
+
+def _storage_fault(error: BaseException | None) -> str | None:
+    """The database refused to write because of the disk (full, read-only, failing)."""
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error).lower()
+        if any(fault in text for fault in STORAGE_FAULTS):
+            return str(error)
+    return None
 
 
 async def _language(update: Update, context: BotContext, default: str) -> str:

@@ -56,3 +56,24 @@ async def test_a_failing_command_menu_does_not_stop_the_start(
     assert app.post_init is not None
     await app.post_init(app)  # no exception
     await app.shutdown()
+
+
+async def test_a_read_only_or_full_disk_gets_a_clear_answer_and_changes_nothing(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await register(harness, 7001)
+    p = harness.person(7001)
+    await p.send("/settings")
+    await p.tap("Имя")
+    before = await harness.storage.db.fetchall("SELECT * FROM members")
+    await harness.storage.db.execute("PRAGMA query_only = ON")  # as a read-only disk does
+    with caplog.at_level(logging.ERROR):
+        await p.send("Анна Петровна")
+    assert "не могу ничего сохранить" in p.last
+    assert "cannot be written" in caplog.text and "Traceback" not in caplog.text
+    assert "Анна Петровна" not in caplog.text
+    await harness.storage.db.execute("PRAGMA query_only = OFF")
+    assert await harness.storage.db.fetchall("SELECT * FROM members") == before
+    assert any("OperationalError" in text for text in harness.person(ADMIN_ID).texts)
+    await p.send("/me")  # the disk is back: everything works again
+    assert "Ваш профиль" in p.last
