@@ -13,7 +13,7 @@ from http import HTTPStatus
 import tornado.httpserver
 import tornado.web
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.context import BotApp
@@ -69,6 +69,7 @@ async def run(settings: Settings) -> None:
                 allowed_updates=ALLOWED_UPDATES,
                 timeout=settings.polling_timeout_seconds,
                 bootstrap_retries=-1,
+                error_callback=_polling_failed,
             )
         await app.start()
         mode = "webhook" if server else "long polling"
@@ -87,6 +88,12 @@ async def run(settings: Settings) -> None:
             await app.shutdown()
         await storage.close()
         log.info("stopped")
+
+
+def _polling_failed(error: TelegramError) -> None:
+    """Telegram unreachable while polling: one line each time (PTB retries with backoff), not a
+    traceback per attempt."""
+    log.warning("getUpdates failed (%s: %s); retrying", type(error).__name__, error)
 
 
 # ---------------------------------------------------------------- webhook mode

@@ -45,18 +45,24 @@ class FakeBotApiServer:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> str:
-        """Listen on 127.0.0.1, a free port; return the Bot API base URL (…/bot)."""
+    async def start(self, port: int = 0) -> str:
+        """Listen on 127.0.0.1 (a free port, or `port` to come back after an outage); return
+        the Bot API base URL (…/bot)."""
+        self._closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
         port = self._runner.addresses[0][1]
         self.root_url = f"http://127.0.0.1:{port}"
         self.base_url = f"{self.root_url}/bot"
         return self.base_url
+
+    @property
+    def port(self) -> int:
+        return int(self.root_url.rsplit(":", 1)[1])
 
     @property
     def file_url(self) -> str:

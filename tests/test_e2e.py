@@ -649,3 +649,77 @@ async def test_webhook_mode_takes_updates_only_with_the_secret(
     assert await bot.terminate() == 0, bot.log()[-3000:]
     log = bot.log()
     assert secret not in log and "Traceback" not in log
+
+
+async def test_telegram_unreachable_for_a_while_loses_nothing(
+    tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    """The Bot API refuses connections in the middle of a broadcast (as when the server's
+    network is down); a person writes meanwhile. When it is back, the bot catches up: everyone
+    has the message (at most the in-flight ones twice) and the person gets the answer."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from bot.delivery import Outgoing, Priority, send_to_many
+    from storage.db import Storage
+    from tests.fake_telegram import Limits
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    storage = await Storage.open(db_path)
+    first = 8_000_000
+    async with storage.db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO members (telegram_id, name, organisation, region_code, language, status,"
+            " created_at, updated_at) VALUES (?, 'У', 'НКО', 'RU-SAM', 'ru', 'active',"
+            " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+            [(first + i,) for i in range(40)],
+        )
+    people = await storage.db.fetchall("SELECT telegram_id, id FROM members")
+    await send_to_many(
+        storage,
+        [(r[0], r[1]) for r in people],
+        Outgoing(text="Объявление"),
+        priority=Priority.BULK,
+        now=datetime.now(UTC),
+        kind="announcement",
+    )
+    await storage.close()
+
+    telegram = FakeTelegram(limits=Limits(per_second=100))
+    srv = FakeBotApiServer(telegram, TOKEN)
+    await srv.start()
+    try:
+        env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="10", DELIVERY_WORKERS="4")
+
+        def delivered() -> Counter[int]:
+            return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+
+        bot = await start_bot(processes, tmp_path, env)
+        await srv.wait_for(lambda: len(delivered()) >= 8, what="the broadcast to start")
+        port = srv.port
+        await srv.stop()  # connection refused from now on
+        anna = Chat(srv)
+        telegram.updates.append(
+            {
+                "update_id": telegram.next_update_id(),
+                "message": factories.message_dict(anna.user, "/help"),
+            }
+        )
+        await asyncio.sleep(8)  # the outage (the bot retries meanwhile)
+        assert bot.proc is not None and bot.proc.returncode is None, "the bot gave up"
+        await srv.start(port)
+        await srv.wait_for(lambda: len(delivered()) == 40, timeout=90, what="the rest")
+        await srv.wait_for(
+            lambda: any("зарегистрируйтесь" in text or "/start" in text for text in anna.texts),
+            timeout=60,
+            what="the answer written during the outage",
+        )
+        assert await bot.terminate() == 0, bot.log()[-3000:]
+    finally:
+        await srv.stop()
+    counts = delivered()
+    assert len(counts) == 40 and sum(n - 1 for n in counts.values()) <= 4
+    assert query_db(db_path, "SELECT status, COUNT(*) FROM outbox GROUP BY status") == [
+        ("sent", 40)
+    ]
+    assert "Traceback" not in bot.log()
