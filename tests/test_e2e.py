@@ -734,3 +734,67 @@ async def test_telegram_unreachable_for_a_while_loses_nothing(
         ("sent", 40)
     ]
     assert "Traceback" not in bot.log()
+
+
+async def test_an_evaluation_in_the_real_process_keeps_answers_out_of_the_log(
+    server: FakeBotApiServer, processes: list[BotProcess], tmp_path: Path
+) -> None:
+    """A training that has just ended: the real process asks its participant, who answers by
+    buttons and in their own words; the answers are stored, and none of them is in the log."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.clock import to_db
+    from storage.db import Storage
+    from storage.events import NewEvent
+    from storage.members import Profile
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    now = datetime.now(UTC)
+    storage = await Storage.open(db_path)
+    member, _ = await storage.members.upsert(
+        USER_ID,
+        Profile("Анна Иванова", "НКО Диалог", "RU-MOW", "ru", ()),
+        consent_version="v",
+        consent_at=now,
+        now=now,
+    )
+    event = await storage.events.create(
+        NewEvent(
+            title="Тренинг: медиация",
+            description="Практический тренинг",
+            program=("Теория", "Практика"),
+            starts_at=now - timedelta(hours=3),
+            ends_at=now - timedelta(minutes=1),
+            tz="Europe/Moscow",
+            place="Москва",
+            online_url=None,
+            capacity=None,
+            regions=("RU-MOW",),
+            topics=(),
+            created_by=None,
+            checkin_secret="e2e-checkin",
+            evaluation={"template": "short"},
+        ),
+        now - timedelta(days=1),
+    )
+    await storage.db.execute(
+        "INSERT INTO rsvps (event_id, member_id, answer, answered_at) VALUES (?, ?, 'going', ?)",
+        (event.id, member.id, to_db(now - timedelta(days=1))),
+    )
+    await storage.close()
+    # quiet hours off: the test must not depend on the time of day it runs at
+    bot = await start_bot(processes, tmp_path / "run", bot_env(db_path, server, QUIET_HOURS="0-0"))
+    anna = Chat(server)
+    await server.wait_for(
+        lambda: any("вопрос 1 из 3" in text for text in anna.texts), what="the questionnaire"
+    )
+    await anna.tap("5 — отлично", expect="вопрос 2 из 3")
+    await anna.tap("🙂 4", expect="вопрос 3 из 3")
+    secret = "Тренер Фарид говорил слишком быстро"
+    await anna.send(secret, expect="Спасибо! Ваши ответы сохранены")
+    assert await bot.terminate() == 0, bot.log()[-3000:]
+    rows = query_db(db_path, "SELECT question, number, text FROM evaluation_answers ORDER BY 1")
+    assert rows == [("improve", None, secret), ("relevance", 5, None), ("usefulness", 4, None)]
+    log = bot.log()
+    assert secret not in log and "Фарид" not in log and "Анна Иванова" not in log
+    assert "Traceback" not in log
