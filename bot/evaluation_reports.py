@@ -12,7 +12,7 @@ import html
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -28,6 +28,7 @@ from bot.evaluations import (
     questions_of,
 )
 from bot.events import managed_event
+from bot.exports import period_bounds
 from bot.i18n import t
 from bot.regions import Regions
 from storage.db import Storage
@@ -297,6 +298,19 @@ def _averages(responses: list[Response]) -> dict[str, float | None]:
     return averages
 
 
+async def evaluated_events(
+    storage: Storage, caller: Caller, since: datetime, until: datetime
+) -> list[Event]:
+    """Events with a questionnaire that ended in [since, until) and that the caller runs."""
+    require_coordinator(caller)
+    found = []
+    for event_id in await storage.evaluations.evaluated_between(since, until):
+        event = await storage.events.get(event_id)
+        if event is not None and any(caller.coordinates(code) for code in event.regions):
+            found.append(event)
+    return found
+
+
 async def compare(
     storage: Storage,
     caller: Caller,
@@ -308,18 +322,13 @@ async def compare(
 ) -> Comparison:
     """Events that ended in the period (those the caller may see) and the regions of their
     respondents: response rates and averages of the comparable questions."""
-    require_coordinator(caller)
-    since = datetime.combine(start, time(0), zone)
-    until = datetime.combine(end + timedelta(days=1), time(0), zone)
+    since, until = period_bounds(start, end, zone)
     reports: list[EventReport] = []
-    for event_id in await storage.evaluations.evaluated_between(since, until):
-        event = await storage.events.get(event_id)
-        if event is None or not any(caller.coordinates(code) for code in event.regions):
-            continue
-        config = await storage.evaluations.config(event_id)
+    for event in await evaluated_events(storage, caller, since, until):
+        config = await storage.evaluations.config(event.id)
         if config is None or config.opened("main") is None:
             continue
-        reports.append(await event_report(storage, caller, event_id, lang))
+        reports.append(await event_report(storage, caller, event.id, lang))
     rows = [
         Row(
             f"{r.event.starts_at.astimezone(zone):%d.%m} {r.event.title}",

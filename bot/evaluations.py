@@ -327,7 +327,6 @@ class Progress:
     round: str
     questions: list[Question]
     next: int | None
-    changed: bool = True
 
 
 @dataclass(frozen=True)
@@ -356,6 +355,13 @@ async def _open_for(
     return event, config, asked
 
 
+async def waiting_for(storage: Storage, caller: Caller, now: datetime) -> tuple[int, str] | None:
+    """The open questionnaire (event, round) the caller was asked and has not finished."""
+    if caller.member is None:
+        return None
+    return await storage.evaluations.waiting(caller.member.id, now)
+
+
 async def resume(
     storage: Storage, caller: Caller, event_id: int, round_: str, now: datetime
 ) -> Progress:
@@ -363,7 +369,7 @@ async def resume(
     event, config, asked = await _open_for(storage, caller, event_id, round_, now)
     questions = questions_of(config, round_)
     if asked.answered and asked.draft is None:
-        return Progress(event, config, round_, questions, None, changed=False)
+        return Progress(event, config, round_, questions, None)
     index = int((asked.draft or {}).get("next", 0))
     return Progress(event, config, round_, questions, min(index, len(questions) - 1))
 

@@ -68,6 +68,14 @@ def parse_period(
     return start, end
 
 
+def period_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in the reader's zone: the period as moments."""
+    return (
+        datetime.combine(start, time(0), zone),
+        datetime.combine(end + timedelta(days=1), time(0), zone),
+    )
+
+
 def _day(text: str) -> date | None:
     match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text.strip())
     if not match:
@@ -89,8 +97,7 @@ async def export_incidents(
 ) -> Export:
     require_coordinator(caller)
     full = caller.is_admin
-    since = datetime.combine(start, time(0), zone)
-    until = datetime.combine(end + timedelta(days=1), time(0), zone)
+    since, until = period_bounds(start, end, zone)
     incidents = [
         i
         for i in await storage.incidents.created_between(since, until)

@@ -18,6 +18,7 @@ from bot.evaluation_reports import (
     compare,
     comparison_chart,
     comparison_text,
+    evaluated_events,
     event_chart,
     event_report,
     export,
@@ -34,6 +35,7 @@ from bot.evaluations import (
     render,
     resume,
     start_again,
+    waiting_for,
 )
 from bot.exports import parse_period
 from bot.i18n import t
@@ -163,10 +165,8 @@ async def show(
 async def typed_without_dialogue(update: Update, context: BotContext, caller: Caller) -> bool:
     """Text or voice with no dialogue open, from someone asked to evaluate an event (the
     request came through the outbox): it answers the question they are at. False if none."""
-    if caller.member is None:
-        return False
-    waiting = await context.storage.evaluations.waiting(caller.member.id, context.now())
-    if waiting is None:
+    waiting = await waiting_for(context.storage, caller, context.now())
+    if waiting is None or caller.member is None:
         return False
     event_id, round_ = waiting
     lang = caller.member.language
@@ -252,17 +252,12 @@ async def show_evaluation(update: Update, context: BotContext) -> None:
 
 async def _recent(update: Update, context: BotContext, caller: Caller, lang: str) -> None:
     now = context.now()
-    ids = await context.storage.evaluations.evaluated_between(
-        now - timedelta(days=RECENT_DAYS), now
-    )
-    rows: list[list[Button]] = []
+    events = await evaluated_events(context.storage, caller, now - timedelta(days=RECENT_DAYS), now)
     zone = _zone(context, caller)
-    for event_id in reversed(ids[-RECENT_LISTED:]):
-        event = await context.storage.events.get(event_id)
-        if event is None or not any(caller.coordinates(code) for code in event.regions):
-            continue
-        label = f"{event.starts_at.astimezone(zone):%d.%m} {event.title}"[:60]
-        rows.append([(label, f"evr:{event.id}:main")])
+    rows: list[list[Button]] = [
+        [(f"{e.starts_at.astimezone(zone):%d.%m} {e.title}"[:60], f"evr:{e.id}:main")]
+        for e in reversed(events[-RECENT_LISTED:])
+    ]
     if not rows:
         await send(update, context, t(lang, "evaluation.report.nothing"))
         return

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
     from storage.db import Database, Tx
 
-ROUNDS = ("main", "followup")
-
 
 @dataclass(frozen=True)
 class EvaluationConfig:

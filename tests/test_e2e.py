@@ -394,31 +394,22 @@ async def test_malformed_setting_stops_with_one_line(
     assert not (tmp_path / "data" / "bot.sqlite3").exists()
 
 
-async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
-    tmp_path: Path, processes: list[BotProcess]
-) -> None:
-    """A broadcast to 300 members; the process is killed with SIGKILL at random points, three
-    times; a new process on the same database delivers the rest each time. Nobody is lost; at
-    most the messages in flight at each kill (DELIVERY_WORKERS) arrive twice."""
-    from collections import Counter
+async def queued_broadcast(db_path: Path, first: int, count: int) -> None:
+    """`count` members (Telegram ids from `first`) and an announcement queued to all of them."""
+    from datetime import UTC, datetime
 
     from bot.delivery import Outgoing, Priority, send_to_many
     from storage.db import Storage
-    from tests.fake_telegram import Limits
 
-    db_path = tmp_path / "data" / "bot.sqlite3"
     storage = await Storage.open(db_path)
-    first = 7_000_000
     async with storage.db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO members (telegram_id, name, organisation, region_code, language, status,"
             " created_at, updated_at) VALUES (?, 'У', 'НКО', 'RU-SAM', 'ru', 'active',"
             " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
-            [(first + i,) for i in range(300)],
+            [(first + i,) for i in range(count)],
         )
     people = await storage.db.fetchall("SELECT telegram_id, id FROM members")
-    from datetime import UTC, datetime
-
     await send_to_many(
         storage,
         [(r[0], r[1]) for r in people],
@@ -428,6 +419,21 @@ async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
         kind="announcement",
     )
     await storage.close()
+
+
+async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
+    tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    """A broadcast to 300 members; the process is killed with SIGKILL at random points, three
+    times; a new process on the same database delivers the rest each time. Nobody is lost; at
+    most the messages in flight at each kill (DELIVERY_WORKERS) arrive twice."""
+    from collections import Counter
+
+    from tests.fake_telegram import Limits
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    first = 7_000_000
+    await queued_broadcast(db_path, first, 300)
 
     telegram = FakeTelegram(limits=Limits(per_second=100))
     srv = FakeBotApiServer(telegram, TOKEN)
@@ -669,32 +675,12 @@ async def test_telegram_unreachable_for_a_while_loses_nothing(
     network is down); a person writes meanwhile. When it is back, the bot catches up: everyone
     has the message (at most the in-flight ones twice) and the person gets the answer."""
     from collections import Counter
-    from datetime import UTC, datetime
 
-    from bot.delivery import Outgoing, Priority, send_to_many
-    from storage.db import Storage
     from tests.fake_telegram import Limits
 
     db_path = tmp_path / "data" / "bot.sqlite3"
-    storage = await Storage.open(db_path)
     first = 8_000_000
-    async with storage.db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO members (telegram_id, name, organisation, region_code, language, status,"
-            " created_at, updated_at) VALUES (?, 'У', 'НКО', 'RU-SAM', 'ru', 'active',"
-            " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
-            [(first + i,) for i in range(40)],
-        )
-    people = await storage.db.fetchall("SELECT telegram_id, id FROM members")
-    await send_to_many(
-        storage,
-        [(r[0], r[1]) for r in people],
-        Outgoing(text="Объявление"),
-        priority=Priority.BULK,
-        now=datetime.now(UTC),
-        kind="announcement",
-    )
-    await storage.close()
+    await queued_broadcast(db_path, first, 40)
 
     telegram = FakeTelegram(limits=Limits(per_second=100))
     srv = FakeBotApiServer(telegram, TOKEN)

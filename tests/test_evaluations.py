@@ -526,6 +526,8 @@ async def test_results_are_for_the_events_coordinators_only(harness: Harness) ->
     assert "только координаторам" in member.last
     await other.send("/evaluations")
     assert "нет мероприятий" in other.last
+    await other.send("/evaluations вчера " + "x" * 5000)  # not a period, and huge
+    assert "Не понял период" in other.last
     for data in ("evr:1:zz", "evr:²:main", "evs:2026:x", "evs:20261301:20261130:x"):
         await other.press(data, message_id=1)
         assert "не действует" in other.alerts()[-1], data
