@@ -4,6 +4,10 @@
 - Groups: 20 messages a minute per group.
 - RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
   is retried (replies: up to twice; outbox rows pass NO_RETRY and are rescheduled).
+- A reply that meets a passing network fault (5xx, a timeout, a refused connection) is sent
+  again after a short wait, up to twice, so the person is not left without an answer. After a
+  timeout Telegram may have taken the first attempt: an edit or button answer it already has is
+  taken as done; a new message may, rarely, arrive twice (better than never).
 Button answers and menu updates are not messages and are not throttled. The delivery engine
 queues its sends here one at a time, so a reply to a person waits behind one of them at most.
 """
@@ -19,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -34,9 +38,16 @@ UNTHROTTLED = frozenset(
         "deleteWebhook",
     }
 )
+# Calls with retries of their own (polling, the start) or that are best effort (menus).
+NOT_RETRIED = frozenset(
+    {"getUpdates", "getMe", "setMyCommands", "deleteMyCommands", "deleteWebhook", "setWebhook"}
+)
 GROUP_PER_MINUTE = 20
 PACING = 0.9
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
+TRANSIENT_BACKOFF = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt of a reply
+# What Telegram answers to an edit or a button answer that an earlier, timed-out attempt made.
+ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 
 
 _NO_LANE = contextlib.nullcontext()
@@ -61,6 +72,7 @@ class BotRateLimiter(BaseRateLimiter[int]):
         self._bulk_lane = asyncio.Lock()
         self._resume_at = 0.0
         self.retry_after_count = 0
+        self.transient_count = 0  # replies sent again after a network fault
 
     async def initialize(self) -> None:
         return None
@@ -88,6 +100,38 @@ class BotRateLimiter(BaseRateLimiter[int]):
         self._resume_at = max(self._resume_at, loop.time() + seconds)
 
     async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint in NOT_RETRIED or rate_limit_args is not None:  # the outbox reschedules
+            return await self._throttled(callback, args, kwargs, endpoint, data, rate_limit_args)
+        for attempt, backoff in enumerate((*TRANSIENT_BACKOFF, None)):
+            try:
+                return await self._throttled(callback, args, kwargs, endpoint, data, None)
+            except BadRequest as exc:
+                if attempt and any(done in str(exc).lower() for done in ALREADY_DONE):
+                    return True  # the timed-out attempt had reached Telegram
+                raise
+            except NetworkError as exc:  # 5xx, timeouts, refused connections
+                if backoff is None:
+                    raise
+                self.transient_count += 1
+                log.warning(
+                    "%s failed (%s: %s); trying again in %.1f s",
+                    endpoint,
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+        raise AssertionError("unreachable")
+
+    async def _throttled(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
         args: Any,

@@ -39,6 +39,7 @@ class Failure:
     times: int = 1
     retry_after: int | None = None
     migrate_to: int | None = None
+    applied: bool = False  # a timeout after Telegram did what was asked (the answer is lost)
 
 
 SENDING = frozenset(
@@ -84,6 +85,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] | None = None  # what setWebhook was given
         self.updates: list[dict[str, Any]] = []
+        self.answered_queries: set[str] = set()
         self._update_ids = itertools.count(1)
         self.held: dict[int, asyncio.Event] = {}  # chats whose sends hang until released
         self._activity: asyncio.Event | None = None
@@ -115,9 +117,14 @@ class FakeTelegram:
             Failure(method, code, description, chat_id, times, retry_after, migrate_to)
         )
 
-    def time_out(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
-        """The next calls get no answer in time (the client gives up: TimedOut)."""
-        self.fail(method, code=0, description="timeout", times=times, chat_id=chat_id)
+    def time_out(
+        self, method: str, times: int = 1, chat_id: int | None = None, *, applied: bool = False
+    ) -> None:
+        """The next calls get no answer in time (the client gives up: TimedOut). With
+        `applied`, Telegram has done what was asked all the same, as it sometimes does."""
+        self.failures.append(
+            Failure(method, 0, "timeout", chat_id, times, None, None, applied=applied)
+        )
 
     def hold(self, chat_id: int) -> asyncio.Event:
         """Sends to `chat_id` hang (a slow network, a big upload) until the event is set."""
@@ -158,6 +165,8 @@ class FakeTelegram:
                 body["parameters"] = {"retry_after": failure.retry_after}
             if failure.migrate_to is not None:
                 body["parameters"] = {"migrate_to_chat_id": failure.migrate_to}
+            if failure.applied:
+                body["applied"] = True
             return body
         return None
 
@@ -172,7 +181,12 @@ class FakeTelegram:
             self._activity.set()
         planned = self._planned_failure(method, params)
         if planned is not None:
+            if planned.pop("applied", False):
+                self._answer(method, params)
             return planned["error_code"], planned
+        return self._answer(method, params)
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         limits = self.limits if method in SENDING else None
         if limits is not None and not limits.allow(_int(params.get("chat_id"))):
             seconds = limits.retry_after
@@ -276,6 +290,13 @@ class FakeTelegram:
         return message
 
     def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self.answered_queries:  # a button press is answered once
+            raise _ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self.answered_queries.add(query_id)
         return True
 
     def _m_setMyCommands(self, params: dict[str, Any]) -> bool:

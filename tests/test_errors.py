@@ -77,3 +77,61 @@ async def test_a_read_only_or_full_disk_gets_a_clear_answer_and_changes_nothing(
     assert any("OperationalError" in text for text in harness.person(ADMIN_ID).texts)
     await p.send("/me")  # the disk is back: everything works again
     assert "Ваш профиль" in p.last
+
+
+async def test_a_reply_refused_by_a_passing_telegram_fault_is_sent_again(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await register(harness, 403)
+    p = harness.person(403)
+    harness.telegram.fail("sendMessage", code=502, description="Bad Gateway", chat_id=403)
+    harness.telegram.time_out("sendMessage", chat_id=403)
+    with caplog.at_level(logging.WARNING):
+        await p.send("/me")
+    assert "Ваш профиль" in p.last
+    assert sum("Ваш профиль" in text for text in p.texts) == 1
+    assert "Traceback" not in caplog.text and "error while handling" not in caplog.text
+    assert not harness.telegram.sent(chat_id=ADMIN_ID)  # nothing for the admins to do
+
+
+async def test_a_button_answer_and_an_edit_that_timed_out_after_telegram_took_them(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram did what was asked but the answer was lost: the second attempt is refused
+    as a repeat, and that counts as done; the dialogue goes on, nobody sees an error."""
+    p = harness.person(404)
+    await p.send("/start")
+    harness.telegram.time_out("answerCallbackQuery", applied=True)
+    harness.telegram.time_out("editMessageText", chat_id=404, applied=True)
+    with caplog.at_level(logging.WARNING):
+        await p.tap("Согласен")
+    assert "Как вас зовут" in p.last
+    assert not p.alerts() and "Что-то пошло не так" not in p.screen()
+    answers = harness.telegram.sent("answerCallbackQuery")
+    edits = harness.telegram.sent("editMessageText", chat_id=404)
+    assert len(answers) == 2 and len(edits) == 2  # each tried again once
+    assert "error while handling" not in caplog.text
+    dialog = await harness.storage.dialogs.get(404)
+    assert dialog is not None and dialog.step == "name"
+
+
+async def test_telegram_down_for_a_reply_is_one_line_and_changes_are_kept(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram refuses a reply three times: warning lines (no traceback, no admin notice).
+    The dialogue did not move on, so what the person sees and what is stored agree: the same
+    button works once Telegram is back."""
+    p = harness.person(405)
+    await p.send("/start")
+    harness.telegram.fail(
+        "editMessageText", code=503, description="Service Unavailable", chat_id=405, times=3
+    )
+    with caplog.at_level(logging.WARNING):
+        await p.tap("Согласен")
+    assert "Telegram did not take the answer" in caplog.text
+    assert "Traceback" not in caplog.text and "error while handling" not in caplog.text
+    assert not harness.telegram.sent(chat_id=ADMIN_ID)
+    dialog = await harness.storage.dialogs.get(405)
+    assert dialog is not None and dialog.step == "consent"
+    await p.tap("Согласен")
+    assert "Как вас зовут" in p.last
