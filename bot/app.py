@@ -111,6 +111,8 @@ def build_application(
         incidents.COORD: incidents.coord_question,
         incidents.REPORTER: incidents.reporter_question,
     }
+    data.show_again = dict.fromkeys(data.renderers, dialog.show_anew)
+    data.show_again[evaluations.EVL] = evaluations.show_again
     data.button_handlers = {
         registration.REG: registration.press_button,
         registration.SET: registration.press_button,

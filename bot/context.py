@@ -35,6 +35,8 @@ class BotData:
         self.start_delivery = True
         # flow name -> function rendering the current step: (context, dialog) -> (text, markup)
         self.renderers: dict[str, Callable[..., Any]] = {}
+        # flow name -> shows the current question again as a new message (context, dialog)
+        self.show_again: dict[str, Callable[..., Any]] = {}
         # flow name -> handler of that flow's buttons (for the shared dlg:back / dlg:cancel)
         self.button_handlers: dict[str, Callable[..., Any]] = {}
         # deep-link kind (event, checkin) -> handler (context, caller, value, lang)

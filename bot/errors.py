@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotContext
 from bot.i18n import language_for, t
@@ -20,9 +20,9 @@ async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     # Only the update id: texts may be private (incident reports, personal data).
     update_id = update.update_id if isinstance(update, Update) else None
-    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
-        # Telegram did not take a reply three times (5xx, timeouts, no connection): not a bug,
-        # and neither the person nor the admins can be told through it right now.
+    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+        # Telegram did not take a reply three times (5xx, timeouts, no connection, 429): not a
+        # bug, and neither the person nor the admins can be told through it right now.
         log.warning(
             "Telegram did not take the answer to update %s (%s: %s)",
             update_id,

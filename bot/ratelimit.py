@@ -140,9 +140,9 @@ class BotRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
-        if endpoint in UNTHROTTLED:
-            return await callback(*args, **kwargs)
         retries = self._max_retries if rate_limit_args is None else max(0, rate_limit_args)
+        if endpoint in UNTHROTTLED:
+            return await self._unthrottled(callback, args, kwargs, endpoint, retries)
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)  # type: ignore[arg-type]
@@ -163,4 +163,25 @@ class BotRateLimiter(BaseRateLimiter[int]):
                 log.warning("Telegram asked to wait %.0f s (429); all sending paused", seconds)
                 if attempt == retries:
                     raise
+        raise AssertionError("unreachable")
+
+    async def _unthrottled(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        retries: int,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Not a message (a button answer, a menu): a 429 delays only this call."""
+        if endpoint == "getUpdates":  # PTB's polling loop waits by itself
+            return await callback(*args, **kwargs)
+        for attempt in range(retries + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.retry_after_count += 1
+                if attempt == retries:
+                    raise
+                await asyncio.sleep(retry_seconds(exc))
         raise AssertionError("unreachable")

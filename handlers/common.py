@@ -11,6 +11,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    MessageEntity,
     Update,
     User,
 )
@@ -107,6 +108,12 @@ async def edit_or_send(
             log.info("could not edit message %s: %s; sending a new one", message_id, exc)
     message = await context.bot.send_message(chat_id, text, reply_markup=markup)
     return message.message_id
+
+
+def is_command(message: Message) -> bool:
+    """The message is a command (/start ...), as Telegram marks it: an entity at the start."""
+    first = message.entities[0] if message.entities else None
+    return first is not None and first.type == MessageEntity.BOT_COMMAND and first.offset == 0
 
 
 async def answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
@@ -40,6 +40,11 @@ async def show(
             context.storage, context.settings, dialog, now=context.now(), message_id=shown
         )
     return dialog
+
+
+async def show_anew(context: BotContext, dialog: Dialog) -> Dialog:
+    """The current question again, as a new message (after a restart cut an answer off)."""
+    return await show(context, dialog, new_message=True)
 
 
 async def go(
@@ -80,6 +85,30 @@ async def press_dialog_button(update: Update, context: BotContext) -> None:
     await handler(update, context)
 
 
+def is_current_question(
+    context: BotContext, dialog: Dialog, message: MaybeInaccessibleMessage | None
+) -> bool:
+    """The pressed button is on the dialogue's current question, or on a copy of it: when a
+    send times out after Telegram took it, the bot sends the question again, and the buttons
+    of both copies work (they are the same buttons). A question with only Back and Cancel is
+    not taken for a copy."""
+    if message is None:
+        return False
+    if message.message_id == dialog.message_id:
+        return True
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return False
+    _text, current = context.bot_data.renderers[dialog.flow](context, dialog)
+    if markup != current:
+        return False
+    return any(
+        button.callback_data and not str(button.callback_data).startswith("dlg:")
+        for row in markup.inline_keyboard
+        for button in row
+    )
+
+
 ButtonAction = Callable[[BotContext, Caller, Dialog, list[str]], Awaitable[str | None]]
 
 
@@ -99,7 +128,7 @@ async def press_flow_button(
         return
     lang = str(dialog.data.get("lang", "ru"))
     message = query.message
-    if message is None or message.message_id != dialog.message_id:
+    if not is_current_question(context, dialog, message):
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     caller = await identify(context.storage, context.settings, user.id)

@@ -162,6 +162,19 @@ async def show(
     )
 
 
+async def show_again(context: BotContext, dialog: Dialog) -> None:
+    """The question the person is at, as a new message (after a restart cut an answer off)."""
+    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    lang = str(dialog.data.get("lang", "ru"))
+    event_id, round_ = int(dialog.data["event"]), str(dialog.data["round"])
+    try:
+        current = await resume(context.storage, caller, event_id, round_, context.now())
+    except Denied:
+        await dialogs.end(context.storage, dialog.telegram_id)
+        return
+    await show(context, caller, current, lang, dialog.message_id, new_message=True)
+
+
 async def typed_without_dialogue(update: Update, context: BotContext, caller: Caller) -> bool:
     """Text or voice with no dialogue open, from someone asked to evaluate an event (the
     request came through the outbox): it answers the question they are at. False if none."""

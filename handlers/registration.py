@@ -43,7 +43,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, show, strip_keyboard
+from handlers.dialog import go, is_current_question, show, strip_keyboard
 from handlers.menus import refresh_menu
 from storage.dialogs import Dialog
 from storage.members import Member
@@ -380,8 +380,7 @@ async def press_button(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
         return
     lang = str(dialog.data.get("lang", "ru"))
-    message = query.message
-    if message is None or message.message_id != dialog.message_id:
+    if not is_current_question(context, dialog, query.message):
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     handled = await _on_button(context, dialog, parts, lang)

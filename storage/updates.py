@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from storage.clock import to_db
 
@@ -15,19 +15,19 @@ class UpdateRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def begin(self, update_id: int, now: datetime) -> bool:
-        """True if this update is to be handled: new, or interrupted by a crash last time."""
+    async def begin(self, update_id: int, now: datetime) -> Literal["new", "interrupted", "done"]:
+        """Whether this update is new, was being handled when the process died, or is done."""
         inserted = await self._db.execute(
             "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)"
             " ON CONFLICT (update_id) DO NOTHING",
             (update_id, to_db(now)),
         )
         if inserted:
-            return True
+            return "new"
         row = await self._db.fetchone(
             "SELECT done FROM processed_updates WHERE update_id = ?", (update_id,)
         )
-        return row is not None and not row[0]
+        return "done" if row is None or row[0] else "interrupted"
 
     async def finish(self, update_id: int) -> None:
         await self._db.execute(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,8 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    status: int = 0  # the HTTP status answered (0: no answer in time)
+    result: Any = None  # what Telegram returned, when it did
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Failure:
     retry_after: int | None = None
     migrate_to: int | None = None
     applied: bool = False  # a timeout after Telegram did what was asked (the answer is lost)
+    after: int = 0  # matching calls that go through before the failures start
 
 
 SENDING = frozenset(
@@ -75,6 +80,55 @@ class Limits:
         return True
 
 
+STORM_FAULTS = (
+    # (weight, HTTP status, description); status 0 is a timeout (no answer in time)
+    (35, 429, "Too Many Requests: retry after 1"),
+    (20, 500, "Internal Server Error"),
+    (25, 502, "Bad Gateway"),
+    (20, 0, "timeout"),
+)
+
+
+@dataclass
+class Storm:
+    """Random Telegram trouble: a share `rate` of the calls of `methods` get a 429, a 5xx or no
+    answer in time (half of those timeouts after doing the call, as Telegram sometimes does).
+    A fault is passing: one call (method and chat) fails at most `max_in_a_row` times running.
+    Seeded, so a failing run can be repeated."""
+
+    seed: int
+    rate: float = 0.2
+    methods: frozenset[str] = frozenset()
+    max_in_a_row: int = 2
+    timeouts: bool = True
+    faults: Counter[str] = field(default_factory=Counter)  # how many of each were injected
+    applied: Counter[int] = field(default_factory=Counter)  # applied timeouts per chat
+    _rng: random.Random = field(init=False)
+    _running: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def strike(self, method: str, chat_id: int) -> tuple[int, str, bool] | None:
+        """The fault for this call, or None: (status, description, applied)."""
+        if method not in self.methods:
+            return None
+        key = (method, chat_id)
+        if self._running.get(key, 0) >= self.max_in_a_row or self._rng.random() >= self.rate:
+            self._running.pop(key, None)
+            return None
+        # a timed-out long poll is PTB's own business; timeouts go to the calls that send
+        timeouts = self.timeouts and method != "getUpdates"
+        faults = [f for f in STORM_FAULTS if timeouts or f[1] != 0]
+        _weight, status, description = self._rng.choices(faults, [f[0] for f in faults])[0]
+        self._running[key] = self._running.get(key, 0) + 1
+        applied = status == 0 and method != "getUpdates" and self._rng.random() < 0.5
+        self.faults[f"{status or 'timeout'}{' (applied)' if applied else ''}"] += 1
+        if applied:
+            self.applied[chat_id] += 1
+        return status, description, applied
+
+
 class FakeTelegram:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits
@@ -86,6 +140,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None  # what setWebhook was given
         self.updates: list[dict[str, Any]] = []
         self.answered_queries: set[str] = set()
+        self.storm: Storm | None = None
         self._update_ids = itertools.count(1)
         self.held: dict[int, asyncio.Event] = {}  # chats whose sends hang until released
         self._activity: asyncio.Event | None = None
@@ -118,12 +173,18 @@ class FakeTelegram:
         )
 
     def time_out(
-        self, method: str, times: int = 1, chat_id: int | None = None, *, applied: bool = False
+        self,
+        method: str,
+        times: int = 1,
+        chat_id: int | None = None,
+        *,
+        applied: bool = False,
+        after: int = 0,
     ) -> None:
-        """The next calls get no answer in time (the client gives up: TimedOut). With
-        `applied`, Telegram has done what was asked all the same, as it sometimes does."""
+        """The next calls (past the first `after`) get no answer in time: the client gives up
+        (TimedOut). With `applied`, Telegram has done what was asked all the same."""
         self.failures.append(
-            Failure(method, 0, "timeout", chat_id, times, None, None, applied=applied)
+            Failure(method, 0, "timeout", chat_id, times, None, None, applied=applied, after=after)
         )
 
     def hold(self, chat_id: int) -> asyncio.Event:
@@ -155,6 +216,9 @@ class FakeTelegram:
                 continue
             if failure.chat_id is not None and _int(params.get("chat_id")) != failure.chat_id:
                 continue
+            if failure.after > 0:
+                failure.after -= 1
+                continue
             failure.times -= 1
             body: dict[str, Any] = {
                 "ok": False,
@@ -176,15 +240,31 @@ class FakeTelegram:
         self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
     ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
-        self.calls.append(Call(method, params, files or {}))
+        call = Call(method, params, files or {})
+        self.calls.append(call)
         if self._activity is not None:
             self._activity.set()
-        planned = self._planned_failure(method, params)
+        planned = self._planned_failure(method, params) or self._storm_fault(method, params)
         if planned is not None:
             if planned.pop("applied", False):
-                self._answer(method, params)
+                call.result = self._answer(method, params)[1].get("result")
+            call.status = planned["error_code"]
             return planned["error_code"], planned
-        return self._answer(method, params)
+        status, body = self._answer(method, params)
+        call.status, call.result = status, body.get("result")
+        return status, body
+
+    def _storm_fault(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        fault = self.storm.strike(method, _int(params.get("chat_id"))) if self.storm else None
+        if fault is None:
+            return None
+        status, description, applied = fault
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if status == 429:
+            body["parameters"] = {"retry_after": 1}
+        if applied:
+            body["applied"] = True
+        return body
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         limits = self.limits if method in SENDING else None

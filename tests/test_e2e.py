@@ -159,8 +159,11 @@ async def start_bot(
 class Chat:
     """A person talking to the bot in a private chat, through pushed updates."""
 
-    def __init__(self, server: FakeBotApiServer, user_id: int = USER_ID) -> None:
+    def __init__(
+        self, server: FakeBotApiServer, user_id: int = USER_ID, patience: float = 20.0
+    ) -> None:
         self.server = server
+        self.patience = patience  # how long to wait for each answer
         self.telegram = server.telegram
         self.user = factories.user_dict(user_id, "Анна", "ru")
         self.id = user_id
@@ -195,7 +198,7 @@ class Chat:
             )
 
         self.server.push_update(update)
-        await self.server.wait_for(answered, what=f"the bot to show {expect!r}")
+        await self.server.wait_for(answered, self.patience, what=f"the bot to show {expect!r}")
 
     async def send(self, text: str, *, expect: str) -> int:
         """Type a message; wait until a new or edited message of the bot contains `expect`."""
@@ -784,3 +787,71 @@ async def test_an_evaluation_in_the_real_process_keeps_answers_out_of_the_log(
     log = bot.log()
     assert secret not in log and "Фарид" not in log and "Анна Иванова" not in log
     assert "Traceback" not in log
+
+
+async def test_a_storm_of_telegram_faults_loses_nothing(
+    tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    """A fifth of the calls get a 429, a 5xx or no answer in time (half of those timeouts after
+    Telegram did the call) while a broadcast goes out and a person registers. Every answer
+    reaches the person, every member gets the announcement (twice only where a timed-out send
+    had in fact arrived), the outbox ends all sent, and the log has no traceback."""
+    from collections import Counter
+
+    from tests.fake_telegram import SENDING, Limits, Storm
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    first = 9_000_000
+    await queued_broadcast(db_path, first, 60)
+    telegram = FakeTelegram(limits=Limits(per_second=100))
+    srv = FakeBotApiServer(telegram, TOKEN)
+    srv.timeout_delay = 6.0  # just past the bot's read timeout (5 s)
+    storm = Storm(
+        seed=int(os.environ.get("STORM_SEED") or random.randrange(1 << 32)),
+        rate=0.2,
+        methods=SENDING | {"answerCallbackQuery", "getUpdates"},
+    )
+    print(f"storm seed {storm.seed}")  # shown when the test fails, to run it again
+
+    def delivered() -> Counter[int]:
+        return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+
+    await srv.start()
+    try:
+        env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="10", DELIVERY_WORKERS="4")
+        bot = await start_bot(processes, tmp_path, env)
+        await wait_until_running(srv, bot)
+        telegram.storm = storm
+        anna = Chat(srv, patience=60)
+        await anna.send("/start", expect="Согласие на обработку данных")
+        await anna.tap("Согласен", expect="Как вас зовут")
+        await anna.send("Анна Иванова", expect="организация")
+        await anna.send("НКО Диалог", expect="федеральный округ")
+        await anna.tap("Приволжский", expect="Самарская область")
+        await anna.tap("Самарская область", expect="темы")
+        await anna.tap("Образование", expect="✅ Образование")
+        await anna.tap("Готово", expect="Анна Иванова")
+        await anna.tap("Всё верно", expect="вы зарегистрированы")
+        await anna.send("/me", expect="Ваш профиль")
+        await srv.wait_for(lambda: len(delivered()) == 60, timeout=120, what="the broadcast")
+        telegram.storm = None
+        await srv.wait_for(
+            lambda: query_db(db_path, "SELECT DISTINCT status FROM outbox") == [("sent",)],
+            timeout=60,
+            what="the outbox to end all sent",
+        )
+        assert await bot.terminate() == 0, bot.log()[-3000:]
+    finally:
+        await srv.stop()
+    faults = f"seed {storm.seed}, faults {dict(storm.faults)}"
+    assert sum(storm.faults.values()) >= 10, faults  # it was a storm
+    for chat, count in delivered().items():
+        assert count <= 1 + storm.applied[chat], faults
+    rows = query_db(
+        db_path, "SELECT name, organisation, region_code FROM members WHERE name LIKE 'Анна%'"
+    )
+    assert rows == [("Анна Иванова", "НКО Диалог", "RU-SAM")], faults
+    assert query_db(db_path, "SELECT COUNT(*) FROM dialogs") == [(0,)]
+    log = bot.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert "Анна Иванова" not in log

@@ -135,3 +135,26 @@ async def test_telegram_down_for_a_reply_is_one_line_and_changes_are_kept(
     assert dialog is not None and dialog.step == "consent"
     await p.tap("Согласен")
     assert "Как вас зовут" in p.last
+
+
+async def test_a_question_sent_twice_after_a_timeout_works_from_either_copy(
+    harness: Harness,
+) -> None:
+    """The consent question times out although Telegram delivered it, and the bot sends it
+    again: the person sees two copies, and the buttons of the first work all the same."""
+    p = harness.person(406)
+    harness.telegram.time_out("sendMessage", chat_id=406, applied=True, after=1)  # not the hello
+    await p.send("/start")
+    copies = [
+        mid
+        for (chat, mid), m in sorted(harness.telegram.messages.items())
+        if chat == 406 and "Согласие на обработку данных" in str(m.get("text"))
+    ]
+    assert len(copies) == 2
+    await p.press("reg:consent:yes", message_id=copies[0])
+    assert not p.alerts()
+    dialog = await harness.storage.dialogs.get(406)
+    assert dialog is not None and dialog.step == "name"
+    # once the dialogue has moved on, the copy's buttons are old like any other
+    await p.press("reg:consent:yes", message_id=copies[0])
+    assert "уже не действует" in p.alerts()[-1]

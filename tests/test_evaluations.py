@@ -624,3 +624,32 @@ async def test_mydata_lists_own_answers_and_forget_unlinks_them(harness: Harness
     )
     assert [tuple(r) for r in rows] == [(None, ENDS.date().isoformat())]  # figures stay, nobody
     assert await harness.storage.db.fetchall("SELECT * FROM evaluation_participants") == []
+
+
+async def test_an_answer_cut_off_by_a_restart_is_not_taken_for_the_next_question(
+    harness: Harness,
+) -> None:
+    """The free answer was saved, then the process died before the update was marked handled;
+    Telegram sends it again. The next question is shown again; the answer is stored once."""
+    from tests import factories
+
+    event_id = await make_event(harness)
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    for label in ("5 — отлично", "🙂 4", "😐 3", "В самый раз", "Международные механизмы"):
+        await p.tap(label)
+    update = factories.message_update(harness.app.bot, p.user, "Больше практики")
+    await harness.app.process_update(update)
+    assert "вопрос 7 из 7" in p.last
+    await harness.storage.db.execute(
+        "UPDATE processed_updates SET done = 0 WHERE update_id = ?", (update.update_id,)
+    )
+    before = len(p.texts)
+    await harness.app.process_update(update)
+    assert len(p.texts) == before + 1 and "вопрос 7 из 7" in p.last
+    await p.tap("Да")
+    assert "Спасибо! Ваши ответы сохранены" in p.last
+    responses = await harness.storage.evaluations.responses(event_id, "main")
+    assert responses[0].answers["improve"].as_dict() == {"text": "Больше практики"}
+    assert responses[0].answers["recommend"].as_dict() == {"choice": "yes"}

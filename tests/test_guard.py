@@ -43,11 +43,70 @@ async def test_an_update_interrupted_by_a_crash_is_handled_again(harness: Harnes
     p = harness.person(4002)
     update = factories.message_update(harness.app.bot, p.user, "/me")
     # the process died while handling it: begun, never finished
-    assert await harness.storage.updates.begin(update.update_id, harness.clock())
+    assert await harness.storage.updates.begin(update.update_id, harness.clock()) == "new"
     await harness.app.process_update(update)
     assert "Ваш профиль" in p.last
     await harness.app.process_update(update)
     assert sum("Ваш профиль" in text for text in p.texts) == 1
+
+
+async def _cut_off(harness: Harness, update_id: int) -> None:
+    """As if the process died before the update was marked handled."""
+    await harness.storage.db.execute(
+        "UPDATE processed_updates SET done = 0 WHERE update_id = ?", (update_id,)
+    )
+
+
+async def test_an_answer_cut_off_after_it_was_taken_is_not_taken_twice(harness: Harness) -> None:
+    """The name was saved and the next question asked, then the process died before the update
+    was marked handled; Telegram sends the name again. It must not become the organisation:
+    the open question is shown again instead."""
+    p = harness.person(4005)
+    await p.send("/start")
+    await p.tap("Согласен")
+    update = factories.message_update(harness.app.bot, p.user, "Анна Иванова")
+    await harness.app.process_update(update)
+    assert "организация" in p.last
+    await _cut_off(harness, update.update_id)
+    before = len(p.texts)
+    await harness.app.process_update(update)
+    assert len(p.texts) == before + 1 and "организация" in p.last  # the same question, anew
+    dialog = await harness.storage.dialogs.get(4005)
+    assert dialog is not None and dialog.step == "org"
+    assert "org" not in dialog.data and dialog.data["name"] == "Анна Иванова"
+    await p.send("НКО Диалог")
+    dialog = await harness.storage.dialogs.get(4005)
+    assert dialog is not None and dialog.data["org"] == "НКО Диалог"
+
+
+async def test_an_answer_cut_off_before_it_was_taken_asks_again(harness: Harness) -> None:
+    p = harness.person(4006)
+    await p.send("/start")
+    await p.tap("Согласен")
+    update = factories.message_update(harness.app.bot, p.user, "Анна Иванова")
+    # the process died as soon as the update arrived
+    assert await harness.storage.updates.begin(update.update_id, harness.clock()) == "new"
+    await harness.app.process_update(update)
+    assert "Как вас зовут" in p.last
+    dialog = await harness.storage.dialogs.get(4006)
+    assert dialog is not None and dialog.step == "name" and "name" not in dialog.data
+    await p.send("Анна Иванова")
+    assert "организация" in p.last
+
+
+async def test_a_button_press_cut_off_shows_the_question_again(harness: Harness) -> None:
+    p = harness.person(4007)
+    await p.send("/start")
+    message = p.last_message_with_buttons()
+    tap = factories.callback_update(harness.app.bot, p.user, "reg:consent:yes", message)
+    assert await harness.storage.updates.begin(tap.update_id, harness.clock()) == "new"
+    await harness.app.process_update(tap)
+    assert tap.callback_query is not None
+    answers = harness.telegram.sent("answerCallbackQuery")
+    assert [c.params["callback_query_id"] for c in answers][-1] == tap.callback_query.id
+    assert "Согласие на обработку данных" in p.last  # asked again; the person taps again
+    await p.tap("Согласен")
+    assert "Как вас зовут" in p.last
 
 
 async def test_a_flood_is_asked_to_slow_down_once_and_dropped(harness: Harness) -> None:
