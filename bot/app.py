@@ -20,12 +20,13 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.access import identify
 from bot.context import BotApp, BotContext, BotData
 from bot.delivery import DeliveryEngine
 from bot.errors import on_error
+from bot.inbox import InboxRequest
 from bot.incidents import Quota
 from bot.jobs import (
     heartbeat,
@@ -84,10 +85,12 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
     else:  # the outbox sends up to DELIVERY_WORKERS at once, replies go beside them
         builder = builder.connection_pool_size(settings.delivery_workers + 8).pool_timeout(10)
-    app: BotApp = builder.build()  # type: ignore[assignment]
+    inbox = InboxRequest(request or HTTPXRequest(connection_pool_size=1))
+    app: BotApp = builder.get_updates_request(inbox).build()  # type: ignore[assignment]
+    inbox.bot_data = app.bot_data
 
     data = app.bot_data
     data.settings = settings

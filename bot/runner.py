@@ -17,6 +17,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.context import BotApp
+from bot.inbox import keep, replay
 from bot.settings import Settings
 from storage.db import Storage
 
@@ -60,6 +61,7 @@ async def run(settings: Settings) -> None:
         await initialize_with_retries(app, settings.startup_retries)
         assert app.post_init is not None
         await app.post_init(app)
+        await replay(app)  # updates received before a crash, not handled yet
         assert app.updater is not None
         server = None
         if settings.webhook_url:
@@ -124,6 +126,8 @@ class _TelegramPost(tornado.web.RequestHandler):
             update = None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
+        # stored before Telegram gets its 200 (if this fails, Telegram sends it again later)
+        await keep(self.app.bot_data, [data])
         await self.app.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
 

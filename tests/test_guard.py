@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from telegram import Update
 
 from bot.incidents import Quota
 from tests import factories
@@ -147,3 +148,57 @@ async def test_old_update_ids_are_forgotten(harness: Harness) -> None:
     harness.clock.advance(days=3)
     await harness.run_jobs()
     assert await harness.storage.db.fetchall("SELECT * FROM processed_updates") == []
+
+
+async def test_updates_are_stored_on_arrival_and_handled_after_a_crash(
+    harness: Harness,
+) -> None:
+    """getUpdates' answer is stored before PTB sees it. The process dies before handling the
+    update (Telegram already counts it as received): the next start handles it first, once,
+    and the stored text is gone as soon as it is handled."""
+    from bot.inbox import replay
+
+    p = harness.person(4010)
+    update = {
+        "update_id": harness.telegram.next_update_id(),
+        "message": factories.message_dict(p.user, "/start"),
+    }
+    harness.telegram.push_update(update)
+    received = await harness.app.bot.get_updates()
+    assert [u.update_id for u in received] == [update["update_id"]]
+    stored = await harness.storage.db.fetchall(
+        "SELECT body IS NOT NULL, done FROM processed_updates WHERE update_id = ?",
+        (update["update_id"],),
+    )
+    assert [tuple(row) for row in stored] == [(1, 0)]
+    # ... the process is killed here; the next start:
+    assert await replay(harness.app) == 1
+    await harness.app.process_update(await harness.app.update_queue.get())
+    assert "Согласие на обработку данных" in p.last
+    handled = await harness.storage.db.fetchall(
+        "SELECT body, done FROM processed_updates WHERE update_id = ?", (update["update_id"],)
+    )
+    assert [tuple(row) for row in handled] == [(None, 1)]
+    assert await replay(harness.app) == 0
+    # Telegram sends it again all the same: nothing twice
+    before = len(p.texts)
+    await harness.app.process_update(Update.de_json(update, harness.app.bot))
+    assert len(p.texts) == before
+
+
+async def test_an_update_stored_but_never_started_is_new_not_interrupted(
+    harness: Harness,
+) -> None:
+    """An answer to an open question that arrived just before a crash is taken as an answer
+    (it was never begun), not shown the question again."""
+    p = harness.person(4011)
+    await p.send("/start")
+    await p.tap("Согласен")
+    update = {
+        "update_id": harness.telegram.next_update_id(),
+        "message": factories.message_dict(p.user, "Анна Иванова"),
+    }
+    harness.telegram.push_update(update)
+    await harness.app.bot.get_updates()
+    await harness.app.process_update(Update.de_json(update, harness.app.bot))
+    assert "организация" in p.last
