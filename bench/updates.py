@@ -1,8 +1,10 @@
 """Inbound updates per second: the real application against a bare PTB echo bot.
 
-Both run in this process with their replies going over HTTP to a local fake Bot API without
-limits (so Telegram's pace does not set theirs). Updates are handed to each application's
-`process_update`, one after another, as PTB's updater does with `concurrent_updates(False)`.
+Both run in this process against a local fake Bot API over HTTP, without Telegram's limits (so
+Telegram's pace does not set theirs). Each bot fetches its updates with long polling
+(getUpdates) and sends its replies over HTTP. Updates come one after another, each pushed to
+the fake Bot API once the previous one is handled; the latency of one update runs from the push
+to the end of its handling (its replies sent), so it includes the getUpdates round trip.
 
 The workload of the real application, per person: a whole registration (9 updates), /events and
 "Пойду", a whole incident report (11 updates), and, after the event, the 7 answers of its
@@ -25,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
@@ -41,6 +50,43 @@ PEOPLE = 150
 PER_PERSON = 29
 MEMBERS = 100_000
 FIRST = 20_000_000
+
+
+class Feeder:
+    """Pushes an update to the fake Bot API and waits until the bot has handled it (a handler
+    in the last group marks it); records the latency."""
+
+    def __init__(self, app: Application, server: FakeBotApiServer) -> None:  # type: ignore[type-arg]
+        self.server = server
+        self.latencies: list[float] = []
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        app.add_handler(TypeHandler(Update, self._handled), group=1_000)
+
+    async def _handled(self, update: Update, context: Any) -> None:
+        waiting = self._waiting.pop(update.update_id, None)
+        if waiting is not None:
+            waiting.set_result(None)
+
+    async def __call__(self, update: Update) -> None:
+        waiting = asyncio.get_running_loop().create_future()
+        self._waiting[update.update_id] = waiting
+        started = time.perf_counter()
+        self.server.push_update(update.to_dict())
+        await asyncio.wait_for(waiting, 30)
+        self.latencies.append(time.perf_counter() - started)
+
+
+async def start(app: Application) -> None:  # type: ignore[type-arg]
+    assert app.updater is not None
+    await app.updater.start_polling(timeout=10, poll_interval=0)
+    await app.start()
+
+
+async def stop(app: Application) -> None:  # type: ignore[type-arg]
+    assert app.updater is not None
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
 
 
 def summary(name: str, latencies: list[float], elapsed: float) -> tuple[float, str]:
@@ -89,12 +135,8 @@ async def our_bot(server: FakeBotApiServer, telegram: FakeTelegram, tmp: Path) -
         ),
         now,
     )
-    latencies: list[float] = []
-
-    async def feed(update: Update) -> None:
-        started = time.perf_counter()
-        await app.process_update(update)
-        latencies.append(time.perf_counter() - started)
+    feed = Feeder(app, server)
+    await start(app)
 
     def button(user_id: int, label: str) -> tuple[str, dict[str, Any]]:
         for (chat_id, _), message in sorted(telegram.messages.items(), reverse=True):
@@ -153,22 +195,15 @@ async def our_bot(server: FakeBotApiServer, telegram: FakeTelegram, tmp: Path) -
     reports = await storage.db.fetchone("SELECT COUNT(*) FROM incidents")
     assert answered is not None and answered[0] == PEOPLE, answered
     assert reports is not None and reports[0] == PEOPLE, reports
-    await app.shutdown()
+    await stop(app)
     await storage.close()
-    return summary("updates [this bot]", latencies, elapsed)
+    return summary("updates [this bot]", feed.latencies, elapsed)
 
 
 async def echo_bot(server: FakeBotApiServer, count: int) -> tuple[float, str]:
     """The smallest PTB bot, on the same fake Bot API: the ceiling PTB itself sets."""
     request = HTTPXRequest(connection_pool_size=8)
-    app = (
-        Application.builder()
-        .token(TOKEN)
-        .base_url(server.base_url)
-        .request(request)
-        .updater(None)
-        .build()
-    )
+    app = Application.builder().token(TOKEN).base_url(server.base_url).request(request).build()
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None and update.effective_message.text:
@@ -180,8 +215,9 @@ async def echo_bot(server: FakeBotApiServer, count: int) -> tuple[float, str]:
 
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(press))
+    feed = Feeder(app, server)
     await app.initialize()
-    latencies: list[float] = []
+    await start(app)
     user = factories.user_dict(FIRST - 1)
     message = {"message_id": 1, "date": 0, "chat": factories.chat_dict(user["id"]), "text": "?"}
     started = time.perf_counter()
@@ -190,12 +226,10 @@ async def echo_bot(server: FakeBotApiServer, count: int) -> tuple[float, str]:
             update = factories.callback_update(app.bot, user, "x", message)
         else:
             update = factories.message_update(app.bot, user, f"Привет {n}")
-        begun = time.perf_counter()
-        await app.process_update(update)
-        latencies.append(time.perf_counter() - begun)
+        await feed(update)
     elapsed = time.perf_counter() - started
-    await app.shutdown()
-    return summary("updates [bare PTB echo bot]", latencies, elapsed)
+    await stop(app)
+    return summary("updates [bare PTB echo bot]", feed.latencies, elapsed)
 
 
 async def memory_and_audience(tmp: Path) -> str:
