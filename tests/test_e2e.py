@@ -573,7 +573,11 @@ async def test_incident_escalation_survives_kill_9_each_step_once(
         kills = 0
         for n, mark in enumerate(marks):
             bot = await start_bot(processes, tmp_path, env, f"run{n}")
-            await srv.wait_for(lambda m=mark: len(cards()) >= m, what=f"{mark} cards")
+
+            def reached(m: int = mark) -> bool:
+                return len(cards()) >= m
+
+            await srv.wait_for(reached, what=f"{mark} cards")
             if len(cards()) == cards_wanted:
                 break
             await bot.kill()
@@ -932,18 +936,21 @@ async def test_dialogues_killed_at_random_points_resume(
             continue
         before = anna._snapshot()
         update = anna.text_update(label) if kind == "send" else anna.tap_update(label)
-        calls = len(server.telegram.calls)
+        kill_at = len(server.telegram.calls) + kill_after[n]
+
+        def kill_point(at: int = kill_at) -> bool:
+            return len(server.telegram.calls) >= at
+
         server.push_update(update)
-        await server.wait_for(
-            lambda n=n, calls=calls: len(server.telegram.calls) >= calls + kill_after[n],
-            what="the kill point",
-        )
+        await server.wait_for(kill_point, what="the kill point")
         await bot.kill()
         bot = await start_bot(processes, tmp_path / "run", env, f"run{n + 1}")
         await wait_until_running(server, bot)
-        await server.wait_for(
-            lambda u=int(update["update_id"]): handled(u), what=f"step {n} to be handled"
-        )
+
+        def done(update_id: int = int(update["update_id"])) -> bool:
+            return handled(update_id)
+
+        await server.wait_for(done, what=f"step {n} to be handled")
         if not any(expect in _dump(m) for m in anna._changed_since(before)):
             # the question was shown again (or the answer never reached the bot): answer again
             await (anna.send if kind == "send" else anna.tap)(label, expect=expect)
