@@ -57,6 +57,22 @@ async def advance(
     return await storage.dialogs.save(updated, now=now, expires_at=_expiry(settings, now))
 
 
+UNSEEN = "_unseen"  # in a dialogue's data: its last question may not have reached the person
+
+
+async def mark_unseen(storage: Storage, dialog: Dialog, unseen: bool, now: datetime) -> Dialog:
+    """Note whether the dialogue's question reached the person (Telegram refused the reply):
+    until it is shown again, an answer is not taken for it."""
+    data = {k: v for k, v in dialog.data.items() if k != UNSEEN}
+    if unseen:
+        data[UNSEEN] = True
+    if data == dialog.data:
+        return dialog
+    updated = replace(dialog, data=data)
+    expires_at = dialog.expires_at or now
+    return await storage.dialogs.save(updated, now=now, expires_at=expires_at)
+
+
 async def current(storage: Storage, telegram_id: int, now: datetime) -> tuple[Dialog | None, bool]:
     """The person's live dialogue, and whether an expired one was just dropped."""
     dialog = await storage.dialogs.get(telegram_id)

@@ -7,8 +7,10 @@ import sqlite3
 import time
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from bot import dialogs
 from bot.context import BotContext
 from bot.i18n import language_for, t
 
@@ -29,6 +31,7 @@ async def on_error(update: object, context: BotContext) -> None:
             type(error).__name__,
             error,
         )
+        await _question_unseen(update, context)
         return
     storage_fault = _storage_fault(error)
     if storage_fault:  # not a bug: the disk. One clear line, no traceback
@@ -57,6 +60,19 @@ async def on_error(update: object, context: BotContext) -> None:
         except TelegramError:
             log.warning("could not tell the person about the error")
     await _notify_admins(context, error, update_id)
+
+
+async def _question_unseen(update: object, context: BotContext) -> None:
+    """The person may not have the dialogue's latest question: their next answer shows it
+    again instead of being taken for it (handlers/guard.py)."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    dialog = await context.storage.dialogs.get(update.effective_user.id)
+    if dialog is not None:
+        await dialogs.mark_unseen(context.storage, dialog, True, context.now())
 
 
 STORAGE_FAULTS = ("readonly", "read-only", "disk is full", "disk i/o", "unable to open")

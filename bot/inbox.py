@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 if TYPE_CHECKING:
@@ -58,7 +60,17 @@ class InboxRequest(BaseRequest):
             body = _json(payload)
             results = body.get("result") if isinstance(body, dict) else None
             if isinstance(results, list):
-                await keep(self.bot_data, results)
+                try:
+                    await keep(self.bot_data, results)
+                except sqlite3.Error as exc:  # a full or read-only disk: take nothing yet
+                    log.error(
+                        "received updates cannot be stored (%s); they stay with Telegram until"
+                        " the database can be written",
+                        exc,
+                    )
+                    # PTB's polling loop retries a NetworkError with growing pauses, and does
+                    # not confirm what it did not take
+                    raise NetworkError("received updates cannot be stored") from exc
         return status, payload
 
 

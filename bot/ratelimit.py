@@ -5,7 +5,8 @@
 - RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
   is retried (replies: up to twice; outbox rows pass NO_RETRY and are rescheduled).
 - A reply that meets a passing network fault (5xx, a timeout, a refused connection) is sent
-  again after a short wait, up to twice, so the person is not left without an answer. After a
+  again after a short wait, up to twice and within RETRY_BUDGET seconds, so the person is not
+  left without an answer. After a
   timeout Telegram may have taken the first attempt: an edit or button answer it already has is
   taken as done; a new message may, rarely, arrive twice (better than never).
 Button answers and menu updates are not messages and are not throttled. The delivery engine
@@ -46,6 +47,10 @@ GROUP_PER_MINUTE = 20
 PACING = 0.9
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 TRANSIENT_BACKOFF = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt of a reply
+# No new attempt of a reply this long after the first: updates are handled one at a time, and
+# everyone waits behind a reply that keeps timing out (a timeout alone takes 5 s).
+RETRY_BUDGET = 8.0
+SHORT_WAIT = 3.0  # a button answer asked to wait longer is too late anyway: not retried
 # What Telegram answers to an edit or a button answer that an earlier, timed-out attempt made.
 ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 
@@ -110,6 +115,8 @@ class BotRateLimiter(BaseRateLimiter[int]):
     ) -> bool | JSONDict | list[JSONDict]:
         if endpoint in NOT_RETRIED or rate_limit_args is not None:  # the outbox reschedules
             return await self._throttled(callback, args, kwargs, endpoint, data, rate_limit_args)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         for attempt, backoff in enumerate((*TRANSIENT_BACKOFF, None)):
             try:
                 return await self._throttled(callback, args, kwargs, endpoint, data, None)
@@ -118,7 +125,7 @@ class BotRateLimiter(BaseRateLimiter[int]):
                     return True  # the timed-out attempt had reached Telegram
                 raise
             except NetworkError as exc:  # 5xx, timeouts, refused connections
-                if backoff is None:
+                if backoff is None or loop.time() - began + backoff > RETRY_BUDGET:
                     raise
                 self.transient_count += 1
                 log.warning(
@@ -181,7 +188,7 @@ class BotRateLimiter(BaseRateLimiter[int]):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.retry_after_count += 1
-                if attempt == retries:
+                if attempt == retries or retry_seconds(exc) > SHORT_WAIT:
                     raise
                 await asyncio.sleep(retry_seconds(exc))
         raise AssertionError("unreachable")

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import signal
+import sqlite3
 from http import HTTPStatus
 
 import tornado.httpserver
@@ -126,8 +127,11 @@ class _TelegramPost(tornado.web.RequestHandler):
             update = None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
-        # stored before Telegram gets its 200 (if this fails, Telegram sends it again later)
-        await keep(self.app.bot_data, [data])
+        try:  # stored before Telegram gets its 200; without it Telegram sends it again later
+            await keep(self.app.bot_data, [data])
+        except sqlite3.Error as exc:  # a full or read-only disk
+            log.error("a received update cannot be stored (%s); Telegram will send it again", exc)
+            raise tornado.web.HTTPError(HTTPStatus.SERVICE_UNAVAILABLE) from None
         await self.app.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
 

@@ -6,7 +6,9 @@ in bot/app.py (`renderers`): (context, dialog) -> (text, buttons).
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -90,23 +92,31 @@ def is_current_question(
 ) -> bool:
     """The pressed button is on the dialogue's current question, or on a copy of it: when a
     send times out after Telegram took it, the bot sends the question again, and the buttons
-    of both copies work (they are the same buttons). A question with only Back and Cancel is
+    of both copies work (same text, same buttons). A question with only Back and Cancel is
     not taken for a copy."""
     if message is None:
         return False
     if message.message_id == dialog.message_id:
         return True
-    markup = message.reply_markup if isinstance(message, Message) else None
-    if markup is None:
+    if not isinstance(message, Message) or message.reply_markup is None:
         return False
-    _text, current = context.bot_data.renderers[dialog.flow](context, dialog)
-    if markup != current:
+    render = context.bot_data.renderers.get(dialog.flow)
+    if render is None:  # a flow that checks its buttons by itself (the questionnaire)
+        return False
+    text, markup = render(context, dialog)
+    if message.reply_markup != markup or _plain(message.text or "") != _plain(text):
         return False
     return any(
         button.callback_data and not str(button.callback_data).startswith("dlg:")
-        for row in markup.inline_keyboard
+        for row in message.reply_markup.inline_keyboard
         for button in row
     )
+
+
+def _plain(text: str) -> str:
+    """A message's text without markup, as Telegram shows it (tags gone, entities decoded,
+    ends trimmed), to compare the text Telegram gives back with the one the bot renders."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 ButtonAction = Callable[[BotContext, Caller, Dialog, list[str]], Awaitable[str | None]]

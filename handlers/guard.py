@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import dialogs
@@ -28,26 +29,35 @@ WINDOW = timedelta(minutes=1)
 
 
 async def before_update(update: Update, context: BotContext) -> None:
-    """Runs first (group -1): stop a repeated update or a flood before any handler sees it."""
+    """Runs first (group -1): stop a repeated update, a flood, or an answer to a question the
+    person may not have seen, before any handler sees it."""
     now = context.now()
     state = await context.storage.updates.begin(update.update_id, now)
     if state == "done":
         log.info("update %s was handled already; dropped", update.update_id)
         raise ApplicationHandlerStop
-    if state == "interrupted" and await _show_open_question(update, context, now):
+    if state == "given up":  # it may be what kills the process: not again and again
+        log.error("update %s was cut off by a crash three times; dropped", update.update_id)
+        raise ApplicationHandlerStop
+    if await _flooding(update, context, now) or await _show_open_question(
+        update, context, now, interrupted=state == "interrupted"
+    ):
         await context.storage.updates.finish(update.update_id)
         raise ApplicationHandlerStop
+
+
+async def _flooding(update: Update, context: BotContext, now: datetime) -> bool:
+    """More than FLOOD_PER_MINUTE updates this minute: ask once to slow down (True: drop)."""
     user = update.effective_user
     if user is None:
-        return
+        return False
     flood = context.bot_data.flood
     flood.spend(user.id, now)
     if flood.left(user.id, now) >= 0:
-        return
+        return False
     caller = await identify(context.storage, context.settings, user.id)
     if caller.is_admin or caller.is_coordinator:  # they run broadcasts and many buttons
-        return
-    await context.storage.updates.finish(update.update_id)
+        return False
     if _first_warning(context, user.id, now):
         log.info("update %s: user sends too often; dropping for a minute", update.update_id)
         text = t(lang_of(update, context, caller), "guard.too_often")
@@ -55,28 +65,40 @@ async def before_update(update: Update, context: BotContext) -> None:
             await answer(update.callback_query, text, alert=True)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
             await context.bot.send_message(update.effective_chat.id, text)
-    raise ApplicationHandlerStop
+    return True
 
 
-async def _show_open_question(update: Update, context: BotContext, now: datetime) -> bool:
-    """For an interrupted answer to an open dialogue: show its question again (True)."""
+async def _show_open_question(
+    update: Update, context: BotContext, now: datetime, *, interrupted: bool
+) -> bool:
+    """An answer to an open dialogue that may not fit where the dialogue is: the update was cut
+    off by a crash (it may have been taken already), or Telegram did not deliver the last
+    question (the dialogue is marked unseen). Show the open question again (True: drop)."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return False
-    dialog, _expired = await dialogs.current(context.storage, user.id, now)
-    if dialog is None:
+    dialog = await context.storage.dialogs.get(user.id)  # an expired one is the router's to tell
+    if dialog is None or (dialog.expires_at is not None and dialog.expires_at <= now):
+        return False
+    if not (interrupted or dialog.data.get(dialogs.UNSEEN)):
         return False
     query, message = update.callback_query, update.message
     if query is not None:
         if not is_current_question(context, dialog, query.message):
             return False  # a button elsewhere (an RSVP, a card): doing it again is safe
-        await answer(query)
     elif message is None or is_command(message):
         return False  # commands start afresh
-    log.info(
-        "update %s was cut off by a restart; the open question is shown again", update.update_id
-    )
-    await context.bot_data.show_again[dialog.flow](context, dialog)
+    why = "was cut off by a restart" if interrupted else "answers a question not delivered"
+    log.info("update %s %s; the open question is shown again", update.update_id, why)
+    try:
+        if query is not None:
+            await answer(query)
+        await context.bot_data.show_again[dialog.flow](
+            context, await dialogs.mark_unseen(context.storage, dialog, False, now)
+        )
+    except TelegramError as exc:  # Telegram is still in trouble: try again at the next answer
+        log.warning("could not show the question again (%s: %s)", type(exc).__name__, exc)
+        await dialogs.mark_unseen(context.storage, dialog, True, now)
     return True
 
 

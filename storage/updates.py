@@ -22,7 +22,7 @@ class UpdateRepo:
         at = to_db(now)
         async with self._db.transaction() as tx:
             await tx.executemany(
-                "INSERT INTO processed_updates (update_id, at, body, started)"
+                "INSERT INTO processed_updates (update_id, at, body, attempts)"
                 " VALUES (?, ?, ?, 0) ON CONFLICT (update_id) DO NOTHING",
                 [(update_id, at, body) for update_id, body in updates],
             )
@@ -35,8 +35,11 @@ class UpdateRepo:
         )
         return [row[0] for row in rows]
 
-    async def begin(self, update_id: int, now: datetime) -> Literal["new", "interrupted", "done"]:
-        """Whether this update is new, was being handled when the process died, or is done."""
+    async def begin(
+        self, update_id: int, now: datetime, give_up_after: int = 3
+    ) -> Literal["new", "interrupted", "done", "given up"]:
+        """Whether this update is new, was being handled when the process died, is done, or
+        was cut off `give_up_after` times already (then it is marked done and dropped)."""
         inserted = await self._db.execute(
             "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)"
             " ON CONFLICT (update_id) DO NOTHING",
@@ -44,16 +47,19 @@ class UpdateRepo:
         )
         if inserted:
             return "new"
-        started = await self._db.execute(  # stored on arrival, handled for the first time now
-            "UPDATE processed_updates SET started = 1 WHERE update_id = ? AND started = 0",
+        row = await self._db.fetchone(
+            "SELECT done, attempts FROM processed_updates WHERE update_id = ?", (update_id,)
+        )
+        if row is None or row["done"]:
+            return "done"
+        if row["attempts"] >= give_up_after:
+            await self.finish(update_id)
+            return "given up"
+        await self._db.execute(
+            "UPDATE processed_updates SET attempts = attempts + 1 WHERE update_id = ?",
             (update_id,),
         )
-        if started:
-            return "new"
-        row = await self._db.fetchone(
-            "SELECT done FROM processed_updates WHERE update_id = ?", (update_id,)
-        )
-        return "done" if row is None or row[0] else "interrupted"
+        return "new" if row["attempts"] == 0 else "interrupted"
 
     async def finish(self, update_id: int) -> None:
         await self._db.execute(

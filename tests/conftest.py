@@ -34,6 +34,13 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+@pytest.fixture(autouse=True)
+def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply refused by a passing fault is tried again at once (the pauses are for Telegram,
+    not for the tests; the order and number of attempts stay the same)."""
+    monkeypatch.setattr("bot.ratelimit.TRANSIENT_BACKOFF", (0.0, 0.0))
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

@@ -231,6 +231,14 @@ class Chat:
         await self._push_and_wait(update, expect, update["callback_query"]["id"])
         return int(update["update_id"])
 
+    async def take(self, step: Step) -> int:
+        kind, text, expect = step
+        return await (self.send if kind == "send" else self.tap)(text, expect=expect)
+
+    async def follow(self, steps: tuple[Step, ...]) -> None:
+        for step in steps:
+            await self.take(step)
+
     def _button(self, label: str) -> tuple[dict[str, Any], str]:
         for message in reversed(self.messages()):
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
@@ -239,6 +247,37 @@ class Chat:
                         return message, button["callback_data"]
         screen = "\n---\n".join(self.texts[-3:])
         raise AssertionError(f"no button {label!r} in the chat; the chat ends with:\n{screen}")
+
+
+Step = tuple[str, str, str]  # ("send" or "tap", the text or button label, what to expect)
+REGISTRATION_STEPS: tuple[Step, ...] = (
+    ("send", "/start", "Согласие на обработку данных"),
+    ("tap", "Согласен", "Как вас зовут"),
+    ("send", "Анна Иванова", "организация"),
+    ("send", "НКО Диалог", "федеральный округ"),
+    ("tap", "Приволжский", "Самарская область"),
+    ("tap", "Самарская область", "темы"),
+    ("tap", "Образование", "✅ Образование"),
+    ("tap", "Готово", "Анна Иванова"),
+    ("tap", "Всё верно", "вы зарегистрированы"),
+)
+
+
+def report_steps(place: str, description: str) -> tuple[Step, ...]:
+    """A named report of threats in the person's own region, for the next days."""
+    return (
+        ("send", "/report", "угрожает опасность"),
+        ("tap", "Нет", "Что произошло"),
+        ("tap", "Угрозы", "В каком регионе"),
+        ("tap", "📍", "Где именно"),
+        ("send", place, "Когда это произошло"),
+        ("tap", "Сегодня", "Опишите"),
+        ("send", description, "Есть фото"),
+        ("tap", "Вложений нет", "Насколько срочно"),
+        ("tap", "В ближайшие дни", "От чьего имени"),
+        ("tap", "От своего имени", "Проверьте обращение"),
+        ("tap", "Отправить", "Обращение принято"),
+    )
 
 
 def _dump(message: dict[str, Any]) -> str:
@@ -292,17 +331,10 @@ async def test_registration_end_to_end_then_clean_stop(
     await wait_until_running(server, bot)
 
     anna = Chat(server)
-    await anna.send("/start", expect="Согласие на обработку данных")
+    await anna.follow(REGISTRATION_STEPS[:-1])
     assert any("Здравствуйте" in text for text in anna.texts)
-    await anna.tap("Согласен", expect="Как вас зовут")
-    await anna.send("Анна Иванова", expect="организация")
-    await anna.send("НКО Диалог", expect="федеральный округ")
-    await anna.tap("Приволжский", expect="Самарская область")
-    await anna.tap("Самарская область", expect="темы")
-    await anna.tap("Образование", expect="✅ Образование")
-    await anna.tap("Готово", expect="Анна Иванова")
-    assert "Самарская область" in anna.texts[-1]
-    await anna.tap("Всё верно", expect="вы зарегистрированы")
+    assert "Самарская область" in anna.texts[-1]  # the summary
+    await anna.take(REGISTRATION_STEPS[-1])
 
     assert await bot.terminate() == 0, bot.log()[-3000:]
 
@@ -587,18 +619,8 @@ async def test_incident_escalation_survives_kill_9_each_step_once(
 
         # a report typed in the real process: its text reaches the coordinator, not the log
         anna = Chat(srv)
-        await anna.send("/report", expect="угрожает опасность")
-        await anna.tap("Нет", expect="Что произошло")
-        await anna.tap("Угрозы", expect="В каком регионе")
-        await anna.tap("📍", expect="Где именно")
-        await anna.send("Тольятти, улица Секретная, 7", expect="Когда это произошло")
-        await anna.tap("Сегодня", expect="Опишите")
         description = "Соседу Фариду угрожали расправой за его национальность"
-        await anna.send(description, expect="Есть фото")
-        await anna.tap("Вложений нет", expect="Насколько срочно")
-        await anna.tap("В ближайшие дни", expect="От чьего имени")
-        await anna.tap("От своего имени", expect="Проверьте обращение")
-        await anna.tap("Отправить", expect="Обращение принято")
+        await anna.follow(report_steps("Тольятти, улица Секретная, 7", description))
         await srv.wait_for(
             lambda: any(
                 chat == REGIONAL_ID and description in str(m.get("text", ""))
@@ -838,15 +860,7 @@ async def test_a_storm_of_telegram_faults_loses_nothing(
         await wait_until_running(srv, bot)
         telegram.storm = storm
         anna = Chat(srv, patience=60)
-        await anna.send("/start", expect="Согласие на обработку данных")
-        await anna.tap("Согласен", expect="Как вас зовут")
-        await anna.send("Анна Иванова", expect="организация")
-        await anna.send("НКО Диалог", expect="федеральный округ")
-        await anna.tap("Приволжский", expect="Самарская область")
-        await anna.tap("Самарская область", expect="темы")
-        await anna.tap("Образование", expect="✅ Образование")
-        await anna.tap("Готово", expect="Анна Иванова")
-        await anna.tap("Всё верно", expect="вы зарегистрированы")
+        await anna.follow(REGISTRATION_STEPS)
         await anna.send("/me", expect="Ваш профиль")
         await srv.wait_for(lambda: len(delivered()) == 60, timeout=120, what="the broadcast")
         telegram.storm = None
@@ -872,31 +886,6 @@ async def test_a_storm_of_telegram_faults_loses_nothing(
     assert "Анна Иванова" not in log
 
 
-REGISTRATION_STEPS = (
-    ("send", "/start", "Согласие на обработку данных"),
-    ("tap", "Согласен", "Как вас зовут"),
-    ("send", "Анна Иванова", "организация"),
-    ("send", "НКО Диалог", "федеральный округ"),
-    ("tap", "Приволжский", "Самарская область"),
-    ("tap", "Самарская область", "темы"),
-    ("tap", "Образование", "✅ Образование"),
-    ("tap", "Готово", "Анна Иванова"),
-    ("tap", "Всё верно", "вы зарегистрированы"),
-)
-SECRET_DESCRIPTION = "Во дворе угрожали соседке Гульнаре из-за её платка"
-REPORT_STEPS = (
-    ("send", "/report", "угрожает опасность"),
-    ("tap", "Нет", "Что произошло"),
-    ("tap", "Угрозы", "В каком регионе"),
-    ("tap", "📍", "Где именно"),
-    ("send", "Сызрань, улица Тайная, 3", "Когда это произошло"),
-    ("tap", "Сегодня", "Опишите"),
-    ("send", SECRET_DESCRIPTION, "Есть фото"),
-    ("tap", "Вложений нет", "Насколько срочно"),
-    ("tap", "В ближайшие дни", "От чьего имени"),
-    ("tap", "От своего имени", "Проверьте обращение"),
-    ("tap", "Отправить", "Обращение принято"),
-)
 FINAL_STEPS = {"Всё верно", "Отправить"}  # see the test's docstring
 
 
@@ -917,7 +906,8 @@ async def test_dialogues_killed_at_random_points_resume(
     await wait_until_running(server, bot)
     anna = Chat(server)
     rng = random.Random()
-    steps = REGISTRATION_STEPS + REPORT_STEPS
+    description = "Во дворе угрожали соседке Гульнаре из-за её платка"
+    steps = REGISTRATION_STEPS + report_steps("Сызрань, улица Тайная, 3", description)
     candidates = [i for i, step in enumerate(steps) if step[1] not in FINAL_STEPS]
     kill_steps = set(rng.sample(candidates, 5))
     plan = [(i, rng.randrange(4)) for i in sorted(kill_steps)]
@@ -932,7 +922,7 @@ async def test_dialogues_killed_at_random_points_resume(
 
     for n, (kind, label, expect) in enumerate(steps):
         if n not in kill_after:
-            await (anna.send if kind == "send" else anna.tap)(label, expect=expect)
+            await anna.take(steps[n])
             continue
         before = anna._snapshot()
         update = anna.text_update(label) if kind == "send" else anna.tap_update(label)
@@ -953,19 +943,19 @@ async def test_dialogues_killed_at_random_points_resume(
         await server.wait_for(done, what=f"step {n} to be handled")
         if not any(expect in _dump(m) for m in anna._changed_since(before)):
             # the question was shown again (or the answer never reached the bot): answer again
-            await (anna.send if kind == "send" else anna.tap)(label, expect=expect)
+            await anna.take(steps[n])
 
     assert await bot.terminate() == 0, bot.log()[-3000:]
     members = query_db(db_path, "SELECT name, organisation, region_code FROM members")
     assert members == [("Анна Иванова", "НКО Диалог", "RU-SAM")]
     reports = query_db(db_path, "SELECT place, description, reporter_member_id FROM incidents")
     assert len(reports) == 1, plan
-    assert reports[0][:2] == ("Сызрань, улица Тайная, 3", SECRET_DESCRIPTION)
+    assert reports[0][:2] == ("Сызрань, улица Тайная, 3", description)
     assert reports[0][2] is not None
     assert query_db(db_path, "SELECT COUNT(*) FROM dialogs") == [(0,)]
     left = query_db(db_path, "SELECT COUNT(*) FROM processed_updates WHERE body IS NOT NULL")
     assert left == [(0,)]  # no stored update text is left behind
     log = "".join(p.log() for p in processes)
     assert "Traceback" not in log, log[-3000:]
-    for secret in (SECRET_DESCRIPTION, "Гульнар", "Тайная", "Анна Иванова", "НКО Диалог"):
+    for secret in (description, "Гульнар", "Тайная", "Анна Иванова", "НКО Диалог"):
         assert secret not in log

@@ -115,12 +115,11 @@ async def test_a_button_answer_and_an_edit_that_timed_out_after_telegram_took_th
     assert dialog is not None and dialog.step == "name"
 
 
-async def test_telegram_down_for_a_reply_is_one_line_and_changes_are_kept(
+async def test_telegram_down_for_a_reply_is_logged_without_a_traceback(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Telegram refuses a reply three times: warning lines (no traceback, no admin notice).
-    The dialogue did not move on, so what the person sees and what is stored agree: the same
-    button works once Telegram is back."""
+    The person's next answer shows the question again rather than being taken for it."""
     p = harness.person(405)
     await p.send("/start")
     harness.telegram.fail(
@@ -131,10 +130,32 @@ async def test_telegram_down_for_a_reply_is_one_line_and_changes_are_kept(
     assert "Telegram did not take the answer" in caplog.text
     assert "Traceback" not in caplog.text and "error while handling" not in caplog.text
     assert not harness.telegram.sent(chat_id=ADMIN_ID)
-    dialog = await harness.storage.dialogs.get(405)
-    assert dialog is not None and dialog.step == "consent"
+    await p.tap("Согласен")  # on the question the person still sees
+    assert "Согласие на обработку данных" in p.last  # shown again, as a new message
     await p.tap("Согласен")
     assert "Как вас зовут" in p.last
+
+
+async def test_an_answer_to_a_question_that_never_arrived_is_not_taken_for_it(
+    harness: Harness,
+) -> None:
+    """The name was saved, but Telegram refused the next question three times: the person never
+    saw it. What they send next (their name again) is not taken for the organisation; the
+    question is shown, and then answered."""
+    p = harness.person(407)
+    await p.send("/start")
+    await p.tap("Согласен")
+    harness.telegram.fail("sendMessage", code=502, description="Bad Gateway", chat_id=407, times=3)
+    await p.send("Анна Иванова")
+    assert "организация" not in p.last
+    await p.send("Анна Иванова")
+    assert "организация" in p.last
+    dialog = await harness.storage.dialogs.get(407)
+    assert dialog is not None and dialog.step == "org" and "org" not in dialog.data
+    await p.send("НКО Диалог")
+    dialog = await harness.storage.dialogs.get(407)
+    assert dialog is not None and dialog.data["org"] == "НКО Диалог"
+    assert "_unseen" not in dialog.data
 
 
 async def test_a_question_sent_twice_after_a_timeout_works_from_either_copy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,44 @@ async def test_an_update_stored_but_never_started_is_new_not_interrupted(
     await harness.app.bot.get_updates()
     await harness.app.process_update(Update.de_json(update, harness.app.bot))
     assert "организация" in p.last
+
+
+async def test_an_update_cut_off_three_times_is_dropped(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An update whose handling killed the process three times (it may be the cause) is not
+    handled a fourth time at every start: one error line, and it is dropped."""
+    p = harness.person(4012)
+    update = factories.message_update(harness.app.bot, p.user, "/help")
+    for _ in range(3):  # begun, and the process died each time
+        await harness.storage.updates.begin(update.update_id, harness.clock())
+    with caplog.at_level(logging.ERROR):
+        await harness.app.process_update(update)
+    assert p.texts == []
+    assert "cut off by a crash three times" in caplog.text
+    row = await harness.storage.db.fetchone(
+        "SELECT done, body FROM processed_updates WHERE update_id = ?", (update.update_id,)
+    )
+    assert row is not None and tuple(row) == (1, None)
+
+
+async def test_updates_that_cannot_be_stored_are_not_taken(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only or full disk while polling: one error line, and getUpdates fails, so the
+    updates stay with Telegram (not confirmed); once the disk is back they are taken."""
+    from telegram.error import NetworkError
+
+    p = harness.person(4013)
+    update = {
+        "update_id": harness.telegram.next_update_id(),
+        "message": factories.message_dict(p.user, "/start"),
+    }
+    harness.telegram.push_update(update)
+    await harness.storage.db.execute("PRAGMA query_only = ON")
+    with caplog.at_level(logging.ERROR), pytest.raises(NetworkError):
+        await harness.app.bot.get_updates()
+    assert "received updates cannot be stored" in caplog.text
+    await harness.storage.db.execute("PRAGMA query_only = OFF")
+    received = await harness.app.bot.get_updates()
+    assert [u.update_id for u in received] == [update["update_id"]]
