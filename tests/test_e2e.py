@@ -363,7 +363,8 @@ async def test_dialogue_survives_a_crash(
     await anna.send("/start", expect="Согласие на обработку данных")
     await anna.tap("Согласен", expect="Как вас зовут")
     name_update = await anna.send("Анна Иванова", expect="организация")
-    # Crash only once the answer is saved and Telegram knows the update was received.
+    # Crash only once the answer is saved, handled and Telegram knows it was received (a crash
+    # sooner is test_dialogues_killed_at_random_points_resume).
     await wait_until_confirmed(server, name_update)
     question_id = anna.messages()[-1]["message_id"]
     await server.wait_for(
@@ -372,8 +373,12 @@ async def test_dialogue_survives_a_crash(
                 db_path, "SELECT step, message_id FROM dialogs WHERE telegram_id = ?", (anna.id,)
             )
             == [("org", question_id)]
+            and query_db(
+                db_path, "SELECT done FROM processed_updates WHERE update_id = ?", (name_update,)
+            )
+            == [(1,)]
         ),
-        what="the dialogue to be saved at the 'org' step",
+        what="the dialogue to be saved at the 'org' step and the update marked handled",
     )
 
     await first.kill()
