@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
@@ -29,6 +30,8 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
+Result = bool | JSONDict | list[JSONDict]
+Call = Callable[[], Coroutine[Any, Any, Result]]  # one Bot API request, ready to send
 UNTHROTTLED = frozenset(
     {
         "answerCallbackQuery",
@@ -106,20 +109,21 @@ class BotRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | JSONDict | list[JSONDict]:
+    ) -> Result:
+        call = functools.partial(callback, *args, **kwargs)
         if endpoint in NOT_RETRIED or rate_limit_args is not None:  # the outbox reschedules
-            return await self._throttled(callback, args, kwargs, endpoint, data, rate_limit_args)
+            return await self._throttled(call, endpoint, data, rate_limit_args)
         loop = asyncio.get_running_loop()
         began = loop.time()
         for attempt, backoff in enumerate((*TRANSIENT_BACKOFF, None)):
             try:
-                return await self._throttled(callback, args, kwargs, endpoint, data, None)
+                return await self._throttled(call, endpoint, data, None)
             except BadRequest as exc:
                 if attempt and any(done in str(exc).lower() for done in ALREADY_DONE):
                     return True  # the timed-out attempt had reached Telegram
@@ -139,17 +143,11 @@ class BotRateLimiter(BaseRateLimiter[int]):
         raise AssertionError("unreachable")
 
     async def _throttled(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | JSONDict | list[JSONDict]:
+        self, call: Call, endpoint: str, data: dict[str, Any], rate_limit_args: int | None
+    ) -> Result:
         retries = self._max_retries if rate_limit_args is None else max(0, rate_limit_args)
         if endpoint in UNTHROTTLED:
-            return await self._unthrottled(callback, args, kwargs, endpoint, retries)
+            return await self._unthrottled(call, endpoint, retries)
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)  # type: ignore[arg-type]
@@ -162,7 +160,7 @@ class BotRateLimiter(BaseRateLimiter[int]):
                     async with lane:
                         await self._overall.acquire()
                     await self._paused()
-                    return await callback(*args, **kwargs)
+                    return await call()
             except RetryAfter as exc:
                 self.retry_after_count += 1
                 seconds = retry_seconds(exc)
@@ -172,20 +170,13 @@ class BotRateLimiter(BaseRateLimiter[int]):
                     raise
         raise AssertionError("unreachable")
 
-    async def _unthrottled(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        retries: int,
-    ) -> bool | JSONDict | list[JSONDict]:
+    async def _unthrottled(self, call: Call, endpoint: str, retries: int) -> Result:
         """Not a message (a button answer, a menu): a 429 delays only this call."""
         if endpoint == "getUpdates":  # PTB's polling loop waits by itself
-            return await callback(*args, **kwargs)
+            return await call()
         for attempt in range(retries + 1):
             try:
-                return await callback(*args, **kwargs)
+                return await call()
             except RetryAfter as exc:
                 self.retry_after_count += 1
                 if attempt == retries or retry_seconds(exc) > SHORT_WAIT:

@@ -713,12 +713,15 @@ async def test_webhook_mode_takes_updates_only_with_the_secret(
     assert secret not in log and "Traceback" not in log
 
 
-async def test_telegram_unreachable_for_a_while_loses_nothing(
+OUTAGE_SECONDS = 60
+
+
+async def test_telegram_unreachable_for_a_minute_loses_nothing(
     tmp_path: Path, processes: list[BotProcess]
 ) -> None:
-    """The Bot API refuses connections in the middle of a broadcast (as when the server's
-    network is down); a person writes meanwhile. When it is back, the bot catches up: everyone
-    has the message (at most the in-flight ones twice) and the person gets the answer."""
+    """The Bot API refuses connections for a minute in the middle of a broadcast (as when the
+    server's network is down); a person writes meanwhile. When it is back, the bot catches up:
+    everyone has the message (at most the in-flight ones twice) and the person gets the answer."""
     from collections import Counter
 
     from tests.fake_telegram import Limits
@@ -747,10 +750,10 @@ async def test_telegram_unreachable_for_a_while_loses_nothing(
                 "message": factories.message_dict(anna.user, "/help"),
             }
         )
-        await asyncio.sleep(8)  # the outage (the bot retries meanwhile)
+        await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself (the bot retries meanwhile)
         assert bot.proc is not None and bot.proc.returncode is None, "the bot gave up"
         await srv.start(port)
-        await srv.wait_for(lambda: len(delivered()) == 40, timeout=90, what="the rest")
+        await srv.wait_for(lambda: len(delivered()) == 40, timeout=150, what="the rest")
         await srv.wait_for(
             lambda: any("зарегистрируйтесь" in text or "/start" in text for text in anna.texts),
             timeout=60,
