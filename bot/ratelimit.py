@@ -51,8 +51,9 @@ PACING = 0.9
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 TRANSIENT_BACKOFF = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt of a reply
 # No new attempt of a reply this long after the first: updates are handled one at a time, and
-# everyone waits behind a reply that keeps timing out (a timeout alone takes 5 s).
-RETRY_BUDGET = 8.0
+# everyone waits behind a reply that keeps timing out. A timeout alone takes 5 s: two of them
+# and the pauses still leave room for the third attempt.
+RETRY_BUDGET = 15.0
 SHORT_WAIT = 3.0  # a button answer asked to wait longer is too late anyway: not retried
 # What Telegram answers to an edit or a button answer that an earlier, timed-out attempt made.
 ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
