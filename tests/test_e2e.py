@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import string
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -440,6 +441,11 @@ async def test_malformed_setting_stops_with_one_line(
     assert not (tmp_path / "data" / "bot.sqlite3").exists()
 
 
+def delivered_to(telegram: FakeTelegram, first: int) -> Counter[int]:
+    """How many messages each member queued by `queued_broadcast(first, …)` has received."""
+    return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+
+
 async def queued_broadcast(db_path: Path, first: int, count: int) -> None:
     """`count` members (Telegram ids from `first`) and an announcement queued to all of them."""
     from datetime import UTC, datetime
@@ -473,7 +479,6 @@ async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
     """A broadcast to 300 members; the process is killed with SIGKILL at random points, three
     times; a new process on the same database delivers the rest each time. Nobody is lost; at
     most the messages in flight at each kill (DELIVERY_WORKERS) arrive twice."""
-    from collections import Counter
 
     from tests.fake_telegram import Limits
 
@@ -488,7 +493,7 @@ async def test_a_broadcast_survives_kill_9_and_nobody_is_lost(
         env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="100", DELIVERY_WORKERS="8")
 
         def delivered() -> Counter[int]:
-            return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+            return delivered_to(telegram, first)
 
         # killed three times at random points of the broadcast, restarted each time
         rng = random.Random()
@@ -584,7 +589,6 @@ async def test_incident_escalation_survives_kill_9_each_step_once(
     Every level has been told about every report exactly once (the timeline), every card
     arrives (at most the in-flight ones twice per kill), and a new report typed in the real
     process never shows up in the log."""
-    from collections import Counter
 
     from tests.fake_telegram import Limits
 
@@ -722,7 +726,6 @@ async def test_telegram_unreachable_for_a_minute_loses_nothing(
     """The Bot API refuses connections for a minute in the middle of a broadcast (as when the
     server's network is down); a person writes meanwhile. When it is back, the bot catches up:
     everyone has the message (at most the in-flight ones twice) and the person gets the answer."""
-    from collections import Counter
 
     from tests.fake_telegram import Limits
 
@@ -737,7 +740,7 @@ async def test_telegram_unreachable_for_a_minute_loses_nothing(
         env = bot_env(db_path, srv, MAX_MESSAGES_PER_SECOND="10", DELIVERY_WORKERS="4")
 
         def delivered() -> Counter[int]:
-            return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+            return delivered_to(telegram, first)
 
         bot = await start_bot(processes, tmp_path, env)
         await srv.wait_for(lambda: len(delivered()) >= 8, what="the broadcast to start")
@@ -841,7 +844,6 @@ async def test_a_storm_of_telegram_faults_loses_nothing(
     Telegram did the call) while a broadcast goes out and a person registers. Every answer
     reaches the person, every member gets the announcement (twice only where a timed-out send
     had in fact arrived), the outbox ends all sent, and the log has no traceback."""
-    from collections import Counter
 
     from tests.fake_telegram import SENDING, Limits, Storm
 
@@ -859,7 +861,7 @@ async def test_a_storm_of_telegram_faults_loses_nothing(
     print(f"storm seed {storm.seed}")  # shown when the test fails, to run it again
 
     def delivered() -> Counter[int]:
-        return Counter(chat for (chat, _mid) in telegram.messages if chat >= first)
+        return delivered_to(telegram, first)
 
     await srv.start()
     try:
