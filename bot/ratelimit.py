@@ -81,7 +81,6 @@ class BotRateLimiter(BaseRateLimiter[int]):
         self._bulk_lane = asyncio.Lock()
         self._resume_at = 0.0
         self.retry_after_count = 0
-        self.transient_count = 0  # replies sent again after a network fault
 
     async def initialize(self) -> None:
         return None
@@ -132,7 +131,6 @@ class BotRateLimiter(BaseRateLimiter[int]):
             except NetworkError as exc:  # 5xx, timeouts, refused connections
                 if backoff is None or loop.time() - began + backoff > RETRY_BUDGET:
                     raise
-                self.transient_count += 1
                 log.warning(
                     "%s failed (%s: %s); trying again in %.1f s",
                     endpoint,

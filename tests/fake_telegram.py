@@ -30,8 +30,6 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    status: int = 0  # the HTTP status answered (0: no answer in time)
-    result: Any = None  # what Telegram returned, when it did
 
 
 @dataclass
@@ -240,19 +238,15 @@ class FakeTelegram:
         self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
     ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
-        call = Call(method, params, files or {})
-        self.calls.append(call)
+        self.calls.append(Call(method, params, files or {}))
         if self._activity is not None:
             self._activity.set()
         planned = self._planned_failure(method, params) or self._storm_fault(method, params)
         if planned is not None:
             if planned.pop("applied", False):
-                call.result = self._answer(method, params)[1].get("result")
-            call.status = planned["error_code"]
+                self._answer(method, params)
             return planned["error_code"], planned
-        status, body = self._answer(method, params)
-        call.status, call.result = status, body.get("result")
-        return status, body
+        return self._answer(method, params)
 
     def _storm_fault(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
         fault = self.storm.strike(method, _int(params.get("chat_id"))) if self.storm else None
