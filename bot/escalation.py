@@ -640,6 +640,9 @@ async def queue_digests(
 ) -> int:
     """Each coordinator and admin gets, once a day at DIGEST_HOUR their time, the list of open
     incidents they may see (nothing when there are none). Returns how many were queued."""
+    hour = settings.digest_hour
+    if hour is None:  # DIGEST_HOUR=off
+        return 0
     readers: dict[int, tuple[Viewer, frozenset[str] | None]] = {}
     for entry in await storage.roles.coordinators():
         member = await storage.members.by_telegram_id(entry.telegram_id)
@@ -667,7 +670,7 @@ async def queue_digests(
     open_incidents = await storage.incidents.listing(None)
     for viewer, scope in readers.values():
         local = now.astimezone(viewer.zone)
-        if not settings.digest_hour <= local.hour < settings.digest_hour + DIGEST_WINDOW_HOURS:
+        if not hour <= local.hour < hour + DIGEST_WINDOW_HOURS:
             continue
         key = f"digest:{local.date().isoformat()}"
         if await storage.outbox.key_exists(f"{key}:{viewer.chat_id}"):

@@ -5,6 +5,7 @@ Every setting has a working default (except the token) and is listed in `config.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
     incident_low_max_level: int = Field(default=1, ge=1, le=3)
     quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
     reports_per_hour: int = Field(default=5, ge=1, le=100)
-    digest_hour: int = Field(default=9, ge=0, le=23)
+    digest_hour: Annotated[int | None, NoDecode] = Field(default=9, ge=0, le=23)  # None = off
     # webhook mode (instead of long polling) when WEBHOOK_URL is set
     webhook_url: str | None = None  # the public https address Telegram posts updates to
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
@@ -142,6 +143,13 @@ class Settings(BaseSettings):
     def backups_folder(self) -> Path:
         return self.backup_dir or self.database_path.parent / "backups"
 
+    @field_validator("digest_hour", mode="before")
+    @classmethod
+    def _digest_off(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in {"off", "none", "no"}:
+            return None
+        return value
+
     @field_validator("quiet_hours", mode="before")
     @classmethod
     def _quiet(cls, value: Any) -> Any:
@@ -163,7 +171,10 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError("must start with https://")
+        if value.startswith("http://") and not _is_local(urlparse(value).hostname or ""):
+            # the token is in every request's address: plain http only to this machine
+            raise ValueError("must start with https:// (http:// only for a server on this machine)")
         return value.rstrip("/")
 
     @field_validator("webhook_url")
@@ -187,6 +198,15 @@ class Settings(BaseSettings):
     @property
     def webhook_path(self) -> str:
         return urlparse(self.webhook_url or "").path or "/"
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):

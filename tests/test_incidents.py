@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.escalation import queue_digests
 from bot.incidents import normalise_code
 from tests.conftest import ADMIN_ID, Harness
 from tests.test_admin import make_coordinator
@@ -596,6 +597,20 @@ async def test_a_morning_digest_at_nine_in_each_coordinators_time(harness: Harne
     harness.clock.now = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
     await later(harness)
     assert len(digests(REGIONAL)) == 2
+
+
+async def test_no_digest_with_digest_hour_off(harness: Harness) -> None:
+    await network(harness)
+    await report(harness, REPORTER, urgency="Для сведения")
+    await harness.deliver()
+    settings = harness.app.bot_data.settings.model_copy(update={"digest_hour": None})
+    nine_in_samara = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    regions = harness.app.bot_data.regions
+    assert await queue_digests(harness.storage, settings, regions, nine_in_samara) == 0
+    assert (
+        await queue_digests(harness.storage, harness.app.bot_data.settings, regions, nine_in_samara)
+        == 2
+    )
 
 
 async def test_exports_full_for_admins_without_free_text_for_coordinators(

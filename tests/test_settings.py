@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.logs import setup_logging
+from bot.logs import Throttle, setup_logging, warn_if_exposed
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import load_migrations
 from tests.fake_telegram import TOKEN
@@ -30,6 +30,14 @@ def test_defaults() -> None:
     assert settings.bot_api_base_url == "https://api.telegram.org/bot"
     assert settings.admin_ids == frozenset()
     assert settings.invite_ttl_hours == 72
+    assert settings.digest_hour == 9
+
+
+@pytest.mark.parametrize(("value", "hour"), [("off", None), ("OFF", None), ("7", 7), ("0", 0)])
+def test_the_digest_hour_can_be_turned_off(value: str, hour: int | None) -> None:
+    assert load_settings(None, bot_token=TOKEN, digest_hour=value, _env_file=None).digest_hour == (
+        hour
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,6 +50,8 @@ def test_defaults() -> None:
         ({"bot_token": TOKEN, "regions_file": "/nonexistent.json"}, "REGIONS_FILE"),
         ({"bot_token": TOKEN, "bot_api_base_url": "ftp://x"}, "BOT_API_BASE_URL"),
         ({"bot_token": TOKEN, "invite_ttl_hours": "0"}, "INVITE_TTL_HOURS"),
+        ({"bot_token": TOKEN, "digest_hour": "24"}, "DIGEST_HOUR"),
+        ({"bot_token": TOKEN, "digest_hour": "morning"}, "DIGEST_HOUR"),
     ],
 )
 def test_errors_name_the_variable(overrides: dict[str, str], variable: str) -> None:
@@ -129,6 +139,7 @@ def test_cli_refuses_a_newer_database(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.env").write_text(f"BOT_TOKEN={TOKEN}\nDATABASE_PATH=x.db\n")
+    (tmp_path / "config.env").chmod(0o600)  # else a warning line that it can be read by others
     assert main(["migrate"]) == 0
     with sqlite3.connect(tmp_path / "x.db") as conn:
         conn.execute("PRAGMA user_version = 99")
@@ -158,3 +169,59 @@ def test_webhook_settings_are_checked() -> None:
         webhook_secret="a" * 32,
     )
     assert good.webhook_path == "/tg/hook"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.telegram.org/bot",
+        "http://127.0.0.1:8081/bot",
+        "http://localhost:8081/bot",
+        "http://[::1]:8081/bot",
+    ],
+)
+def test_bot_api_over_http_only_on_this_machine(url: str) -> None:
+    assert load_settings(None, bot_token=TOKEN, bot_api_base_url=url, _env_file=None)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.example.org/bot", "http://10.0.0.5:8081/bot", "http://127.example/bot"]
+)
+def test_bot_api_over_plain_http_elsewhere_is_refused(url: str) -> None:
+    """The token is in the address of every request: never in clear over a network."""
+    for variable in ("bot_api_base_url", "bot_api_base_file_url"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(None, bot_token=TOKEN, _env_file=None, **{variable: url})
+        assert caught.value.variable == variable.upper()
+        assert "https://" in caught.value.problem
+
+
+def test_a_config_file_others_can_read_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "config.env"
+    config.write_text(f"BOT_TOKEN={TOKEN}\n", "utf-8")
+    config.chmod(0o600)
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_exposed(config) is False
+        assert not caplog.records
+        config.chmod(0o644)
+        assert warn_if_exposed(config) is True
+    assert "chmod 600" in caplog.text and TOKEN not in caplog.text
+
+
+def test_a_flood_of_the_same_warning_is_one_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    throttle = Throttle(60.0, clock=lambda: now[0])
+    logger = logging.getLogger("test.throttle")
+    with caplog.at_level(logging.WARNING, logger="test.throttle"):
+        logged = [throttle.warning(logger, "refused from %s", "1.2.3.4") for _ in range(50)]
+        now[0] += 61
+        logged.append(throttle.warning(logger, "refused from %s", "1.2.3.4"))
+    assert logged.count(True) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused from 1.2.3.4",
+        "refused from 1.2.3.4 (and 49 more like it since the last such line)",
+    ]
