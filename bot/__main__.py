@@ -16,7 +16,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import BackupError, make_backup, prune, restore, running_lock
 from bot.i18n import language_for, t
-from bot.logs import setup_logging
+from bot.logs import setup_logging, warn_if_exposed
 from bot.regions import RegionsError, load_regions
 from bot.runner import StartupError, run
 from bot.settings import Settings, SettingsError, load_settings
@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands[args.command](settings, lang))
         if args.command == "restore":
             return _restore(settings, lang, args.file)
+        warn_if_exposed(args.config)
         with running_lock(settings.database_path):
             asyncio.run(run(settings))
     except DatabaseTooNew as exc:

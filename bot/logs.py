@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import logging
+import stat
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class RedactToken(logging.Filter):
@@ -42,3 +48,46 @@ def setup_logging(level: str, token: str) -> None:
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     # APScheduler logs every run of every job at INFO.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class Throttle:
+    """At most one log line per `every` seconds for a kind of event that anyone on the network
+    can cause (a refused webhook request): the lines in between are counted, and the count goes
+    into the next line, so a flood cannot fill the disk with the log."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self._last: float | None = None
+        self._skipped = 0
+
+    def warning(self, logger: logging.Logger, message: str, *args: object) -> bool:
+        """Log the line unless one was logged less than `every` seconds ago; True if logged."""
+        now = self.clock()
+        if self._last is not None and now - self._last < self.every:
+            self._skipped += 1
+            return False
+        if self._skipped:
+            message += f" (and {self._skipped} more like it since the last such line)"
+        self._last, self._skipped = now, 0
+        logger.warning(message, *args)
+        return True
+
+
+def warn_if_exposed(config: Path) -> bool:
+    """A config file that others on the machine can read gives them the bot token: say so at
+    start (the bot still runs: the owner may have reasons, e.g. a group of operators)."""
+    try:
+        mode = config.stat().st_mode
+    except OSError:
+        return False
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return False
+    log.warning(
+        "%s can be read by other users of this machine (mode %s) and holds the bot token:"
+        " chmod 600 %s",
+        config,
+        oct(stat.S_IMODE(mode)),
+        config,
+    )
+    return True

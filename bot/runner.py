@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.context import BotApp
 from bot.inbox import keep, replay
+from bot.logs import Throttle
 from bot.settings import Settings
 from storage.db import Storage
 
@@ -108,9 +109,10 @@ class _TelegramPost(tornado.web.RequestHandler):
     """POST <path>: an update from Telegram, accepted only with the secret (compared in
     constant time); anything else gets 403 and is never looked at."""
 
-    def initialize(self, app: BotApp, secret: bytes) -> None:
+    def initialize(self, app: BotApp, secret: bytes, refused: Throttle) -> None:
         self.app = app
         self.secret = secret
+        self.refused = refused
 
     def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies; the secret is the check
         return
@@ -118,7 +120,9 @@ class _TelegramPost(tornado.web.RequestHandler):
     async def post(self) -> None:
         given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.secret):
-            log.warning("webhook request without the right secret from %s", self.request.remote_ip)
+            self.refused.warning(
+                log, "webhook request without the right secret from %s", self.request.remote_ip
+            )
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
         try:
             data = json.loads(self.request.body)
@@ -145,7 +149,13 @@ async def start_webhook(app: BotApp, settings: Settings) -> tornado.httpserver.H
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     web = tornado.web.Application(
-        [(settings.webhook_path, _TelegramPost, {"app": app, "secret": secret.encode()})]
+        [
+            (
+                settings.webhook_path,
+                _TelegramPost,
+                {"app": app, "secret": secret.encode(), "refused": Throttle(60.0)},
+            )
+        ]
     )
     server = tornado.httpserver.HTTPServer(web, max_body_size=MAX_UPDATE_BYTES, xheaders=True)
     server.listen(settings.webhook_port, address=settings.webhook_listen)

@@ -31,6 +31,9 @@ from storage.updates import UpdateRepo
 
 Params = Sequence[Any] | dict[str, Any]
 BUSY_TIMEOUT_MS = 5000
+# FULL: a commit is on the disk before it returns, so a confirmed report survives a power cut
+# (NORMAL in WAL mode may lose the last commits). bench/durability.py measures the cost.
+SYNCHRONOUS = "FULL"
 
 
 class DatabaseTooNew(Exception):
@@ -107,7 +110,7 @@ class Database:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
             await conn.execute("PRAGMA foreign_keys = ON")
             # deleted rows (an erased member, a finished report dialogue) are overwritten,
             # not left readable in free pages of the file
