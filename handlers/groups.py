@@ -34,12 +34,21 @@ def group_admin(context: BotContext, chat_id: int, user_id: int) -> GroupAdmin:
     return ask
 
 
+def _anonymous(update: Update) -> bool:
+    """Sent by an anonymous administrator: on behalf of the group itself, nobody to check."""
+    message = update.effective_message
+    return message is not None and message.sender_chat is not None
+
+
 async def link_group(update: Update, context: BotContext) -> None:
     """/link_region <code> in a group: post that region's announcements here."""
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
     if is_private(update):
         await send(update, context, t(lang, "groups.group_only"))
+        return
+    if _anonymous(update):
+        await send(update, context, t(lang, "groups.anonymous_admin"))
         return
     chat = chat_of(update)
     if not context.args:
@@ -67,6 +76,9 @@ async def unlink_group(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     if is_private(update):
         await send(update, context, t(lang, "groups.group_only"))
+        return
+    if _anonymous(update):
+        await send(update, context, t(lang, "groups.anonymous_admin"))
         return
     chat = chat_of(update)
     try:

@@ -236,3 +236,24 @@ async def test_delivery_follows_a_group_that_migrated(harness: Harness) -> None:
     assert [c for c in harness.telegram.sent(chat_id=-100888) if "Семинар" in str(c.params)]
     group = await harness.storage.groups.get(-100888)
     assert group is not None and group.region_code == "RU-SAM"
+
+
+async def test_an_anonymous_administrator_is_asked_to_show_themselves(harness: Harness) -> None:
+    """An administrator who posts anonymously writes as the group (from GroupAnonymousBot)."""
+    await register(harness, 1091)
+    await make_coordinator(harness, 1091, "RU-SAM")
+    chat = factories.chat_dict(GROUP, "supergroup")
+    anonymous = {
+        "id": 1087968824,
+        "is_bot": True,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    }
+    for command in ("/link_region sam", "/unlink_region"):
+        update = factories.message_update(
+            harness.app.bot, anonymous, command, chat=chat, sender_chat=chat
+        )
+        await harness.app.process_update(update)
+        assert "от имени группы (анонимно)" in group_texts(harness)[-1]
+    assert await harness.storage.groups.get(GROUP) is None
+    assert not harness.telegram.sent("getChatMember")
