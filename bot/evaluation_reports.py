@@ -119,13 +119,26 @@ def _small(n: int) -> int | None:
     return n if n >= SMALL_CELL else None
 
 
-def _aggregate(stats: QuestionStats) -> Aggregate:
+def hidden_counts(counts: list[tuple[str, int]]) -> list[tuple[str, int | None]]:
+    """Option counts with the small ones hidden (None), and then as many of the smallest
+    shown ones as it takes for the hidden together to reach SMALL_CELL: otherwise one hidden
+    cell could be worked out from the number of answer sets, which is shown."""
+    hidden = {n for n, (_label, count) in enumerate(counts) if count < SMALL_CELL}
+    while 0 < sum(counts[n][1] for n in hidden) < SMALL_CELL and len(hidden) < len(counts):
+        hidden.add(
+            min((n for n in range(len(counts)) if n not in hidden), key=lambda n: counts[n][1])
+        )
+    return [(label, None if n in hidden else count) for n, (label, count) in enumerate(counts)]
+
+
+def aggregate(stats: QuestionStats) -> Aggregate:
+    """A question's figures over the other regions' answers, small cells hidden."""
     if stats.question.kind == "scale":
         return Aggregate(
             stats.question, average=stats.average if stats.answered >= SMALL_CELL else None
         )
     if stats.question.kind in ("choice", "block"):
-        return Aggregate(stats.question, counts=[(label, _small(n)) for label, n in stats.counts])
+        return Aggregate(stats.question, counts=hidden_counts(stats.counts))
     return Aggregate(stats.question, answered=_small(stats.answered))
 
 
@@ -203,7 +216,7 @@ async def event_report(
         full=everything,
         stats=[_stats(q, event, seen, lang) for q in questions],
         responses=seen,
-        others=[_aggregate(_stats(q, event, pooled, lang)) for q in questions] if pooled else [],
+        others=[aggregate(_stats(q, event, pooled, lang)) for q in questions] if pooled else [],
         pooled=pooled,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from bot.access import identify
-from bot.evaluation_reports import chart_rows, event_report, report_text
+from bot.evaluation_reports import chart_rows, event_report, hidden_counts, report_text
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
 from tests.conftest import ADMIN_ID, Harness, Person
@@ -196,6 +196,20 @@ async def test_a_regional_coordinator_sees_other_regions_only_in_aggregate(
         assert secret not in seen, secret
 
 
+def test_small_counts_are_hidden_so_that_none_can_be_worked_out() -> None:
+    yes, maybe, no = "Да", "Возможно", "Нет"
+    assert hidden_counts([(yes, 6), (maybe, 0), (no, 0)]) == [(yes, 6), (maybe, None), (no, None)]
+    assert hidden_counts([(yes, 5), (maybe, 0), (no, 1)]) == [
+        (yes, None),
+        (maybe, None),
+        (no, None),
+    ]
+    # two small cells of 2 and 3 hide each other; one of 2 takes the smallest shown with it
+    assert hidden_counts([(yes, 7), (maybe, 2), (no, 3)]) == [(yes, 7), (maybe, None), (no, None)]
+    assert hidden_counts([(yes, 9), (maybe, 6), (no, 2)]) == [(yes, 9), (maybe, None), (no, None)]
+    assert hidden_counts([(yes, 5), (no, 5)]) == [(yes, 5), (no, 5)]
+
+
 async def test_five_or_more_from_other_regions_give_averages_and_big_counts(
     harness: Harness, settings: Settings
 ) -> None:
@@ -208,7 +222,8 @@ async def test_five_or_more_from_other_regions_give_averages_and_big_counts(
     for average in ("3,8", "4,0", "4,5"):  # Moscow's six answer sets: enough for averages
         assert f"<i>Другие регионы:</i> средняя {average}" in summary
     assert "<i>Другие регионы:</i> Мало: —; В самый раз: —; Много: —" in summary  # 1, 4, 1
-    assert "<i>Другие регионы:</i> Да: 5; Возможно: —; Нет: —" in summary
+    # five said yes, one no: "5" with six answer sets would give the "no" away, so it is hidden
+    assert "<i>Другие регионы:</i> Да: —; Возможно: —; Нет: —" in summary
     assert "<i>Другие регионы:</i> ответов: 5" in summary  # four texts and a voice
     assert "Самарский отзыв первый" in c.texts[-1]
     caller = await identify(harness.storage, settings, SAMARA_COORD)
@@ -228,7 +243,7 @@ async def test_five_or_more_from_other_regions_give_averages_and_big_counts(
     assert summary_sheet[1][5:8] == (2.89, 3.0, 3.33)
     assert [row[0] for row in sheet[1:4]] == ["Самарец 3301", "Самарец 3302", "Самарец 3303"]
     assert sheet[5][0] == "Другие регионы (6 анкет)"
-    assert sheet[5][4:7] == (3.83, 4.0, 4.5) and sheet[5][10] == "Да: 5; Возможно: —; Нет: —"
+    assert sheet[5][4:7] == (3.83, 4.0, 4.5) and sheet[5][10] == "Да: —; Возможно: —; Нет: —"
     assert len(sheet) == 6
     await c.tap("CSV")
     others = [row for row in csv_rows(harness, SAMARA_COORD) if row[2].startswith("Другие")]
