@@ -3,6 +3,15 @@ regions compared over a period (/evaluations), charts and spreadsheets.
 
 Figures that compare (the period view) hide every cell built from fewer than SMALL_CELL answers,
 so nobody can be singled out. An anonymous evaluation's export carries no member data.
+
+Who sees what: the event's creator, federal coordinators and admins see every answer. A regional
+coordinator sees the answers (names, organisations, texts, voices) of participants from the
+regions they coordinate; the answers from other regions are pooled and reach them only as
+aggregates (the number of answer sets, averages and counts), each hidden as "—" when built from
+fewer than SMALL_CELL answers. An average that mixes both parts takes in the other regions' answers
+only when there are at least SMALL_CELL of them, so their few answers cannot be worked out by
+subtracting the visible ones. The same holds in the message, the chart, XLSX, CSV, the voice
+forwards and /evaluations.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from openpyxl import Workbook
 
 from bot.access import Caller, Denied, require_coordinator
 from bot.evaluations import (
+    SCALE,
     SCALE_KEYS,
     SMALL_CELL,
     Question,
@@ -29,7 +39,7 @@ from bot.evaluations import (
 )
 from bot.events import managed_event
 from bot.exports import period_bounds
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.regions import Regions
 from storage.db import Storage
 from storage.evaluations import EvaluationConfig, Response
@@ -51,6 +61,16 @@ class QuestionStats:
 
 
 @dataclass(frozen=True)
+class Aggregate:
+    """One question over the answers from other regions: figures only, small cells hidden."""
+
+    question: Question
+    average: float | None = None  # None: not a scale, or fewer than SMALL_CELL answers
+    counts: list[tuple[str, int | None]] = field(default_factory=list)  # None: < SMALL_CELL
+    answered: int | None = None  # free-text questions: answers given (None: < SMALL_CELL)
+
+
+@dataclass(frozen=True)
 class EventReport:
     event: Event
     config: EvaluationConfig
@@ -58,12 +78,68 @@ class EventReport:
     asked: int
     answered: int
     questions: list[Question]
-    stats: list[QuestionStats]
-    responses: list[Response]
+    full: bool  # the caller sees every answer one by one (creator, federal, admin)
+    stats: list[QuestionStats]  # over the answers the caller may see one by one
+    responses: list[Response]  # the answers the caller may see one by one
+    others: list[Aggregate] = field(default_factory=list)  # empty: nothing pooled
+    # the answer sets from other regions: never shown one by one, only through aggregates
+    pooled: list[Response] = field(default_factory=list, repr=False)
 
     @property
     def rate(self) -> float | None:
         return self.answered / self.asked if self.asked else None
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.pooled)
+
+    def numbers(self, key: str) -> list[int]:
+        """The marks that may enter an average of question `key`: those the caller sees, and
+        the other regions' marks only when there are at least SMALL_CELL of them."""
+        seen = _marks(self.responses, key)
+        hidden = _marks(self.pooled, key)
+        return seen + hidden if len(hidden) >= SMALL_CELL else seen
+
+    def average(self, key: str) -> float | None:
+        numbers = self.numbers(key)
+        return sum(numbers) / len(numbers) if numbers else None
+
+
+def _marks(responses: list[Response], key: str) -> list[int]:
+    return [a.number for r in responses if (a := r.answers.get(key)) and a.number is not None]
+
+
+def sees_all(caller: Caller, event: Event) -> bool:
+    """The event's creator, federal coordinators and admins see every answer one by one."""
+    creator = caller.member is not None and event.created_by == caller.member.id
+    return creator or caller.is_admin or caller.is_federal
+
+
+def _small(n: int) -> int | None:
+    return n if n >= SMALL_CELL else None
+
+
+def hidden_counts(counts: list[tuple[str, int]]) -> list[tuple[str, int | None]]:
+    """Option counts with the small ones hidden (None), and then as many of the smallest
+    shown ones as it takes for the hidden together to reach SMALL_CELL: otherwise one hidden
+    cell could be worked out from the number of answer sets, which is shown."""
+    hidden = {n for n, (_label, count) in enumerate(counts) if count < SMALL_CELL}
+    while 0 < sum(counts[n][1] for n in hidden) < SMALL_CELL and len(hidden) < len(counts):
+        hidden.add(
+            min((n for n in range(len(counts)) if n not in hidden), key=lambda n: counts[n][1])
+        )
+    return [(label, None if n in hidden else count) for n, (label, count) in enumerate(counts)]
+
+
+def aggregate(stats: QuestionStats) -> Aggregate:
+    """A question's figures over the other regions' answers, small cells hidden."""
+    if stats.question.kind == "scale":
+        return Aggregate(
+            stats.question, average=stats.average if stats.answered >= SMALL_CELL else None
+        )
+    if stats.question.kind in ("choice", "block"):
+        return Aggregate(stats.question, counts=hidden_counts(stats.counts))
+    return Aggregate(stats.question, answered=_small(stats.answered))
 
 
 def _esc(text: str) -> str:
@@ -115,6 +191,21 @@ async def event_report(
     questions = questions_of(config, round_)
     responses = await storage.evaluations.responses(event.id, round_)
     asked, answered = await storage.evaluations.counts(event.id, round_)
+    everything = sees_all(caller, event)
+    unknown_seen = everything
+    if config.anonymous and not everything:
+        # an anonymous answer keeps no region when fewer than SMALL_CELL were asked there: it
+        # is the caller's own only when every such small region is one they coordinate
+        asked_there = await storage.evaluations.asked_by_region(event.id, round_)
+        unknown_seen = all(
+            caller.coordinates(code) for code, n in asked_there.items() if n < SMALL_CELL
+        )
+    seen: list[Response] = []
+    pooled: list[Response] = []
+    for response in responses:
+        code = response.region_code
+        visible = everything or (caller.coordinates(code) if code else unknown_seen)
+        (seen if visible else pooled).append(response)
     return EventReport(
         event=event,
         config=config,
@@ -122,8 +213,11 @@ async def event_report(
         asked=asked,
         answered=answered,
         questions=questions,
-        stats=[_stats(q, event, responses, lang) for q in questions],
-        responses=responses,
+        full=everything,
+        stats=[_stats(q, event, seen, lang) for q in questions],
+        responses=seen,
+        others=[aggregate(_stats(q, event, pooled, lang)) for q in questions] if pooled else [],
+        pooled=pooled,
     )
 
 
@@ -158,11 +252,23 @@ def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
     ]
     if report.config.anonymous:
         lines.append(t(lang, "evaluation.report.anonymous"))
+    if report.restricted:
+        lines.append(
+            tn(
+                lang,
+                "evaluation.report.restricted",
+                len(report.pooled),
+                yours=len(report.responses),
+                most=SMALL_CELL,
+            )
+        )
+    others = {a.question.key: a for a in report.others}
     for n, s in enumerate(report.stats, start=1):
         title = f"{n}. {question_text(s.question, lang)}"
+        tail = f"\n{others_line(others[s.question.key], lang)}" if others else ""
         if s.question.kind == "scale":
             if s.average is None:
-                lines.append(f"\n<b>{title}</b>\n" + t(lang, "evaluation.report.no_answers"))
+                lines.append(f"\n<b>{title}</b>\n" + t(lang, "evaluation.report.no_answers") + tail)
                 continue
             bars = "\n".join(
                 f"{v} {'▇' * round(8 * s.distribution[v] / s.answered) or '·'} {s.distribution[v]}"
@@ -177,6 +283,7 @@ def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
                     n=s.answered,
                 )
                 + f"\n<code>{bars}</code>"
+                + tail
             )
         elif s.question.kind in ("choice", "block"):
             shown = [f"{_esc(label)} — {count}" for label, count in s.counts if count]
@@ -184,13 +291,31 @@ def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
                 [t(lang, "evaluation.report.own_words", n=len(s.texts))] if s.texts else []
             ) + ([t(lang, "evaluation.report.voices", n=len(s.voices))] if s.voices else [])
             body = "; ".join(shown + extra) or t(lang, "evaluation.report.no_answers")
-            lines.append(f"\n<b>{title}</b>\n{body}")
+            lines.append(f"\n<b>{title}</b>\n{body}{tail}")
         else:
             lines.append(
                 f"\n<b>{title}</b>\n"
                 + t(lang, "evaluation.report.texts", n=len(s.texts), voices=len(s.voices))
+                + tail
             )
     return "\n".join(lines)
+
+
+def _dash(value: int | None) -> str:
+    return str(value) if value is not None else "—"
+
+
+def aggregate_text(aggregate: Aggregate, lang: str) -> str:
+    """The other regions' figures for one question, as plain text (small cells: "—")."""
+    if aggregate.question.kind == "scale":
+        return t(lang, "evaluation.report.others_average", average=_cell(aggregate.average, lang))
+    if aggregate.question.kind in ("choice", "block"):
+        return "; ".join(f"{label}: {_dash(n)}" for label, n in aggregate.counts)
+    return t(lang, "evaluation.report.others_texts", n=_dash(aggregate.answered))
+
+
+def others_line(aggregate: Aggregate, lang: str) -> str:
+    return t(lang, "evaluation.report.others", figures=_esc(aggregate_text(aggregate, lang)))
 
 
 def texts_of(report: EventReport, lang: str) -> list[str]:
@@ -235,29 +360,53 @@ def _png(figure: object) -> bytes:
 COLOURS = {5: "#2e7d32", 4: "#8bc34a", 3: "#fdd835", 2: "#fb8c00", 1: "#e53935"}
 
 
+@dataclass(frozen=True)
+class ChartRow:
+    """One bar of the event chart: the share of each mark (in %) and the note at its end."""
+
+    label: str
+    shares: dict[int, float]
+    note: str
+
+
+def chart_rows(report: EventReport, lang: str) -> list[ChartRow]:
+    """What the event chart draws: the marks the caller may see, bar by bar; the other regions
+    only as their average in the note ("—" under SMALL_CELL answers)."""
+    others = {a.question.key: a for a in report.others}
+    rows = []
+    for s in report.stats:
+        if s.question.kind != "scale" or not (s.answered or s.question.key in others):
+            continue
+        shares = {v: s.distribution[v] / s.answered * 100 if s.answered else 0.0 for v in SCALE}
+        note = f"{_cell(s.average, lang)} (n={s.answered})"
+        if s.question.key in others:
+            note += "\n" + aggregate_text(others[s.question.key], lang)
+        rows.append(ChartRow(short_label(s.question, lang), shares, note))
+    return rows
+
+
 def event_chart(report: EventReport, lang: str) -> bytes | None:
     """Bars per scale question: how many gave each mark, the average at the end."""
-    scales = [s for s in report.stats if s.question.kind == "scale" and s.answered]
-    if not scales:
+    rows = chart_rows(report, lang)[::-1]
+    if not rows:
         return None
-    figure, axes = _figure(7.5, 1.0 + 0.7 * len(scales))
-    labels = [short_label(s.question, lang) for s in scales][::-1]
-    rows = scales[::-1]
+    figure, axes = _figure(7.5 if not report.restricted else 8.5, 1.0 + 0.7 * len(rows))
+    labels = [row.label for row in rows]
     left = [0.0] * len(rows)
     for value in (1, 2, 3, 4, 5):
-        widths = [s.distribution[value] / s.answered * 100 for s in rows]
+        widths = [row.shares[value] for row in rows]
         axes.barh(  # type: ignore[attr-defined]
             labels, widths, left=left, color=COLOURS[value], label=str(value), edgecolor="white"
         )
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    for y, s in enumerate(rows):
-        assert s.average is not None
-        axes.text(  # type: ignore[attr-defined]
-            101, y, f"{_number(s.average, lang)} (n={s.answered})", va="center", fontsize=9
-        )
-    axes.set_xlim(0, 125)  # type: ignore[attr-defined]
+    for y, row in enumerate(rows):
+        axes.text(101, y, row.note, va="center", fontsize=9)  # type: ignore[attr-defined]
+    axes.set_xlim(0, 125 if not report.restricted else 150)  # type: ignore[attr-defined]
     axes.set_xlabel(t(lang, "evaluation.chart.share"))  # type: ignore[attr-defined]
-    axes.set_title(report.event.title[:60], fontsize=11)  # type: ignore[attr-defined]
+    title = report.event.title[:60]
+    if report.restricted:
+        title += "\n" + t(lang, "evaluation.chart.yours")
+    axes.set_title(title, fontsize=11)  # type: ignore[attr-defined]
     axes.legend(  # type: ignore[attr-defined]
         title=t(lang, "evaluation.chart.mark"),
         ncol=5,
@@ -288,14 +437,12 @@ class Comparison:
     reports: list[EventReport]
 
 
+def _compared(numbers: list[int]) -> float | None:
+    return sum(numbers) / len(numbers) if len(numbers) >= SMALL_CELL else None
+
+
 def _averages(responses: list[Response]) -> dict[str, float | None]:
-    averages: dict[str, float | None] = {}
-    for key in COMPARED:
-        numbers = [
-            a.number for r in responses if (a := r.answers.get(key)) and a.number is not None
-        ]
-        averages[key] = sum(numbers) / len(numbers) if len(numbers) >= SMALL_CELL else None
-    return averages
+    return {key: _compared(_marks(responses, key)) for key in COMPARED}
 
 
 async def evaluated_events(
@@ -334,22 +481,38 @@ async def compare(
             f"{r.event.starts_at.astimezone(zone):%d.%m} {r.event.title}",
             r.asked,
             r.answered,
-            _averages(r.responses),
+            {key: _compared(r.numbers(key)) for key in COMPARED},
         )
         for r in reports
     ]
     asked: Counter[str] = Counter()
     by_region: dict[str, list[Response]] = {}
+    # the regions the caller may not see one by one make one row, from the events whose
+    # pool is big enough (as in the events' rows), so no small pool can be subtracted out
+    others_asked, others_answered = 0, 0
+    others_marks: dict[str, list[int]] = {key: [] for key in COMPARED}
     for r in reports:
-        asked.update(await storage.evaluations.asked_by_region(r.event.id, "main"))
+        for code, n in (await storage.evaluations.asked_by_region(r.event.id, "main")).items():
+            if r.full or caller.coordinates(code):
+                asked[code] += n
+            else:
+                others_asked += n
         for response in r.responses:
             by_region.setdefault(response.region_code or "", []).append(response)
+        others_answered += len(r.pooled)
+        for key in COMPARED:
+            if len(marks := _marks(r.pooled, key)) >= SMALL_CELL:
+                others_marks[key] += marks
     region_rows = []
     for code in sorted(set(asked) | set(by_region)):
         region = regions.get(code)
         name = region.name(lang) if region else (code or t(lang, "evaluation.report.no_region"))
         answers = by_region.get(code, [])
         region_rows.append(Row(name, asked.get(code, 0), len(answers), _averages(answers)))
+    if others_asked or others_answered:
+        averages = {key: _compared(marks) for key, marks in others_marks.items()}
+        label = t(lang, "evaluation.compare.others")
+        region_rows.append(Row(label, others_asked, others_answered, averages))
     return Comparison(start, end, rows, region_rows, reports)
 
 
@@ -386,6 +549,8 @@ def comparison_text(comparison: Comparison, lang: str) -> list[str]:
     lines += table(t(lang, "evaluation.compare.by_event"), comparison.events)
     lines += table(t(lang, "evaluation.compare.by_region"), comparison.regions)
     lines.append(t(lang, "evaluation.compare.legend", most=SMALL_CELL))
+    if any(r.pooled for r in comparison.reports):
+        lines.append(t(lang, "evaluation.compare.others_note", most=SMALL_CELL))
     return lines
 
 
@@ -475,6 +640,15 @@ async def _answer_rows(
     return headers, rows
 
 
+def _figure_cell(aggregate: Aggregate, lang: str) -> object:
+    """The other regions' figure for a spreadsheet cell: an average as a number, else text."""
+    if aggregate.question.kind == "scale" and aggregate.average is not None:
+        return round(aggregate.average, 2)
+    if aggregate.question.kind == "scale":
+        return "—"
+    return _safe(aggregate_text(aggregate, lang))
+
+
 @dataclass(frozen=True)
 class Files:
     xlsx: bytes
@@ -503,7 +677,7 @@ async def export(
     for report in reports:
         event = report.event
         day = event.starts_at.astimezone(zone).strftime("%d.%m.%Y")
-        averages = {s.question.key: s.average for s in report.stats}
+        averages = {key: report.average(key) for key in SCALE_KEYS}
         summary.append(
             [
                 _safe(event.title),
@@ -534,6 +708,21 @@ async def export(
                     writer.writerow(
                         [_safe(event.title), day, n, _safe(plain_question(question, lang)), value]
                     )
+        if report.others:  # the other regions: one row of figures, below a blank one
+            label = tn(lang, "evaluation.xlsx.others", len(report.pooled))
+            figures = [_figure_cell(a, lang) for a in report.others]
+            sheet.append([])
+            sheet.append([label] + [""] * (first - 1) + figures)
+            for aggregate, value in zip(report.others, figures, strict=True):
+                writer.writerow(
+                    [
+                        _safe(event.title),
+                        day,
+                        label,
+                        _safe(plain_question(aggregate.question, lang)),
+                        value,
+                    ]
+                )
     buffer = io.BytesIO()
     book.save(buffer)
     return Files(buffer.getvalue(), out.getvalue().encode("utf-8-sig"))

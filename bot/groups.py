@@ -1,12 +1,23 @@
-"""Regional group chats: linking a group to a region, the bot leaving, supergroup migration."""
+"""Regional group chats: linking a group to a region, the bot leaving, supergroup migration.
+
+Linking and unlinking are for a coordinator of the region who is also an administrator of the
+group (Telegram is asked through `group_admin`, and only after the role allows it): a group's
+ordinary member cannot point announcements of a region at it, and a coordinator cannot take
+over a group they do not run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.access import Caller, Denied, require_coordinator
 from bot.regions import Region, Regions
 from storage.db import Storage
+
+# Asks Telegram whether the caller administers the group: True / False; raises Denied when
+# Telegram cannot tell (the handler turns its error into a polite answer).
+GroupAdmin = Callable[[], Awaitable[bool]]
 
 
 async def link_region(
@@ -17,27 +28,37 @@ async def link_region(
     title: str | None,
     code_text: str,
     now: datetime,
+    *,
+    group_admin: GroupAdmin,
 ) -> Region:
-    """A coordinator of the region links this group: its announcements are posted here too."""
+    """A coordinator of the region who administers this group links it: the region's
+    announcements are posted here too."""
     require_coordinator(caller)
     region = regions.parse_code(code_text)
     if region is None:
         raise Denied("groups.bad_region")
     if not caller.coordinates(region.code):
         raise Denied("groups.not_your_region")
+    if not await group_admin():
+        raise Denied("groups.not_group_admin")
     await storage.groups.link(
         chat_id, region.code, title, caller.member.id if caller.member else None, now
     )
     return region
 
 
-async def unlink_region(storage: Storage, caller: Caller, chat_id: int) -> str:
+async def unlink_region(
+    storage: Storage, caller: Caller, chat_id: int, *, group_admin: GroupAdmin
+) -> str:
+    """The same people (a coordinator of the group's region who administers it) unlink it."""
     require_coordinator(caller)
     group = await storage.groups.get(chat_id)
     if group is None:
         raise Denied("groups.not_linked")
     if not caller.coordinates(group.region_code):
         raise Denied("groups.not_your_region")
+    if not await group_admin():
+        raise Denied("groups.not_group_admin")
     await storage.groups.unlink(chat_id)
     return group.region_code
 

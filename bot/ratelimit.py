@@ -40,6 +40,7 @@ UNTHROTTLED = frozenset(
         "getMe",
         "getUpdates",
         "deleteWebhook",
+        "getChatMember",
     }
 )
 # Calls with retries of their own (polling, the start) or that are best effort (menus).

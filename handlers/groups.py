@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 
 from bot.access import Denied
 from bot.context import BotContext
-from bot.groups import bot_membership, link_region, migrated, unlink_region
+from bot.groups import GroupAdmin, bot_membership, link_region, migrated, unlink_region
 from bot.i18n import t
 from bot.members import mark_reachable
 from handlers.common import caller_of, chat_of, esc, is_private, lang_of, send
 
 GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+log = logging.getLogger(__name__)
+
+
+def group_admin(context: BotContext, chat_id: int, user_id: int) -> GroupAdmin:
+    """Asks Telegram (getChatMember) whether the person administers the group."""
+
+    async def ask() -> bool:
+        try:
+            member = await context.bot.get_chat_member(chat_id, user_id)
+        except TelegramError as exc:
+            log.warning("could not check a group's administrators (%s)", type(exc).__name__)
+            raise Denied("groups.admin_unknown") from None
+        return member.status in ADMINS
+
+    return ask
+
+
+def _anonymous(update: Update) -> bool:
+    """Sent by an anonymous administrator: on behalf of the group itself, nobody to check."""
+    message = update.effective_message
+    return message is not None and message.sender_chat is not None
 
 
 async def link_group(update: Update, context: BotContext) -> None:
@@ -21,6 +46,9 @@ async def link_group(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     if is_private(update):
         await send(update, context, t(lang, "groups.group_only"))
+        return
+    if _anonymous(update):
+        await send(update, context, t(lang, "groups.anonymous_admin"))
         return
     chat = chat_of(update)
     if not context.args:
@@ -35,6 +63,7 @@ async def link_group(update: Update, context: BotContext) -> None:
             chat.title,
             context.args[0],
             context.now(),
+            group_admin=group_admin(context, chat.id, caller.telegram_id),
         )
     except Denied as exc:
         await send(update, context, t(lang, exc.key))
@@ -48,8 +77,17 @@ async def unlink_group(update: Update, context: BotContext) -> None:
     if is_private(update):
         await send(update, context, t(lang, "groups.group_only"))
         return
+    if _anonymous(update):
+        await send(update, context, t(lang, "groups.anonymous_admin"))
+        return
+    chat = chat_of(update)
     try:
-        code = await unlink_region(context.storage, caller, chat_of(update).id)
+        code = await unlink_region(
+            context.storage,
+            caller,
+            chat.id,
+            group_admin=group_admin(context, chat.id, caller.telegram_id),
+        )
     except Denied as exc:
         await send(update, context, t(lang, exc.key))
         return

@@ -49,6 +49,32 @@ SENDING = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "sendVoice", "sendLocation", "editMessageText"}
 )
 
+# the fields Telegram sends with each status of a chat member (besides status and user)
+_ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+)
+CHAT_MEMBER_STATUSES: dict[str, dict[str, Any]] = {
+    "creator": {"is_anonymous": False},
+    "administrator": {
+        "can_be_edited": False,
+        "is_anonymous": False,
+        "can_promote_members": False,
+        "can_post_stories": False,
+        "can_edit_stories": False,
+        "can_delete_stories": False,
+        **dict.fromkeys(_ADMIN_RIGHTS, True),
+    },
+    "member": {},
+    "left": {},
+    "kicked": {"until_date": 0},
+}
+
 
 @dataclass
 class Limits:
@@ -138,6 +164,8 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None  # what setWebhook was given
         self.updates: list[dict[str, Any]] = []
         self.answered_queries: set[str] = set()
+        # (chat, user) -> status in that group, for getChatMember (not set: "member")
+        self.chat_members: dict[tuple[int, int], str] = {}
         self.storm: Storm | None = None
         self._update_ids = itertools.count(1)
         self.held: dict[int, asyncio.Event] = {}  # chats whose sends hang until released
@@ -184,6 +212,12 @@ class FakeTelegram:
         self.failures.append(
             Failure(method, 0, "timeout", chat_id, times, None, None, applied=applied, after=after)
         )
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """The person's status in a group, as getChatMember will tell it."""
+        if status not in CHAT_MEMBER_STATUSES:
+            raise ValueError(f"not a chat member status: {status}")
+        self.chat_members[(chat_id, user_id)] = status
 
     def hold(self, chat_id: int) -> asyncio.Event:
         """Sends to `chat_id` hang (a slow network, a big upload) until the event is set."""
@@ -372,6 +406,21 @@ class FakeTelegram:
             )
         self.answered_queries.add(query_id)
         return True
+
+    def _m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A ChatMember as Telegram gives it: creator, administrator, member, left, kicked."""
+        chat_id, user = params.get("chat_id"), params.get("user_id")
+        if not str(chat_id).lstrip("-").isdigit() or int(str(chat_id)) == 0:
+            raise _ApiError(400, "Bad Request: chat not found")
+        if not str(user).isdigit() or int(str(user)) == 0:
+            raise _ApiError(400, "Bad Request: invalid user_id specified")
+        status = self.chat_members.get((int(str(chat_id)), int(str(user))), "member")
+        member: dict[str, Any] = {
+            "status": status,
+            "user": {"id": int(str(user)), "is_bot": False, "first_name": "Person"},
+            **CHAT_MEMBER_STATUSES[status],
+        }
+        return member
 
     def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
         scope = json.dumps(_json(params.get("scope")) or {"type": "default"}, sort_keys=True)
