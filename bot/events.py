@@ -502,12 +502,20 @@ def runs_whole(caller: Caller, event: Event) -> bool:
     return creator or all(caller.coordinates(code) for code in event.regions)
 
 
-async def visible_participants(storage: Storage, caller: Caller, event: Event) -> list[Participant]:
-    """Who answered: all of them for whoever runs the whole event, else their regions only."""
+async def visible_participants(
+    storage: Storage, caller: Caller, event: Event
+) -> tuple[list[Participant], int]:
+    """Who answered, by name, and how many more there are that the caller may only count.
+
+    The event's creator, federal coordinators and admins see everyone; a regional coordinator
+    sees the participants of the regions they coordinate (even of an event they run whole,
+    people from elsewhere come through its link): other regions only in aggregate."""
     people = await storage.events.participants(event.id)
-    if runs_whole(caller, event):
-        return people
-    return [p for p in people if caller.coordinates(p.region_code)]
+    creator = caller.member is not None and event.created_by == caller.member.id
+    if creator or caller.is_admin or caller.is_federal:
+        return people, 0
+    shown = [p for p in people if caller.coordinates(p.region_code)]
+    return shown, len(people) - len(shown)
 
 
 async def managed_events(

@@ -1054,14 +1054,17 @@ async def press_manage(update: Update, context: BotContext) -> None:
             await answer(query)
             await send(update, context, text, markup)
         elif action == ["xlsx"]:
-            people = await visible_participants(context.storage, caller, event)
+            people, others = await visible_participants(context.storage, caller, event)
             data = participants_xlsx(event, people, context.regions, lang)
+            caption = tn(lang, "events.manage.list_caption", len(people), title=esc(event.title))
+            if others:
+                caption += " " + tn(lang, "events.manage.list_others", others)
             await answer(query)
             await context.bot.send_document(
                 caller.telegram_id,
                 data,
                 filename=f"event-{event.id}-participants.xlsx",
-                caption=tn(lang, "events.manage.list_caption", len(people), title=esc(event.title)),
+                caption=caption,
             )
         elif action == ["qr"]:
             link = f"https://t.me/{context.bot_data.bot_username}?start={checkin_payload(event)}"

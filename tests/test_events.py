@@ -361,6 +361,34 @@ async def test_participants_list_as_xlsx_and_qr_check_in(harness: Harness) -> No
         ("Участник 892", "Пойду"),
         ("Участник 893", "Возможно"),
     ]
+    # someone who answered has moved to Moscow since: another coordinator of Samara only counts
+    # them (other regions only in aggregate); the event's creator and a federal coordinator
+    # see the name
+    await join(harness, 894, "Приволжский", "Самарская область", "Образование")
+    await harness.person(894).send(f"/start ev_{event_id}")
+    await harness.person(894).tap("Пойду")
+    await harness.storage.db.execute(
+        "UPDATE members SET region_code = 'RU-MOW' WHERE telegram_id = 894"
+    )
+
+    async def listed(coordinator: int) -> tuple[list[str], str]:
+        await harness.person(coordinator).send(f"/event {event_id}")
+        await harness.person(coordinator).tap("Список участников")
+        call = harness.telegram.sent("sendDocument", chat_id=coordinator)[-1]
+        sheet = load_workbook(io.BytesIO(call.files["document"][1])).active
+        return [r[0] for r in list(sheet.iter_rows(values_only=True))[1:]], call.params["caption"]
+
+    await register(harness, 896)
+    await make_coordinator(harness, 896, "RU-SAM")
+    names, caption = await listed(896)
+    assert sorted(names) == ["Участник 892", "Участник 893"] and "894" not in caption
+    assert "2 ответа. Ещё 1 ответ — из регионов, которые вы не координируете" in caption
+    await register(harness, 895)
+    await make_coordinator(harness, 895, "all")
+    for everyone in (891, 895):  # the creator, the federal coordinator
+        names, caption = await listed(everyone)
+        assert sorted(names) == ["Участник 892", "Участник 893", "Участник 894"]
+        assert "Ещё" not in caption
     await c.tap("QR-код")
     photo = harness.telegram.sent("sendPhoto", chat_id=891)[-1]
     assert photo.files["photo"][1].startswith(b"\x89PNG")
