@@ -40,6 +40,7 @@ from bot.i18n import t
 from bot.ratelimit import NO_RETRY, retry_seconds
 from storage.db import Storage, Tx
 from storage.outbox import Broadcast, OutboxRow, Progress, Recipient
+from storage.revocation import drop_if_tried
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ TOKEN_PAUSE_SECONDS = 60.0
 PRIVATE_CHAT_SPACING = 1.0  # seconds between two messages to one person
 PROGRESS_EVERY = timedelta(seconds=3)
 IDLE_POLL_SECONDS = 1.0
+ERASED_META = "erased"  # a row to an erased person: deleted once it was tried
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 
 
@@ -402,6 +404,8 @@ class DeliveryEngine:
     async def _deliver(self, row: OutboxRow) -> None:
         try:
             await self._deliver_once(row)
+            if (row.payload.get("meta") or {}).get(ERASED_META):
+                await drop_if_tried(self.storage.db, row.id)
         except Exception as exc:  # our own bookkeeping failed: try the row again later
             log.exception("outbox row %s: unexpected error", row.id)
             with contextlib.suppress(Exception):

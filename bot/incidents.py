@@ -29,6 +29,7 @@ from bot.escalation import (
     refresh_cards,
     reply_to_cards,
     stale_after,
+    still_entitled,
 )
 from bot.i18n import t
 from bot.regions import Regions
@@ -337,7 +338,16 @@ async def acknowledge(
             actor=caller.telegram_id,
             actor_name=actor_name(caller),
         )
-        await refresh_cards(storage, tx, taken, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            taken,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
         await _tell_reporter(storage, tx, before, taken, now, "acknowledged")
     return taken
 
@@ -402,7 +412,16 @@ async def escalate_now(
             attachments=before.files,
             reason="by_hand",
         )
-        await refresh_cards(storage, tx, current, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            current,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return current
 
 
@@ -445,7 +464,16 @@ async def resolve(
             actor_name=actor_name(caller),
             detail=outcome,
         )
-        await refresh_cards(storage, tx, done, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            done,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
         await _tell_reporter(storage, tx, before, done, now, "resolved", outcome=_esc(outcome))
     return done
 
@@ -501,7 +529,16 @@ async def snooze(
             actor_name=actor_name(caller),
             detail=until.isoformat(),
         )
-        await refresh_cards(storage, tx, snoozed, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            snoozed,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return snoozed
 
 
@@ -652,7 +689,16 @@ async def withdraw(
             raise _refusal(await storage.incidents.load(tx, incident.id))
         await storage.incidents.cancel_steps(tx, incident.id)
         await storage.incidents.note(tx, incident.id, "withdrawn", now)
-        await refresh_cards(storage, tx, gone, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            gone,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return gone
 
 
@@ -697,7 +743,7 @@ async def add_details(
             text=_esc(text) if text else "—",
         )
         if attachment is not None:
-            for viewer in people:
+            for viewer in await still_entitled(tx, incident, people):
                 await send_to_many(
                     storage,
                     [(viewer.chat_id, viewer.member_id)],

@@ -6,11 +6,16 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot import erasures
 from bot.access import Caller, Denied, require_member
 from bot.regions import Regions, Topic
 from bot.registration import valid_topics
+from bot.revocation import queue_stubs
+from bot.settings import Settings
+from storage import revocation
 from storage.db import Storage
 from storage.members import Member
+from storage.revocation import Entitlement
 from storage.roles import ALL_REGIONS
 
 
@@ -135,6 +140,21 @@ async def mark_reachable(
     return await storage.members.set_reachable(telegram_id, reachable, now)
 
 
-async def erase(storage: Storage, caller: Caller, now: datetime) -> bool:
+async def erase(storage: Storage, settings: Settings, caller: Caller, now: datetime) -> bool:
+    """/forget: the person's data goes, and with their roles everything those brought (queued
+    cards, reminders, digests, reports of their broadcasts) in the same transaction; the cards
+    of reports in their chat get the stub. The erasure is written to the journal (a hash of
+    the ids, outside the database) before it is committed, so a restored backup erases the
+    person again."""
     member = require_member(caller)
-    return await storage.members.erase(member.id, now)
+    async with storage.db.transaction() as tx:
+        shown = await revocation.withdraw(
+            tx,
+            caller.telegram_id,
+            Entitlement(frozenset(), caller.telegram_id in settings.admin_ids),
+        )
+        if not await storage.members.erase(member.id, now, tx=tx):
+            return False
+        await queue_stubs(storage, tx, shown, language=member.language, now=now, erased=True)
+        erasures.record(settings, caller.telegram_id, now)
+    return True

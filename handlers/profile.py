@@ -97,7 +97,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         await edit_or_send(context, message.chat.id, message.message_id, t(lang, "forget.kept"))
         return
     try:
-        erased = await erase(context.storage, caller, context.now())
+        erased = await erase(context.storage, context.settings, caller, context.now())
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
