@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from bot import erasures
+from bot import erasures, mydata
 from bot.access import Caller, Denied, require_member
 from bot.regions import Regions, Topic
 from bot.registration import valid_topics
@@ -130,7 +129,20 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
         ),
     }
-    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    data.update(mydata.sections(await mydata.record(storage, member, caller.telegram_id)))
+    return mydata.dumps(data)
+
+
+async def readable(storage: Storage, caller: Caller, regions: Regions, profile: str) -> str:
+    """Everything stored about the caller in words, in their language (the /mydata message);
+    `profile` is their /me card."""
+    member = require_member(caller)
+    roles = [r.region_code for r in await storage.roles.for_member(member.id)]
+    reports = len(await storage.incidents.of_reporter(member.id))
+    found = await mydata.record(storage, member, caller.telegram_id)
+    return mydata.summary(
+        member, roles, reports, found, regions, profile=profile, is_admin=caller.is_admin
+    )
 
 
 async def mark_reachable(
