@@ -5,6 +5,7 @@ reports) in the same transaction; delivered cards get the stub once and are not 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -243,3 +244,18 @@ async def test_an_admin_taken_off_admin_ids_loses_cards_at_the_next_start(
     restarted.append(again)
     await again.deliver()
     assert old.texts.count(STUB) == 1
+
+
+async def test_a_queued_digest_goes_with_the_role(harness: Harness) -> None:
+    await samara(harness)
+    await report(harness, REPORTER, urgency="Для сведения")
+    await harness.deliver()
+    harness.clock.now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 09:00 in Samara
+    await harness.run_jobs()  # the digests are queued, not sent yet
+    assert any(k.startswith("digest:") for k in await queued_to(harness, REGIONAL))
+    await revoke(harness, REGIONAL, "RU-SAM")
+    assert not any(k.startswith("digest:") for k in await queued_to(harness, REGIONAL))
+    await later(harness, minutes=30)
+    digests = [t for t in harness.person(REGIONAL).texts if "Открытые обращения на утро" in t]
+    assert digests == []
+    assert any("Открытые обращения на утро" in t for t in harness.person(REGIONAL_2).texts)
