@@ -164,6 +164,7 @@ async def erase(storage: Storage, settings: Settings, caller: Caller, now: datet
             tx,
             caller.telegram_id,
             Entitlement(frozenset(), caller.telegram_id in settings.admin_ids),
+            now,
         )
         if not await storage.members.erase(member.id, now, tx=tx):
             return False

@@ -40,7 +40,7 @@ async def follow_role(
     carry no member id and no key (which would hold their chat id), and the delivery engine
     removes each one as soon as it was tried. Returns how many cards get the stub."""
     held = frozenset() if erased else await revocation.regions_of(tx, telegram_id)
-    shown = await revocation.withdraw(tx, telegram_id, Entitlement(held, is_admin))
+    shown = await revocation.withdraw(tx, telegram_id, Entitlement(held, is_admin), now)
     await queue_stubs(storage, tx, shown, language=language, now=now, erased=erased)
     return len(shown)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from storage.clock import to_db
 from storage.roles import ALL_REGIONS
 
 if TYPE_CHECKING:
@@ -107,13 +109,18 @@ async def _about(tx: Tx, keys: list[str]) -> dict[str, tuple[str, int]]:
     return found
 
 
-async def withdraw(tx: Tx, telegram_id: int, now: Entitlement) -> list[Shown]:
+async def withdraw(
+    tx: Tx, telegram_id: int, now: Entitlement, at: datetime | None = None
+) -> list[Shown]:
     """The person keeps only what `now` allows: queued incident messages (cards, files,
     reminders, details, answers, edits) about reports they may no longer see are cancelled,
     a queued digest is dropped (the sweep queues a new one with what they may still see),
     reports of broadcasts they started stop when they hold no role at all. Returns the
     delivered cards (and details, answers) that still show such a report, once: their rows are
-    retired, so they are neither edited again nor returned by a second call."""
+    retired, so they are neither edited again nor returned by a second call. A report they
+    had taken and may no longer see is handed back at once (an 'unassign' step due `at`: the
+    sweep makes it untaken and tells the next level), rather than waiting for the no-progress
+    check."""
     pending = await tx.fetchall(
         "SELECT id, dedupe_key FROM outbox WHERE chat_id = ? AND status = 'pending'"
         " AND dedupe_key IS NOT NULL",
@@ -150,6 +157,17 @@ async def withdraw(tx: Tx, telegram_id: int, now: Entitlement) -> list[Shown]:
             "UPDATE broadcasts SET status_chat_id = NULL, status_message_id = NULL"
             " WHERE status_chat_id = ? AND reported_at IS NULL",
             (telegram_id,),
+        )
+    if at is not None:
+        taken = await tx.fetchall(
+            "SELECT id, region_code, level FROM incidents"
+            " WHERE assignee_telegram_id = ? AND state = 'acknowledged'",
+            (telegram_id,),
+        )
+        await tx.executemany(
+            "INSERT INTO incident_steps (incident_id, kind, level, due_at)"
+            " VALUES (?, 'unassign', ?, ?)",
+            [(r["id"], r["level"], to_db(at)) for r in taken if not now.sees(r["region_code"])],
         )
     shown: list[Shown] = []
     for row in delivered:

@@ -259,3 +259,28 @@ async def test_a_queued_digest_goes_with_the_role(harness: Harness) -> None:
     digests = [t for t in harness.person(REGIONAL).texts if "Открытые обращения на утро" in t]
     assert digests == []
     assert any("Открытые обращения на утро" in t for t in harness.person(REGIONAL_2).texts)
+
+
+async def test_a_report_taken_by_someone_who_loses_the_role_is_handed_back(
+    harness: Harness,
+) -> None:
+    await samara(harness)
+    await report(harness, REPORTER)
+    await harness.deliver()
+    regional = harness.person(REGIONAL)
+    await regional.tap("Беру в работу")
+    await harness.deliver()
+    assert "Ольга Регионова" in cards(harness, REGIONAL_2)[0]
+    await revoke(harness, REGIONAL, "RU-SAM")
+    await later(harness, minutes=1)
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.state == "new"
+    assert incident.assignee_telegram_id is None
+    card = cards(harness, REGIONAL_2)[0]
+    assert "Ольга" not in card and "Беру в работу" in " ".join(harness.person(REGIONAL_2).buttons())
+    assert cards(harness, REGIONAL) == [] and regional.texts.count(STUB) == 1
+    # the other coordinator takes it now
+    harness.clock.advance(seconds=5)
+    await harness.person(REGIONAL_2).tap("Беру в работу")
+    await harness.deliver()
+    assert "Павел Второй" in cards(harness, REGIONAL_2)[0]
