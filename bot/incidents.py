@@ -35,6 +35,7 @@ from bot.i18n import t
 from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
+from storage import revocation
 from storage.db import Storage, Tx
 from storage.incidents import ERASED_ASKER, Incident, NewIncident, Question
 from storage.members import Member
@@ -810,7 +811,10 @@ async def answer_question(
         if not await storage.incidents.answer(tx, question.id, answer, now):
             raise Denied("incidents.already_answered")
         await storage.incidents.note(tx, incident.id, "answer", now, detail=answer)
+        allowed = await revocation.holders(tx, incident.region_code) | settings.admin_ids
         for chat_id, member_id, lang in readers:
+            if chat_id not in allowed:  # lost the role since it was read
+                continue
             await send_to_many(
                 storage,
                 [(chat_id, member_id)],

@@ -284,3 +284,20 @@ async def test_a_report_taken_by_someone_who_loses_the_role_is_handed_back(
     await harness.person(REGIONAL_2).tap("Беру в работу")
     await harness.deliver()
     assert "Павел Второй" in cards(harness, REGIONAL_2)[0]
+
+
+async def test_the_reporters_answer_goes_to_who_may_see_the_report_now(harness: Harness) -> None:
+    await samara(harness)
+    await report(harness, REPORTER)
+    await harness.deliver()
+    regional = harness.person(REGIONAL)
+    await regional.tap("Задать вопрос заявителю")
+    await regional.send("Были ли свидетели?")
+    await harness.deliver()
+    await revoke(harness, REGIONAL, "RU-SAM")
+    reporter = harness.person(REPORTER)
+    await reporter.tap("Ответить")
+    await reporter.send("Да, охранник видел всё")
+    await harness.deliver()
+    assert not any("охранник" in t for t in regional.texts)
+    assert "охранник видел всё" in harness.person(REGIONAL_2).last
