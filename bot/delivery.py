@@ -76,9 +76,12 @@ class Outgoing:
     file_kind: str | None = None  # "photo", "document" or "voice", with file_id
     reply_to: int | None = None  # show as a reply to this message of the chat (if it exists)
     meta: dict[str, Any] | None = None  # kept with the row for later (e.g. the reader's zone)
+    delete_message_id: int | None = None  # delete this delivered message (a report's file)
 
     @property
     def method(self) -> str:
+        if self.delete_message_id is not None:
+            return "deleteMessage"
         if self.edit_message_id is not None:
             return "editMessageText"
         if self.document is not None or self.file_kind == "document":
@@ -105,6 +108,8 @@ class Outgoing:
             data["filename"] = self.filename
         if self.edit_message_id is not None:
             data["message_id"] = self.edit_message_id
+        if self.delete_message_id is not None:
+            data["message_id"] = self.delete_message_id
         if self.reply_to is not None:
             data["reply_to"] = self.reply_to
         if self.meta is not None:
@@ -399,6 +404,8 @@ class DeliveryEngine:
                 reply_markup=markup,
                 **common,
             )
+        if row.method == "deleteMessage":
+            return await self.bot.delete_message(row.chat_id, data["message_id"], **common)
         raise ValueError(f"unknown outbox method {row.method}")
 
     async def _deliver(self, row: OutboxRow) -> None:

@@ -54,13 +54,17 @@ async def queue_stubs(
     now: datetime,
     erased: bool = False,
 ) -> None:
-    """The stub over each card (edited once: the key makes a second queueing a no-op)."""
+    """The stub over each card, and each file of a report deleted (once: the key makes a
+    second queueing a no-op)."""
+    gone = {ERASED_META: True} if erased else None
     for card in shown:
         lang = str(card.meta.get("lang", language))
         await send_to_many(
             storage,
             [(card.chat_id, None if erased else card.member_id)],
-            Outgoing(
+            Outgoing(delete_message_id=card.message_id, meta=gone)
+            if card.file
+            else Outgoing(
                 text=t(lang, "incidents.card.gone"),
                 edit_message_id=card.message_id,
                 meta={ERASED_META: True} if erased else {"lang": lang},

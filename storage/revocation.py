@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 _INCIDENT_KEY = re.compile(r"^inc(card|file|edit|rem|stale|more|morefile|broken)(\d+):")
 _ANSWER_KEY = re.compile(r"^incans(\d+):")
 _DIGEST_KEY = "digest:"
-# Delivered texts that show what a report says (the card itself, details, relayed answers):
-# they are replaced by a stub. Files cannot be turned into text and are left as they are.
+# Delivered messages that show what a report says: texts (the card itself, details, relayed
+# answers) are replaced by a stub; files sent with it (photos, documents, voice) are deleted
+# (Telegram lets a bot delete its messages for 48 hours; an older one stays).
 _SHOWS_REPORT = re.compile(r"^inc(card|more|ans)\d+:")
+_FILE_OF_REPORT = re.compile(r"^inc(file|morefile)\d+:")
 RETIRED = "gone"  # the key of a retired row becomes gone<row id>-<key>
 
 
@@ -51,6 +53,7 @@ class Shown:
     member_id: int | None
     message_id: int
     meta: dict[str, Any]
+    file: bool = False  # a file of the report: deleted rather than replaced
 
 
 async def regions_of(tx: Tx, telegram_id: int) -> frozenset[str]:
@@ -178,7 +181,7 @@ async def withdraw(
             "UPDATE outbox SET dedupe_key = ? WHERE id = ?",
             (f"{RETIRED}{row['id']}-{key}", row["id"]),
         )
-        if _SHOWS_REPORT.match(key):
+        if _SHOWS_REPORT.match(key) or _FILE_OF_REPORT.match(key):
             payload = json.loads(row["payload"])
             shown.append(
                 Shown(
@@ -187,6 +190,7 @@ async def withdraw(
                     row["member_id"],
                     int(row["message_id"]),
                     dict(payload.get("meta") or {}),
+                    file=_FILE_OF_REPORT.match(key) is not None,
                 )
             )
     return shown

@@ -15,7 +15,7 @@ from storage.db import Storage
 from tests.conftest import ADMIN_ID, Clock, Harness
 from tests.fake_telegram import TOKEN, FakeRequest, FakeTelegram
 from tests.test_admin import make_coordinator
-from tests.test_incidents import REGIONAL, REGIONAL_2, REPORTER, cards, later, report
+from tests.test_incidents import PHOTO, REGIONAL, REGIONAL_2, REPORTER, cards, later, report
 from tests.test_registration import register
 
 STUB = "Обращение больше недоступно."
@@ -301,3 +301,31 @@ async def test_the_reporters_answer_goes_to_who_may_see_the_report_now(harness: 
     await harness.deliver()
     assert not any("охранник" in t for t in regional.texts)
     assert "охранник видел всё" in harness.person(REGIONAL_2).last
+
+
+async def test_files_of_a_report_are_deleted_from_the_former_holders_chat(
+    harness: Harness,
+) -> None:
+    await samara(harness)
+    await report(harness, REPORTER, files=(PHOTO,))
+    await harness.deliver()
+
+    def photos(chat_id: int) -> list[dict[str, object]]:
+        return [
+            m for (c, _), m in harness.telegram.messages.items() if c == chat_id and "photo" in m
+        ]
+
+    assert len(photos(REGIONAL)) == 1 and len(photos(REGIONAL_2)) == 1
+    await revoke(harness, REGIONAL, "RU-SAM")
+    await harness.deliver()
+    assert photos(REGIONAL) == [] and len(photos(REGIONAL_2)) == 1
+    assert harness.person(REGIONAL).texts.count(STUB) == 1
+    # the reporter adds another file: it reaches the current holder only
+    reporter = harness.person(REPORTER)
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None
+    await reporter.send(f"/status {incident.code}")
+    await reporter.tap("Добавить подробности")
+    await reporter.send(None, **PHOTO)
+    await harness.deliver()
+    assert photos(REGIONAL) == [] and len(photos(REGIONAL_2)) == 2
