@@ -63,6 +63,21 @@ async def everything(h: Harness) -> int:
     await at(h, ENDS + timedelta(hours=12))  # after the night in Samara
     await answer_all(h, ERASED)
     assert "Спасибо" in me.last
+    # a second event's questionnaire begun and left (a draft)
+    second = await make_event(h)
+    await h.storage.db.execute(
+        "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",
+        ("2026-11-24T08:00:00.000000Z", "2026-11-24T10:00:00.000000Z", second),
+    )
+    await me.send("/events")
+    await me.press(f"ev:{second}:going")
+    await at(h, ENDS + timedelta(days=1, hours=16))
+    await me.tap("5 — отлично")
+    draft = await h.storage.db.fetchone(
+        "SELECT draft FROM evaluation_participants WHERE event_id = ? AND draft IS NOT NULL",
+        (second,),
+    )
+    assert draft is not None
     # a report of someone else: taken, a note, a question to the reporter
     await report(h, REPORTER)
     await h.deliver()
@@ -155,6 +170,7 @@ async def test_erasure_leaves_the_person_nowhere_in_the_database(harness: Harnes
         ("broadcasts", "created_by"),
         ("region_groups", "linked_by"),
         ("dialogs", "telegram_id"),
+        ("evaluation_participants", "member_id"),
         ("outbox", "chat_id"),
     ):
         assert place in seen, place
