@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from storage.db import Storage
 from storage.members import Member
 from storage.revocation import Entitlement
 from storage.roles import ALL_REGIONS
+
+log = logging.getLogger(__name__)
 
 
 async def change_profile(
@@ -169,5 +172,13 @@ async def erase(storage: Storage, settings: Settings, caller: Caller, now: datet
         if not await storage.members.erase(member.id, now, tx=tx):
             return False
         await queue_stubs(storage, tx, shown, language=member.language, now=now, erased=True)
-        erasures.record(settings, caller.telegram_id, now)
+        try:
+            erasures.record(settings, caller.telegram_id, now)
+        except OSError as exc:  # the erasure itself must not fail for the journal's sake
+            log.error(
+                "erasure journal %s not written (%s): restoring an older backup would bring"
+                " this member back",
+                settings.erasure_journal_path,
+                type(exc).__name__,
+            )
     return True

@@ -110,3 +110,21 @@ def test_copies_moved_aside_by_a_restore_are_pruned_like_backups(tmp_path: Path)
     assert [made.day for made, _ in kept_before_restore(database)] == [21]
     assert (database.parent / "ngo-bot.sqlite3.before-restore-notes").exists()
     assert prune(tmp_path / "backups", 1, now + timedelta(days=100), database=database) == 0
+
+
+def test_an_unwritable_journal_does_not_stop_the_erasure(
+    db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", "utf-8")
+    settings = load_settings(
+        None,
+        bot_token=TOKEN,
+        database_path=db_path,
+        erasure_journal=blocker / "journal",
+        _env_file=None,
+    )
+    asyncio.run(register(settings, ERASED, T0))
+    asyncio.run(forget(settings, ERASED, T0 + timedelta(days=1)))
+    assert asyncio.run(registered(settings)) == {}
+    assert "erasure journal" in caplog.text and str(ERASED) not in caplog.text
