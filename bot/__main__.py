@@ -15,7 +15,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import BackupError, make_backup, prune, restore, running_lock
-from bot.i18n import language_for, t
+from bot.erasures import reapply
+from bot.i18n import language_for, t, tn
 from bot.logs import setup_logging, warn_if_exposed
 from bot.regions import RegionsError, load_regions
 from bot.runner import StartupError, run
@@ -100,14 +101,35 @@ async def _backup(settings: Settings, lang: str) -> int:
     made = await asyncio.to_thread(
         make_backup, settings.database_path, settings.backups_folder, now
     )
-    prune(settings.backups_folder, settings.backup_keep_days, now)
+    prune(settings.backups_folder, settings.backup_keep_days, now, database=settings.database_path)
     print(t(lang, "cli.backup_done", path=made))
     return 0
 
 
+async def _erase_again(settings: Settings) -> int:
+    storage = await Storage.open(settings.database_path)
+    try:
+        return await reapply(storage, settings)
+    finally:
+        await storage.close()
+
+
 def _restore(settings: Settings, lang: str, source: Path) -> int:
-    kept = restore(source, settings.database_path, len(load_migrations()), datetime.now(UTC))
+    """Put the backup in place, erase again everyone erased since (the journal), prune the
+    copies that restores moved aside like backups."""
+    now = datetime.now(UTC)
+    erased: list[int] = []
+    kept = restore(
+        source,
+        settings.database_path,
+        len(load_migrations()),
+        now,
+        after=lambda: erased.append(asyncio.run(_erase_again(settings))),
+    )
+    prune(settings.backups_folder, settings.backup_keep_days, now, database=settings.database_path)
     print(t(lang, "cli.restored", source=source, kept=kept))
+    if erased and erased[0]:
+        print(tn(lang, "cli.erased_again", erased[0]))
     return 0
 
 

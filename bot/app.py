@@ -39,6 +39,7 @@ from bot.jobs import (
 )
 from bot.ratelimit import BotRateLimiter
 from bot.regions import load_regions, load_topics
+from bot.revocation import forget_dropped_admins
 from bot.settings import Settings
 from handlers import (
     admin,
@@ -239,6 +240,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         data.storage = await Storage.open(settings.database_path)
         data.owns_storage = True
     data.bot_username = app.bot.username
+    await forget_dropped_admins(data.storage, settings, data.clock())
     data.delivery = DeliveryEngine(
         data.storage, app.bot, data.clock, workers=settings.delivery_workers
     )

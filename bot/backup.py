@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -107,15 +107,33 @@ def backups(folder: Path) -> list[tuple[datetime, Path]]:
     return sorted(found)
 
 
-def prune(folder: Path, keep_days: int, now: datetime) -> int:
-    """Delete backups older than `keep_days`; the newest one is always kept."""
-    found = backups(folder)
+def kept_before_restore(database: Path) -> list[tuple[datetime, Path]]:
+    """The databases a restore moved aside (`<database>.before-restore-<time>`), oldest first."""
+    found = []
+    pattern = re.compile(re.escape(database.name) + r"\.before-restore-(\d{8})-(\d{6})$")
+    if database.parent.is_dir():
+        for path in database.parent.iterdir():
+            match = pattern.match(path.name)
+            if match:
+                made = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
+                found.append((made, path))
+    return sorted(found)
+
+
+def prune(folder: Path, keep_days: int, now: datetime, *, database: Path | None = None) -> int:
+    """Delete backups older than `keep_days`; the newest one is always kept. With `database`,
+    the copies a restore moved aside beside it are pruned the same way (they hold personal
+    data erased since, and the erasure journal does not reach them)."""
     limit = now.replace(tzinfo=None) - timedelta(days=keep_days)
     removed = 0
-    for made, path in found[:-1]:
-        if made < limit:
-            path.unlink(missing_ok=True)
-            removed += 1
+    groups = [backups(folder)]
+    if database is not None:
+        groups.append(kept_before_restore(database))
+    for found in groups:
+        for made, path in found[:-1]:
+            if made < limit:
+                path.unlink(missing_ok=True)
+                removed += 1
     return removed
 
 
@@ -123,9 +141,18 @@ def made_today(folder: Path, now: datetime) -> bool:
     return any(made.date() == now.date() for made, _ in backups(folder))
 
 
-def restore(source: Path, database: Path, known_version: int, now: datetime) -> Path:
+def restore(
+    source: Path,
+    database: Path,
+    known_version: int,
+    now: datetime,
+    *,
+    after: Callable[[], object] | None = None,
+) -> Path:
     """Replace the database with a checked backup, keeping the current one beside it. Refuses
-    while the bot runs. Returns where the replaced database was kept."""
+    while the bot runs. `after` runs once the backup is in place, still under the lock (the
+    erasures made since are applied again there). Returns where the replaced database was
+    kept."""
     if not source.is_file():
         raise BackupError("cli.backup_missing", path=source)
     version = _check(source)
@@ -146,5 +173,7 @@ def restore(source: Path, database: Path, known_version: int, now: datetime) -> 
         os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
         shutil.copyfile(source, partial)
         partial.replace(database)
+        if after is not None:
+            after()
     log.info("database restored from %s (the previous one is kept as %s)", source, kept)
     return kept

@@ -40,6 +40,7 @@ from bot.i18n import t
 from bot.ratelimit import NO_RETRY, retry_seconds
 from storage.db import Storage, Tx
 from storage.outbox import Broadcast, OutboxRow, Progress, Recipient
+from storage.revocation import drop_if_tried
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ TOKEN_PAUSE_SECONDS = 60.0
 PRIVATE_CHAT_SPACING = 1.0  # seconds between two messages to one person
 PROGRESS_EVERY = timedelta(seconds=3)
 IDLE_POLL_SECONDS = 1.0
+ERASED_META = "erased"  # a row to an erased person: deleted once it was tried
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 
 
@@ -74,9 +76,12 @@ class Outgoing:
     file_kind: str | None = None  # "photo", "document" or "voice", with file_id
     reply_to: int | None = None  # show as a reply to this message of the chat (if it exists)
     meta: dict[str, Any] | None = None  # kept with the row for later (e.g. the reader's zone)
+    delete_message_id: int | None = None  # delete this delivered message (a report's file)
 
     @property
     def method(self) -> str:
+        if self.delete_message_id is not None:
+            return "deleteMessage"
         if self.edit_message_id is not None:
             return "editMessageText"
         if self.document is not None or self.file_kind == "document":
@@ -103,6 +108,8 @@ class Outgoing:
             data["filename"] = self.filename
         if self.edit_message_id is not None:
             data["message_id"] = self.edit_message_id
+        if self.delete_message_id is not None:
+            data["message_id"] = self.delete_message_id
         if self.reply_to is not None:
             data["reply_to"] = self.reply_to
         if self.meta is not None:
@@ -397,11 +404,15 @@ class DeliveryEngine:
                 reply_markup=markup,
                 **common,
             )
+        if row.method == "deleteMessage":
+            return await self.bot.delete_message(row.chat_id, data["message_id"], **common)
         raise ValueError(f"unknown outbox method {row.method}")
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
             await self._deliver_once(row)
+            if (row.payload.get("meta") or {}).get(ERASED_META):
+                await drop_if_tried(self.storage.db, row.id)
         except Exception as exc:  # our own bookkeeping failed: try the row again later
             log.exception("outbox row %s: unexpected error", row.id)
             with contextlib.suppress(Exception):

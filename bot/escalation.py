@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,11 +23,14 @@ from babel.dates import format_timedelta
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.regions import Regions
+from bot.revocation import queue_stubs
 from bot.settings import Settings
 from bot.timefmt import MOSCOW, moment, quiet_until
+from storage import revocation
 from storage.db import Storage, Tx
 from storage.incidents import Incident, Step
 from storage.outbox import OutboxRow
+from storage.revocation import Shown
 from storage.roles import ALL_REGIONS
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,7 @@ class Viewer:
     language: str
     zone: ZoneInfo
     name: str
+    admin: bool = False  # at level 3: from ADMIN_IDS (fixed while the process runs)
 
 
 Ladder = dict[int, list[Viewer]]
@@ -113,6 +118,7 @@ async def ladder(
                 member.language if member else settings.default_language,
                 _zone(regions, member.region_code) if member else MOSCOW,
                 (member.name or "") if member else "",
+                admin=True,
             )
         )
     people[3] = admins
@@ -255,6 +261,17 @@ def _card(incident: Incident, viewer: Viewer, regions: Regions, attachments: int
 # ---------------------------------------------------------------- telling a level
 
 
+async def still_entitled(tx: Tx, incident: Incident, viewers: list[Viewer]) -> list[Viewer]:
+    """Those of `viewers` (read before the transaction) who still hold a role that lets them
+    see this report, checked inside it: a role revoked meanwhile sends them nothing."""
+    allowed = await revocation.holders(tx, incident.region_code)
+    return [v for v in viewers if v.admin or v.chat_id in allowed]
+
+
+async def _current_ladder(tx: Tx, incident: Incident, people: Ladder) -> Ladder:
+    return {level: await still_entitled(tx, incident, vs) for level, vs in people.items()}
+
+
 async def reach(
     storage: Storage,
     tx: Tx,
@@ -273,6 +290,7 @@ async def reach(
     attachments, the timeline, and the next reminder and escalation steps. `since` is when
     this should have happened (a step overdue after an outage): the next level's time to take
     the report counts from then, so the ladder catches up instead of starting over."""
+    people = await _current_ladder(tx, incident, people)
     skipped: list[int] = []
     while not people.get(level) and level < TOP:
         skipped.append(level)
@@ -375,9 +393,13 @@ async def refresh_cards(
     regions: Regions,
     now: datetime,
     attachments: int,
+    *,
+    admins: Collection[int],
 ) -> None:
     """Edit every delivered card to show the new state (who took it, resolved ...); cards and
-    reminders not yet delivered are dropped when the incident is taken or closed."""
+    reminders not yet delivered are dropped when the incident is taken or closed. Only the
+    cards of those who hold a role that lets them see the report now are edited; a card of
+    someone who lost it gets the stub instead (once) and is not fed any more."""
     if incident.state != "new":
         for pattern in (
             f"inccard{incident.id}:%",
@@ -386,9 +408,19 @@ async def refresh_cards(
         ):
             await storage.outbox.cancel_pending(pattern, tx=tx)
     stamp = int(now.timestamp() * 1000)
+    allowed = await revocation.holders(tx, incident.region_code) | frozenset(admins)
     for row in cards:
         meta = row.payload.get("meta") or {}
         lang = str(meta.get("lang", "ru"))
+        if row.chat_id not in allowed and row.message_id is not None:
+            await queue_stubs(
+                storage,
+                tx,
+                [Shown(incident.id, row.chat_id, row.member_id, row.message_id or 0, meta)],
+                language=lang,
+                now=now,
+            )
+            continue
         zone = ZoneInfo(str(meta.get("tz", MOSCOW.key)))
         await send_to_many(
             storage,
@@ -425,7 +457,7 @@ async def reply_to_cards(
     """A message to each viewer, shown as a reply to their card of this incident. A parameter
     may be a function of the viewer's language (a duration in words)."""
     card_of = {row.chat_id: row.message_id for row in cards}
-    for viewer in viewers:
+    for viewer in await still_entitled(tx, incident, viewers):
         lang = viewer.language
         values = {k: v(lang) if callable(v) else v for k, v in params.items()}
         await send_to_many(
@@ -480,7 +512,19 @@ async def _run_step(
         current = await storage.incidents.load(tx, step.incident_id)
         if current is None or not current.is_open:
             return 0
-        await _fire(storage, tx, step, current, people, unreachable, cards, files, regions, now)
+        await _fire(
+            storage,
+            tx,
+            step,
+            current,
+            people,
+            unreachable,
+            cards,
+            files,
+            regions,
+            now,
+            settings.admin_ids,
+        )
         return 1
 
 
@@ -495,6 +539,7 @@ async def _fire(
     files: list[tuple[str, str]],
     regions: Regions,
     now: datetime,
+    admins: Collection[int],
 ) -> None:
     if step.kind in ("remind", "escalate") and (
         incident.state != "new" or incident.level != step.level
@@ -613,7 +658,7 @@ async def _fire(
         if changed is None:
             return
         await storage.incidents.note(tx, incident.id, "unassigned", now)
-        await refresh_cards(storage, tx, changed, cards, regions, now, len(files))
+        await refresh_cards(storage, tx, changed, cards, regions, now, len(files), admins=admins)
         target = min(changed.level + 1, max(max_level(changed), changed.level))
         await reach(
             storage,

@@ -29,11 +29,13 @@ from bot.escalation import (
     refresh_cards,
     reply_to_cards,
     stale_after,
+    still_entitled,
 )
 from bot.i18n import t
 from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
+from storage import revocation
 from storage.db import Storage, Tx
 from storage.incidents import ERASED_ASKER, Incident, NewIncident, Question
 from storage.members import Member
@@ -337,7 +339,16 @@ async def acknowledge(
             actor=caller.telegram_id,
             actor_name=actor_name(caller),
         )
-        await refresh_cards(storage, tx, taken, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            taken,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
         await _tell_reporter(storage, tx, before, taken, now, "acknowledged")
     return taken
 
@@ -402,7 +413,16 @@ async def escalate_now(
             attachments=before.files,
             reason="by_hand",
         )
-        await refresh_cards(storage, tx, current, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            current,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return current
 
 
@@ -445,7 +465,16 @@ async def resolve(
             actor_name=actor_name(caller),
             detail=outcome,
         )
-        await refresh_cards(storage, tx, done, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            done,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
         await _tell_reporter(storage, tx, before, done, now, "resolved", outcome=_esc(outcome))
     return done
 
@@ -501,7 +530,16 @@ async def snooze(
             actor_name=actor_name(caller),
             detail=until.isoformat(),
         )
-        await refresh_cards(storage, tx, snoozed, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            snoozed,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return snoozed
 
 
@@ -652,7 +690,16 @@ async def withdraw(
             raise _refusal(await storage.incidents.load(tx, incident.id))
         await storage.incidents.cancel_steps(tx, incident.id)
         await storage.incidents.note(tx, incident.id, "withdrawn", now)
-        await refresh_cards(storage, tx, gone, before.cards, regions, now, len(before.files))
+        await refresh_cards(
+            storage,
+            tx,
+            gone,
+            before.cards,
+            regions,
+            now,
+            len(before.files),
+            admins=settings.admin_ids,
+        )
     return gone
 
 
@@ -697,7 +744,7 @@ async def add_details(
             text=_esc(text) if text else "—",
         )
         if attachment is not None:
-            for viewer in people:
+            for viewer in await still_entitled(tx, incident, people):
                 await send_to_many(
                     storage,
                     [(viewer.chat_id, viewer.member_id)],
@@ -764,7 +811,10 @@ async def answer_question(
         if not await storage.incidents.answer(tx, question.id, answer, now):
             raise Denied("incidents.already_answered")
         await storage.incidents.note(tx, incident.id, "answer", now, detail=answer)
+        allowed = await revocation.holders(tx, incident.region_code) | settings.admin_ids
         for chat_id, member_id, lang in readers:
+            if chat_id not in allowed:  # lost the role since it was read
+                continue
             await send_to_many(
                 storage,
                 [(chat_id, member_id)],

@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.escalation import queue_digests, run_due_steps
 from bot.evaluations import run_evaluations
 from bot.events import queue_reminders
+from storage.retention import purge_events
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,14 @@ async def sweep_housekeeping(context: BotContext) -> None:
     kept_until = now - timedelta(days=settings.retention_days)
     purged = await context.storage.incidents.purge_closed(kept_until, now)
     forgotten = await context.storage.outbox.purge_finished(kept_until)
-    if purged or forgotten:
+    events = await purge_events(context.storage.db, kept_until, now)
+    if purged or forgotten or events:
         log.info(
-            "retention: %d closed reports purged, %d old messages forgotten", purged, forgotten
+            "retention: %d closed reports purged, %d old messages forgotten,"
+            " %d past events without their participants",
+            purged,
+            forgotten,
+            events,
         )
     folder = settings.backups_folder
     if now.hour >= settings.backup_hour and not made_today(folder, now):
@@ -83,7 +89,9 @@ async def sweep_housekeeping(context: BotContext) -> None:
             log.info("daily backup made: %s", made)
         except (BackupError, OSError, sqlite3.Error) as exc:
             log.error("daily backup failed: %s", exc)
-    await asyncio.to_thread(prune, folder, settings.backup_keep_days, now)
+    await asyncio.to_thread(
+        prune, folder, settings.backup_keep_days, now, database=settings.database_path
+    )
 
 
 HEALTHY_WITHIN = timedelta(minutes=5)  # a sweep not run for longer than this is stuck

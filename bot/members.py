@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from datetime import datetime
 from typing import Any
 
+from bot import erasures, mydata
 from bot.access import Caller, Denied, require_member
 from bot.regions import Regions, Topic
 from bot.registration import valid_topics
+from bot.revocation import queue_stubs
+from bot.settings import Settings
+from storage import revocation
 from storage.db import Storage
 from storage.members import Member
+from storage.revocation import Entitlement
 from storage.roles import ALL_REGIONS
+
+log = logging.getLogger(__name__)
 
 
 async def change_profile(
@@ -125,7 +132,20 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             {"flow": dialog.flow, "step": dialog.step, "answers": dialog.data} if dialog else None
         ),
     }
-    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    data.update(mydata.sections(await mydata.record(storage, member, caller.telegram_id)))
+    return mydata.dumps(data)
+
+
+async def readable(storage: Storage, caller: Caller, regions: Regions, profile: str) -> str:
+    """Everything stored about the caller in words, in their language (the /mydata message);
+    `profile` is their /me card."""
+    member = require_member(caller)
+    roles = [r.region_code for r in await storage.roles.for_member(member.id)]
+    reports = len(await storage.incidents.of_reporter(member.id))
+    found = await mydata.record(storage, member, caller.telegram_id)
+    return mydata.summary(
+        member, roles, reports, found, regions, profile=profile, is_admin=caller.is_admin
+    )
 
 
 async def mark_reachable(
@@ -135,6 +155,30 @@ async def mark_reachable(
     return await storage.members.set_reachable(telegram_id, reachable, now)
 
 
-async def erase(storage: Storage, caller: Caller, now: datetime) -> bool:
+async def erase(storage: Storage, settings: Settings, caller: Caller, now: datetime) -> bool:
+    """/forget: the person's data goes, and with their roles everything those brought (queued
+    cards, reminders, digests, reports of their broadcasts) in the same transaction; the cards
+    of reports in their chat get the stub. The erasure is written to the journal (a hash of
+    the ids, outside the database) before it is committed, so a restored backup erases the
+    person again."""
     member = require_member(caller)
-    return await storage.members.erase(member.id, now)
+    async with storage.db.transaction() as tx:
+        shown = await revocation.withdraw(
+            tx,
+            caller.telegram_id,
+            Entitlement(frozenset(), caller.telegram_id in settings.admin_ids),
+            now,
+        )
+        if not await storage.members.erase(member.id, now, tx=tx):
+            return False
+        await queue_stubs(storage, tx, shown, language=member.language, now=now, erased=True)
+        try:
+            erasures.record(settings, caller.telegram_id, now)
+        except OSError as exc:  # the erasure itself must not fail for the journal's sake
+            log.error(
+                "erasure journal %s not written (%s): restoring an older backup would bring"
+                " this member back",
+                settings.erasure_journal_path,
+                type(exc).__name__,
+            )
+    return True

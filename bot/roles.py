@@ -10,6 +10,7 @@ from enum import Enum
 
 from bot.access import Caller, Denied, require_admin
 from bot.regions import Regions
+from bot.revocation import follow_role
 from bot.settings import Settings
 from storage.db import Storage
 from storage.members import Member
@@ -111,11 +112,27 @@ async def role_to_revoke(storage: Storage, caller: Caller, role_id: int) -> Coor
 
 
 async def revoke(
-    storage: Storage, caller: Caller, role_id: int, now: datetime
+    storage: Storage, settings: Settings, caller: Caller, role_id: int, now: datetime
 ) -> tuple[Role, Member | None]:
-    """Remove the role; returns it and the member who held it (to tell them)."""
+    """Remove the role (the whole role or one region of several); in the same transaction,
+    what the person was still to receive because of it is cancelled and their cards of
+    reports they may no longer see get the stub. Returns the role and the member who held
+    it (to tell them)."""
     require_admin(caller)
-    role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now)
-    if role is None:
-        raise Denied("revoke.not_found")
+    async with storage.db.transaction() as tx:
+        role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now, tx=tx)
+        if role is None:
+            raise Denied("revoke.not_found")
+        holder = await tx.fetchone(
+            "SELECT telegram_id, language FROM members WHERE id = ?", (role.member_id,)
+        )
+        if holder is not None and holder["telegram_id"] is not None:
+            await follow_role(
+                storage,
+                tx,
+                int(holder["telegram_id"]),
+                is_admin=int(holder["telegram_id"]) in settings.admin_ids,
+                language=str(holder["language"]),
+                now=now,
+            )
     return role, await storage.members.by_id(role.member_id)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None  # default: a "backups" folder beside the database
     backup_hour: int = Field(default=3, ge=0, le=23)
     backup_keep_days: int = Field(default=14, ge=1, le=3650)
+    # the erasure journal (hashed ids, re-applied after a restore) and the secret of its hashes,
+    # both outside the database and its backups; default: beside the database's folder
+    erasure_key_file: Path | None = None
+    erasure_journal: Path | None = None
     # evaluations after events
     evaluation_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
     evaluation_close_days: int = Field(default=7, ge=1, le=90)
@@ -149,6 +153,18 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in {"off", "none", "no"}:
             return None
         return value
+
+    @property
+    def erasure_key_path(self) -> Path:
+        """Default: erasure.key in the folder that holds the database's folder (beside
+        config.env for the default data/ngo-bot.sqlite3), not in the backed-up data."""
+        return self.erasure_key_file or self.database_path.resolve().parent.parent / "erasure.key"
+
+    @property
+    def erasure_journal_path(self) -> Path:
+        return self.erasure_journal or self.database_path.with_name(
+            self.database_path.name + ".erasures"
+        )
 
     @field_validator("quiet_hours", mode="before")
     @classmethod

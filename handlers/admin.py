@@ -207,7 +207,9 @@ async def press_revoke(update: Update, context: BotContext) -> None:
             return
         if parts[2] != "yes":
             raise Denied("dialog.stale")
-        role, member = await revoke(context.storage, caller, role_id, context.now())
+        role, member = await revoke(
+            context.storage, context.settings, caller, role_id, context.now()
+        )
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return

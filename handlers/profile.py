@@ -11,7 +11,8 @@ from bot import dialogs
 from bot.access import Caller, Denied
 from bot.context import BotContext
 from bot.i18n import t
-from bot.members import erase, export
+from bot.members import erase, export, readable
+from bot.mydata import MESSAGE_LIMIT, as_file
 from handlers.common import (
     answer,
     caller_of,
@@ -61,9 +62,20 @@ async def send_my_data(update: Update, context: BotContext) -> None:
         return
     try:
         content = await export(context.storage, caller, context.regions)
+        card = profile_text(context, lang, member_data(caller.member)) if caller.member else ""
+        text = await readable(context.storage, caller, context.regions, card)
     except Denied as exc:
         await send(update, context, t(lang, exc.key))
         return
+    if len(text) <= MESSAGE_LIMIT:
+        await send(update, context, text)
+    else:  # too long for one message: the same list as a file
+        await context.bot.send_document(
+            caller.telegram_id,
+            document=as_file(text),
+            filename="my-data.txt",
+            caption=t(lang, "mydata.long_caption"),
+        )
     await context.bot.send_document(
         caller.telegram_id,
         document=content,
@@ -97,7 +109,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         await edit_or_send(context, message.chat.id, message.message_id, t(lang, "forget.kept"))
         return
     try:
-        erased = await erase(context.storage, caller, context.now())
+        erased = await erase(context.storage, context.settings, caller, context.now())
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return

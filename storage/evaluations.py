@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.clock import from_db, from_db_opt, to_db
+from storage.retention import kept_counts
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -297,6 +298,10 @@ class EvaluationRepo:
 
     async def counts(self, event_id: int, round_: str) -> tuple[int, int]:
         """(asked, answered) in a round."""
+        kept = await kept_counts(self._db, event_id)  # past the retention: the numbers kept
+        if kept is not None:
+            asked, answered = kept.get("evaluation", {}).get(round_, [0, 0])
+            return int(asked), int(answered)
         row = await self._db.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM evaluation_participants"
             " WHERE event_id = ? AND round = ?",

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.clock import from_db, to_db
+from storage.retention import ANSWERS, kept_counts
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -251,6 +252,9 @@ class EventRepo:
         return str(row[0]) if row else None
 
     async def counts(self, event_id: int) -> Counts:
+        kept = await kept_counts(self._db, event_id)  # past the retention: the numbers kept
+        if kept is not None:
+            return Counts(**{answer: int(kept.get(answer, 0)) for answer in ANSWERS})
         rows = await self._db.fetchall(
             "SELECT answer, COUNT(*) FROM rsvps WHERE event_id = ? GROUP BY answer", (event_id,)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -191,60 +193,66 @@ class MemberRepo:
         )
         return changed > 0
 
-    async def erase(self, member_id: int, now: datetime) -> bool:
-        """Erase personal data. Kept, anonymous: the region and the month of registration."""
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT telegram_id, created_at FROM members WHERE id = ?", (member_id,)
-            )
-            if row is None or row["telegram_id"] is None:
-                return False
-            roles = await tx.fetchall(
-                "SELECT role, region_code FROM roles WHERE member_id = ?", (member_id,)
-            )
-            await tx.executemany(
-                "INSERT INTO audit_log (at, actor_telegram_id, action, member_id, role,"
-                " region_code, details) VALUES (?, NULL, 'role_removed_by_erasure', ?, ?, ?, NULL)",
-                [(to_db(now), member_id, r["role"], r["region_code"]) for r in roles],
-            )
-            await tx.execute("DELETE FROM roles WHERE member_id = ?", (member_id,))
-            await tx.execute("DELETE FROM member_topics WHERE member_id = ?", (member_id,))
-            await tx.execute("DELETE FROM rsvps WHERE member_id = ?", (member_id,))
-            await tx.execute(
-                "UPDATE invites SET used_by_member_id = NULL WHERE used_by_member_id = ?",
-                (member_id,),
-            )
-            await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
-            await _unlink_incidents(tx, member_id, row["telegram_id"])
-            # evaluation answers stay in the figures, without the person (and only the day)
-            await tx.execute(
-                "UPDATE evaluation_responses SET member_id = NULL,"
-                " submitted_on = substr(submitted_on, 1, 10) WHERE member_id = ?",
-                (member_id,),
-            )
-            await tx.execute(
-                "DELETE FROM evaluation_participants WHERE member_id = ?", (member_id,)
-            )
-            # messages to them (queued or sent): their chat id and texts meant for them
-            await tx.execute(
-                "DELETE FROM outbox WHERE member_id = ? OR chat_id = ?",
-                (member_id, row["telegram_id"]),
-            )
-            month = from_db(row["created_at"]).replace(
-                day=1, hour=0, minute=0, second=0, microsecond=0
-            )
-            await tx.execute(
-                "UPDATE members SET telegram_id = NULL, name = NULL, organisation = NULL,"
-                " consent_version = NULL, consent_at = NULL, status = 'erased',"
-                " created_at = ?, updated_at = ?, erased_at = ? WHERE id = ?",
-                (to_db(month), to_db(now), to_db(now), member_id),
-            )
-            await tx.execute(
-                "INSERT INTO audit_log (at, actor_telegram_id, action, member_id)"
-                " VALUES (?, NULL, 'member_erased', ?)",
-                (to_db(now), member_id),
-            )
-            return True
+    async def erase(self, member_id: int, now: datetime, tx: Tx | None = None) -> bool:
+        """Erase personal data. Kept, anonymous: the region and the month of registration. In
+        the caller's transaction if given."""
+        if tx is None:
+            async with self._db.transaction() as own:
+                return await self._erase(own, member_id, now)
+        return await self._erase(tx, member_id, now)
+
+    async def _erase(self, tx: Tx, member_id: int, now: datetime) -> bool:
+        row = await tx.fetchone(
+            "SELECT telegram_id, created_at, name, organisation FROM members WHERE id = ?",
+            (member_id,),
+        )
+        if row is None or row["telegram_id"] is None:
+            return False
+        roles = await tx.fetchall(
+            "SELECT role, region_code FROM roles WHERE member_id = ?", (member_id,)
+        )
+        await tx.executemany(
+            "INSERT INTO audit_log (at, actor_telegram_id, action, member_id, role,"
+            " region_code, details) VALUES (?, NULL, 'role_removed_by_erasure', ?, ?, ?, NULL)",
+            [(to_db(now), member_id, r["role"], r["region_code"]) for r in roles],
+        )
+        await tx.execute("DELETE FROM roles WHERE member_id = ?", (member_id,))
+        await tx.execute("DELETE FROM member_topics WHERE member_id = ?", (member_id,))
+        await tx.execute("DELETE FROM rsvps WHERE member_id = ?", (member_id,))
+        await tx.execute(
+            "UPDATE invites SET used_by_member_id = NULL WHERE used_by_member_id = ?",
+            (member_id,),
+        )
+        await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
+        await _unlink_incidents(tx, member_id, row["telegram_id"])
+        # evaluation answers stay in the figures, without the person (and only the day)
+        await tx.execute(
+            "UPDATE evaluation_responses SET member_id = NULL,"
+            " submitted_on = substr(submitted_on, 1, 10) WHERE member_id = ?",
+            (member_id,),
+        )
+        await tx.execute("DELETE FROM evaluation_participants WHERE member_id = ?", (member_id,))
+        # messages to them (queued or sent): their chat id and texts meant for them
+        await tx.execute(
+            "DELETE FROM outbox WHERE member_id = ? OR chat_id = ?",
+            (member_id, row["telegram_id"]),
+        )
+        await _unlink_everywhere(
+            tx, member_id, row["telegram_id"], [row["name"], row["organisation"]]
+        )
+        month = from_db(row["created_at"]).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        await tx.execute(
+            "UPDATE members SET telegram_id = NULL, name = NULL, organisation = NULL,"
+            " consent_version = NULL, consent_at = NULL, status = 'erased',"
+            " created_at = ?, updated_at = ?, erased_at = ? WHERE id = ?",
+            (to_db(month), to_db(now), to_db(now), member_id),
+        )
+        await tx.execute(
+            "INSERT INTO audit_log (at, actor_telegram_id, action, member_id)"
+            " VALUES (?, NULL, 'member_erased', ?)",
+            (to_db(now), member_id),
+        )
+        return True
 
     async def audience(self, regions: Sequence[str], topics: Sequence[str] = ()) -> list[Audience]:
         """Active members of these regions (and, if topics are given, with one of them)."""
@@ -275,6 +283,38 @@ class MemberRepo:
             "SELECT topic, COUNT(*) AS n FROM member_topics GROUP BY topic ORDER BY n DESC"
         )
         return {r["topic"]: r["n"] for r in rows}
+
+
+async def _unlink_everywhere(
+    tx: Tx, member_id: int, telegram_id: int, words: Sequence[str | None]
+) -> None:
+    """Every other place that names the person or links to them: broadcasts they started,
+    events they created, groups they linked, roles and invites they granted as an admin, the
+    audit log of what they did, and texts of messages to others (queued, or kept until the
+    retention) that name them, such as cards saying who took a report."""
+    await tx.execute(
+        "UPDATE broadcasts SET created_by = NULL, status_chat_id = NULL, status_message_id = NULL"
+        " WHERE created_by = ? OR status_chat_id = ?",
+        (telegram_id, telegram_id),
+    )
+    await tx.execute("UPDATE events SET created_by = NULL WHERE created_by = ?", (member_id,))
+    await tx.execute("UPDATE region_groups SET linked_by = NULL WHERE linked_by = ?", (member_id,))
+    await tx.execute("UPDATE roles SET granted_by = NULL WHERE granted_by = ?", (telegram_id,))
+    await tx.execute(
+        "UPDATE invites SET created_by = ? WHERE created_by = ?", (ERASED_ASKER, telegram_id)
+    )
+    await tx.execute(
+        "UPDATE audit_log SET actor_telegram_id = NULL WHERE actor_telegram_id = ?",
+        (telegram_id,),
+    )
+    await tx.execute("DELETE FROM listed_admins WHERE telegram_id = ?", (telegram_id,))
+    for word in sorted({w for w in words if w and len(w) >= 3}, key=len, reverse=True):
+        for shown in {word, html.escape(word, quote=False)}:
+            pattern = json.dumps(shown, ensure_ascii=False)[1:-1]  # as stored in the JSON
+            await tx.execute(
+                "UPDATE outbox SET payload = replace(payload, ?, '—') WHERE instr(payload, ?) > 0",
+                (pattern, pattern),
+            )
 
 
 async def _unlink_incidents(tx: Tx, member_id: int, telegram_id: int) -> None:

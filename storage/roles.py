@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -155,23 +156,32 @@ class RoleRepo:
         )
         return [Holder(r[0], r[1], r[2] or "", r[3], r[4], r[5] == "active") for r in rows]
 
-    async def revoke(self, role_id: int, *, actor: int, now: datetime) -> Role | None:
-        """Remove a role (once: a second call returns None) and write it to the audit log."""
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone("DELETE FROM roles WHERE id = ? RETURNING *", (role_id,))
-            if row is None:
-                return None
-            role = _role(row)
-            await _audit(
-                tx,
-                now,
-                "role_revoked",
-                actor=actor,
-                member_id=role.member_id,
-                role=role.role,
-                region_code=role.region_code,
-            )
-            return role
+    async def revoke(
+        self, role_id: int, *, actor: int, now: datetime, tx: Tx | None = None
+    ) -> Role | None:
+        """Remove a role (once: a second call returns None) and write it to the audit log, in
+        the caller's transaction if given (with what the role brought, cancelled)."""
+        if tx is None:
+            async with self._db.transaction() as own:
+                return await self._revoke(own, role_id, actor, now)
+        return await self._revoke(tx, role_id, actor, now)
+
+    @staticmethod
+    async def _revoke(tx: Tx, role_id: int, actor: int, now: datetime) -> Role | None:
+        row = await tx.fetchone("DELETE FROM roles WHERE id = ? RETURNING *", (role_id,))
+        if row is None:
+            return None
+        role = _role(row)
+        await _audit(
+            tx,
+            now,
+            "role_revoked",
+            actor=actor,
+            member_id=role.member_id,
+            role=role.role,
+            region_code=role.region_code,
+        )
+        return role
 
     async def create_invite(
         self,
@@ -246,6 +256,24 @@ class RoleRepo:
                 details=f"invite {invite.id}",
             )
             return invite, _role(role_row)
+
+    async def sync_admins(self, tx: Tx, admin_ids: Collection[int], now: datetime) -> list[int]:
+        """Record who is in ADMIN_IDS now; returns those listed before who no longer are (each
+        once, written to the audit log)."""
+        rows = await tx.fetchall("SELECT telegram_id FROM listed_admins ORDER BY telegram_id")
+        dropped = [int(r[0]) for r in rows if int(r[0]) not in admin_ids]
+        for admin_id in dropped:
+            member = await tx.fetchone("SELECT id FROM members WHERE telegram_id = ?", (admin_id,))
+            await tx.execute("DELETE FROM listed_admins WHERE telegram_id = ?", (admin_id,))
+            await _audit(
+                tx, now, "admin_unlisted", actor=None, member_id=member[0] if member else None
+            )
+        await tx.executemany(
+            "INSERT INTO listed_admins (telegram_id, listed_at) VALUES (?, ?)"
+            " ON CONFLICT (telegram_id) DO NOTHING",
+            [(admin_id, to_db(now)) for admin_id in sorted(admin_ids)],
+        )
+        return dropped
 
     async def holds(self, member_id: int, region_code: str) -> bool:
         row = await self._db.fetchone(

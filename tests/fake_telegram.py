@@ -385,6 +385,12 @@ class FakeTelegram:
             message["reply_markup"] = markup
         return message
 
+    def _m_deleteMessage(self, params: dict[str, Any]) -> bool:
+        key = (_int(params["chat_id"]), _int(params["message_id"]))
+        if self.messages.pop(key, None) is None:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        return True
+
     def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         key = (_int(params["chat_id"]), _int(params["message_id"]))
         message = self.messages.get(key)

@@ -684,6 +684,8 @@ async def test_erasure_unlinks_reporters_and_coordinators_but_keeps_the_report(
     incident = await harness.storage.incidents.by_code(code)
     assert incident is not None
     assert incident.assignee_telegram_id is None and incident.assignee_name is None
+    await harness.deliver()  # the stub over their card, then nothing kept of it
+    assert cards(harness, REGIONAL) == [] and "Обращение больше недоступно." in regional.texts
     assert not await harness.storage.db.fetchall(
         "SELECT * FROM outbox WHERE chat_id = ?", (REGIONAL,)
     )  # the cards and messages they were sent are gone too
