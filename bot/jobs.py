@@ -8,6 +8,7 @@ import sqlite3
 from datetime import timedelta
 
 import httpx
+from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.backup import BackupError, made_today, make_backup, prune
@@ -29,10 +30,16 @@ async def sweep_reminders(context: BotContext) -> None:
 
 
 async def sweep_dialogs(context: BotContext) -> None:
-    """Close dialogues idle too long; the outbox tells each person once."""
-    closed = await dialogs.expire(context.storage, context.settings, context.now())
-    if closed and context.bot_data.delivery is not None:
+    """Close dialogues idle too long; the outbox tells each person once (a reporter whose
+    dialogue was kept in memory only is told directly, so no row stores their chat)."""
+    direct = await dialogs.expire(context.storage, context.settings, context.now())
+    if context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    for chat_id, text in direct:  # a few at most: the reporters idle since the last sweep
+        try:
+            await context.bot.send_message(chat_id, text)
+        except TelegramError as exc:
+            log.info("could not tell a reporter their input was closed: %s", type(exc).__name__)
     context.bot_data.sweeps["sweep_dialogs"] = context.now()  # ran to the end
 
 

@@ -220,7 +220,7 @@ async def start_report(update: Update, context: BotContext) -> None:
 
 async def press_button(update: Update, context: BotContext) -> None:
     """Every button of the /report dialogue (rep:..., and dlg:back / dlg:cancel)."""
-    await press_flow_button(update, context, REPORT, on_button)
+    await press_flow_button(update, context, REPORT, on_button, lost="incidents.draft_lost")
 
 
 async def on_button(
