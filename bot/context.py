@@ -46,6 +46,9 @@ class BotData:
         self.code_quota = Quota(CODE_TRIES_PER_HOUR)
         self.flood = Quota(20, timedelta(minutes=1))  # updates per person per minute
         self.flood_warned: dict[int, datetime] = {}  # who was asked to slow down, when
+        # set by a handler whose update leaves nothing to keep (an anonymous report, an
+        # erasure): once the update is marked handled, the -wal file is checkpointed and cut
+        self.checkpoint_wanted = False
         self.sweeps: dict[str, datetime] = {}  # sweep job -> when it last ran (for heartbeat)
 
     @property

@@ -71,8 +71,8 @@ async def sweep_evaluations(context: BotContext) -> None:
 
 async def sweep_housekeeping(context: BotContext) -> None:
     """Forget which updates were handled once Telegram can no longer send them again; purge what
-    RETENTION_DAYS says; make the daily backup (once a day from BACKUP_HOUR UTC, also after a
-    restart) and prune old ones."""
+    RETENTION_DAYS says; empty the -wal file; make the daily backup (once a day from BACKUP_HOUR
+    UTC, also after a restart) and prune old ones."""
     now = context.now()
     await context.storage.updates.purge(now - timedelta(days=2))
     settings = context.settings
@@ -83,6 +83,7 @@ async def sweep_housekeeping(context: BotContext) -> None:
         log.info(
             "retention: %d closed reports purged, %d old messages forgotten", purged, forgotten
         )
+    await context.storage.db.checkpoint()  # handled updates and deleted rows leave the -wal
     folder = settings.backups_folder
     if now.hour >= settings.backup_hour and not made_today(folder, now):
         try:

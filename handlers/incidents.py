@@ -292,6 +292,7 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
         context.storage, context.settings, context.regions, caller, report, now, dialog_flow=REPORT
     )
     quota.spend(caller.telegram_id, now)
+    context.bot_data.checkpoint_wanted = report.anonymous
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
     await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
     _wake(context)
@@ -756,6 +757,7 @@ async def _status_of(
         quota.spend(caller.telegram_id, now)
         await send(update, context, t(lang, exc.key))
         return
+    context.bot_data.checkpoint_wanted = incident.anonymous  # the code and the id: not kept
     text, markup = await _status_card(context, caller, incident, lang)
     await send(update, context, text, markup)
 
@@ -810,6 +812,7 @@ async def press_status(update: Update, context: BotContext) -> None:
         except Denied:
             quota.spend(caller.telegram_id, now)
             raise
+        context.bot_data.checkpoint_wanted = incident.anonymous
         if action == ["show"]:
             await answer(query)
             text, markup = await _status_card(context, caller, incident, lang)
@@ -916,6 +919,7 @@ async def reporter_text(update: Update, context: BotContext, dialog: Dialog) -> 
     await dialogs.end(context.storage, dialog.telegram_id)
     await strip_keyboard(context, dialog.chat_id, dialog.message_id)
     await send(update, context, done)
+    context.bot_data.checkpoint_wanted = True  # what was typed to a code leaves the -wal file
     _wake(context)
 
 

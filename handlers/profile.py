@@ -101,6 +101,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
+    context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too
     await answer(query)
     await edit_or_send(
         context,
