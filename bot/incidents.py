@@ -59,7 +59,8 @@ PLACE_MAX = 300
 NOTE_MAX = 1500
 MAX_ATTACHMENTS = 10
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
-_CODE_RE = re.compile(r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
+CODE_LENGTH = 9  # 31 ** 9: 44.6 bits of randomness
+_CODE_RE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$|^[A-Z0-9]{2}-[A-Z0-9]{4}$")
 _LOOKALIKES = str.maketrans("АВЕКМНОРСТУХЗ", "ABEKMHOPCTYX3")
 CODE_TRIES_PER_HOUR = 10  # wrong receipt codes one person may type in an hour
 SNOOZE_HOUR = timedelta(hours=1)
@@ -67,17 +68,22 @@ MORNING_HOUR = 9
 
 
 def new_code() -> str:
-    """A receipt code like 'K7-42QX' (30 bits: not guessable through /status)."""
-    pick = [secrets.choice(CODE_ALPHABET) for _ in range(6)]
-    return "".join(pick[:2]) + "-" + "".join(pick[2:])
+    """A receipt code like 'K7Q-42X-MPA' (44.6 bits: not guessable through /status, with the
+    network-wide limit of wrong codes in bot.limits)."""
+    pick = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{pick[:3]}-{pick[3:6]}-{pick[6:]}"
 
 
 def normalise_code(text: str) -> str | None:
-    """'k7 42qx', 'К7-42QХ' (Cyrillic letters), 'K742QX' -> 'K7-42QX'; None if not a code."""
+    """'k7q 42x mpa', Cyrillic look-alikes, 'K7Q42XMPA' -> 'K7Q-42X-MPA'; the 6-character codes
+    of reports made before (e.g. 'K7-42QX') are read too. None if not a code."""
     raw = re.sub(r"[\s\-–—_.]", "", text.upper().translate(_LOOKALIKES))
-    if len(raw) != 6:
+    if len(raw) == CODE_LENGTH:
+        code = f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
+    elif len(raw) == 6:
+        code = f"{raw[:2]}-{raw[2:]}"
+    else:
         return None
-    code = f"{raw[:2]}-{raw[2:]}"
     return code if _CODE_RE.match(code) else None
 
 
@@ -619,11 +625,17 @@ def _esc(text: str) -> str:
 # ---------------------------------------------------------------- reporters
 
 
-async def incident_by_code(storage: Storage, code_text: str) -> Incident:
-    """The receipt code is the key to a report (the only one, for an anonymous report)."""
+async def incident_by_code(
+    storage: Storage, settings: Settings, code_text: str, now: datetime
+) -> Incident:
+    """The receipt code is the key to a report (the only one, for an anonymous report). It
+    stops working when the report's retention ends (RETENTION_DAYS after it was closed)."""
     code = normalise_code(code_text)
     incident = await storage.incidents.by_code(code) if code else None
-    if incident is None:
+    if incident is None or incident.purged_at is not None:
+        raise Denied("incidents.wrong_code")
+    retention = timedelta(days=settings.retention_days)
+    if incident.closed_at is not None and incident.closed_at <= now - retention:
         raise Denied("incidents.wrong_code")
     return incident
 
@@ -637,7 +649,7 @@ async def withdraw(
     storage: Storage, settings: Settings, regions: Regions, code: str, now: datetime
 ) -> Incident:
     """The reporter takes the report back: coordinators' cards say so, reminders stop."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     before = await _before(storage, settings, regions, incident)
     async with storage.db.transaction() as tx:
         gone = await storage.incidents.change(
@@ -666,7 +678,7 @@ async def add_details(
     now: datetime,
 ) -> Incident:
     """More from the reporter: the coordinators who have the card get it as a reply."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     if not incident.is_open:
         raise _refusal(incident)
     text = (text or "").strip()
@@ -737,7 +749,7 @@ async def answer_question(
     now: datetime,
 ) -> Question:
     """The reporter's answer, relayed to the coordinator who asked (once)."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     question = await storage.incidents.question(question_id)
     if question is None or question.incident_id != incident.id:
         raise Denied("dialog.stale")

@@ -75,6 +75,8 @@ async def sweep_housekeeping(context: BotContext) -> None:
     UTC, also after a restart) and prune old ones."""
     now = context.now()
     await context.storage.updates.purge(now - timedelta(days=2))
+    await context.storage.limits.purge(now - timedelta(days=2))  # counters of past hours
+    await context.storage.limits.purge_penalties(now)
     settings = context.settings
     kept_until = now - timedelta(days=settings.retention_days)
     purged = await context.storage.incidents.purge_closed(kept_until, now)

@@ -38,6 +38,7 @@ from bot.incidents import (
     visible_open,
     withdraw,
 )
+from bot.limits import codes_refused, count_report, mark_abuse, reports_left, wrong_code
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
     Button,
@@ -204,9 +205,9 @@ async def start_report(update: Update, context: BotContext) -> None:
     if asking is None:
         return
     caller, member, lang = asking
-    if context.bot_data.report_quota.left(caller.telegram_id, context.now()) <= 0:
-        limit = context.settings.reports_per_hour
-        await send(update, context, tn(lang, "incidents.too_many", limit))
+    left, limit = await _reports_left(context, caller)
+    if left <= 0:
+        await send(update, context, _too_many(context, limit, lang))
         return
     dialog = await begin_dialog(
         context,
@@ -216,6 +217,19 @@ async def start_report(update: Update, context: BotContext) -> None:
         data={"lang": lang, "home": member.region_code, "region": member.region_code, "files": []},
     )
     await show(context, dialog, new_message=True)
+
+
+async def _reports_left(context: BotContext, caller: Caller) -> tuple[int, int]:
+    data = context.bot_data
+    return await reports_left(
+        context.storage, context.settings, data.report_quota, data.reporters, caller, context.now()
+    )
+
+
+def _too_many(context: BotContext, limit: int, lang: str) -> str:
+    if limit < context.settings.reports_per_hour:  # after an abuse mark
+        return t(lang, "incidents.too_many_marked")
+    return tn(lang, "incidents.too_many", limit)
 
 
 async def press_button(update: Update, context: BotContext) -> None:
@@ -279,9 +293,9 @@ def _home_zone(context: BotContext, dialog: Dialog) -> Any:
 async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> str:
     lang = _lang(dialog)
     now = context.now()
-    quota = context.bot_data.report_quota
-    if quota.left(caller.telegram_id, now) <= 0:
-        return tn(lang, "incidents.too_many", context.settings.reports_per_hour)
+    left, limit = await _reports_left(context, caller)
+    if left <= 0:
+        return _too_many(context, limit, lang)
     today = now.astimezone(_home_zone(context, dialog)).date()
     try:
         report = report_from(dict(dialog.data), context.regions, today)
@@ -291,7 +305,9 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
     incident = await submit(
         context.storage, context.settings, context.regions, caller, report, now, dialog_flow=REPORT
     )
-    quota.spend(caller.telegram_id, now)
+    await count_report(context.storage, context.bot_data.report_quota, caller, incident, now)
+    if report.anonymous:  # in memory only, for an abuse mark
+        context.bot_data.reporters.remember(incident.id, caller.telegram_id, now)
     context.bot_data.checkpoint_wanted = report.anonymous
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
     await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
@@ -406,7 +422,8 @@ def _typed_day(text: str, today: date) -> date | None:
 
 
 async def press_card(update: Update, context: BotContext) -> None:
-    """inc:<id>:ack|up|resolve|snooze:<hour|morning>|note|ask — every press re-checks rights."""
+    """inc:<id>:ack|up|resolve|snooze:<hour|morning>|note|ask|abuse|abuse_yes — every press
+    re-checks rights."""
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
@@ -437,6 +454,27 @@ async def press_card(update: Update, context: BotContext) -> None:
             zone = _zone_of(context, caller)
             until = moment(incident.snoozed_until or now, lang, zone)
             await answer(query, t(lang, "incidents.snoozed", until=until))
+        elif action == ["abuse"]:
+            incident = await visible_incident(store, caller, incident_id)
+            if incident.abuse:
+                raise Denied("incidents.abuse_already")
+            await answer(query)
+            rows = [
+                [(t(lang, "incidents.abuse_yes"), f"inc:{incident.id}:abuse_yes")],
+                [(t(lang, "revoke.no"), f"inc:{incident.id}:abuse_no")],
+            ]
+            await send(
+                update, context, t(lang, "incidents.abuse_confirm", id=incident.id), keyboard(rows)
+            )
+            return
+        elif action == ["abuse_no"]:
+            await visible_incident(store, caller, incident_id)
+            await answer(query, t(lang, "incidents.input_cancelled"))
+            return
+        elif action == ["abuse_yes"]:
+            await mark_abuse(store, context.bot_data.reporters, caller, incident_id, now)
+            await answer(query, t(lang, "incidents.abuse_marked", id=incident_id), alert=True)
+            return
         elif action in (["resolve"], ["note"], ["ask"]):
             incident = await visible_incident(store, caller, incident_id)
             if not incident.is_open:
@@ -560,13 +598,14 @@ async def _send_card(
     zone = _zone_of(context, caller)
     files = await context.storage.incidents.attachments(incident.id)
     text = card_text(incident, lang, zone, context.regions, len(files))
-    markup = card_markup(incident, lang)
-    await send(
-        update,
-        context,
-        text,
-        InlineKeyboardMarkup.de_json(markup, context.bot) if markup else None,
-    )
+    markup = dict(card_markup(incident, lang) or {"inline_keyboard": []})
+    if not incident.abuse:  # in /incident only: the cards in chats stay as they are
+        abuse = {
+            "text": t(lang, "incidents.button.abuse"),
+            "callback_data": f"inc:{incident.id}:abuse",
+        }
+        markup["inline_keyboard"] = [*markup["inline_keyboard"], [abuse]]
+    await send(update, context, text, InlineKeyboardMarkup.de_json(markup, context.bot))
     lines = [t(lang, "incidents.timeline_title", id=incident.id)]
     for entry in await context.storage.incidents.timeline(incident.id):
         who = esc(entry.actor_name) if entry.actor_name else t(lang, "incidents.timeline_system")
@@ -748,13 +787,13 @@ async def _status_of(
 ) -> None:
     quota = context.bot_data.code_quota
     now = context.now()
-    if quota.left(caller.telegram_id, now) <= 0:
+    if await codes_refused(context.storage, quota, caller.telegram_id, now):
         await send(update, context, t(lang, "incidents.code_tries"))
         return
     try:
-        incident = await incident_by_code(context.storage, code_text)
+        incident = await incident_by_code(context.storage, context.settings, code_text, now)
     except Denied as exc:
-        quota.spend(caller.telegram_id, now)
+        await wrong_code(context.storage, quota, caller.telegram_id, now)
         await send(update, context, t(lang, exc.key))
         return
     context.bot_data.checkpoint_wanted = incident.anonymous  # the code and the id: not kept
@@ -803,14 +842,14 @@ async def press_status(update: Update, context: BotContext) -> None:
     code, action = parts[1], parts[2:]
     now = context.now()
     quota = context.bot_data.code_quota  # button data is typed by nobody: guessing counts too
-    if quota.left(caller.telegram_id, now) <= 0:
+    if await codes_refused(context.storage, quota, caller.telegram_id, now):
         await answer(query, t(lang, "incidents.code_tries"), alert=True)
         return
     try:
         try:
-            incident = await incident_by_code(context.storage, code)
+            incident = await incident_by_code(context.storage, context.settings, code, now)
         except Denied:
-            quota.spend(caller.telegram_id, now)
+            await wrong_code(context.storage, quota, caller.telegram_id, now)
             raise
         context.bot_data.checkpoint_wanted = incident.anonymous
         if action == ["show"]:

@@ -24,6 +24,7 @@ from storage.evaluations import EvaluationRepo
 from storage.events import EventRepo
 from storage.groups import GroupRepo
 from storage.incidents import IncidentRepo
+from storage.limits import LimitRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
@@ -210,6 +211,7 @@ class Storage:
         self.incidents = IncidentRepo(db)
         self.evaluations = EvaluationRepo(db)
         self.updates = UpdateRepo(db)
+        self.limits = LimitRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

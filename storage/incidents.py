@@ -69,6 +69,8 @@ class Incident:
     acknowledged_at: datetime | None
     progress_at: datetime | None
     closed_at: datetime | None
+    abuse: bool = False  # a coordinator marked it as abuse
+    purged_at: datetime | None = None  # its personal details were removed (retention)
 
     @property
     def is_open(self) -> bool:
@@ -418,6 +420,7 @@ _CHANGEABLE = frozenset(
         "progress_at",
         "closed_at",
         "description",
+        "abuse",
     }
 )
 
@@ -450,6 +453,8 @@ def _incident(row: aiosqlite.Row) -> Incident:
         acknowledged_at=from_db_opt(row["acknowledged_at"]),
         progress_at=from_db_opt(row["progress_at"]),
         closed_at=from_db_opt(row["closed_at"]),
+        abuse=bool(row["abuse"]),
+        purged_at=from_db_opt(row["purged_at"]),
     )
 
 
