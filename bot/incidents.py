@@ -57,7 +57,8 @@ DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 3000  # the card with everything else must fit Telegram's 4096
 PLACE_MAX = 300
 NOTE_MAX = 1500
-MAX_ATTACHMENTS = 10
+MAX_ATTACHMENTS = 10  # per report in all, details added later included
+DETAILS_PER_HOUR = 10  # details a reporter may add to one report in an hour
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 9  # 31 ** 9: 44.6 bits of randomness
 _CODE_RE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$|^[A-Z0-9]{2}-[A-Z0-9]{4}$")
@@ -686,6 +687,14 @@ async def add_details(
         raise Denied("incidents.hint.too_long", limit=DESCRIPTION_MAX)
     if not text and attachment is None:
         raise Denied("incidents.hint.details")
+    if attachment is not None and incident.anonymous and attachment[0] == "document":
+        raise Denied("incidents.hint.no_documents")  # a file keeps its author and GPS data
+    files = await storage.incidents.attachments(incident.id) if attachment else []
+    if len(files) >= MAX_ATTACHMENTS:
+        raise Denied("incidents.files_full", limit=MAX_ATTACHMENTS)
+    recent = await storage.incidents.actions_since(incident.id, "details", now - timedelta(hours=1))
+    if recent >= DETAILS_PER_HOUR:
+        raise Denied("incidents.details_too_often", limit=DETAILS_PER_HOUR)
     before = await _before(storage, settings, regions, incident)
     people = _card_holders(before)
     stamp = int(now.timestamp() * 1000)
@@ -797,3 +806,35 @@ async def answer_question(
     updated = await storage.incidents.question(question.id)
     assert updated is not None
     return updated
+
+
+async def queue_view(
+    storage: Storage,
+    caller: Caller,
+    incident: Incident,
+    pages: list[str],
+    caption: str,
+    now: datetime,
+) -> int:
+    """/incident: the timeline's further pages and the attachments go out through the outbox,
+    one by one at the pace Telegram allows, not as a burst inside the handler. Returns how many
+    messages were queued."""
+    member_id = caller.member.id if caller.member else None
+    messages = [Outgoing(text=page) for page in pages]
+    messages += [
+        Outgoing(text=caption, file_id=a.file_id, file_kind=a.kind)
+        for a in await storage.incidents.attachments(incident.id)
+    ]
+    stamp = int(now.timestamp() * 1000)
+    async with storage.db.transaction() as tx:
+        for n, message in enumerate(messages):
+            await send_to_many(
+                storage,
+                [(caller.telegram_id, member_id)],
+                message,
+                priority=Priority.REPLY,
+                now=now,
+                key=f"incview{incident.id}:{stamp}:{n}",
+                tx=tx,
+            )
+    return len(messages)

@@ -30,6 +30,7 @@ from bot.incidents import (
     escalate_now,
     incident_by_code,
     own_reports,
+    queue_view,
     report_from,
     resolve,
     snooze,
@@ -277,7 +278,12 @@ async def on_button(
         ):
             await go(context, dialog, "anonymity", urgency=urgency)
         case ["rep", "anon", choice] if dialog.step == "anonymity" and choice in ("yes", "no"):
-            await go(context, dialog, "summary", anonymous=choice == "yes")
+            files = list(dialog.data.get("files") or [])
+            kept = [f for f in files if choice == "no" or f[0] != "document"]
+            hint = None
+            if len(kept) < len(files):  # a document keeps its author and GPS data
+                hint = tn(lang, "incidents.documents_dropped", len(files) - len(kept))
+            await go(context, dialog, "summary", hint=hint, anonymous=choice == "yes", files=kept)
         case ["rep", "send"] if dialog.step == "summary":
             return await _send_report(context, caller, dialog)
         case _:
@@ -624,16 +630,11 @@ async def _send_card(
         ):
             line += f"\n   <i>{esc(entry.detail[:300])}</i>"
         lines.append(line)
-    for page in pages(lines):
-        await send(update, context, page)
-    for attachment in files:
-        caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
-        if attachment.kind == "photo":
-            await context.bot.send_photo(caller.telegram_id, attachment.file_id, caption=caption)
-        elif attachment.kind == "voice":
-            await context.bot.send_voice(caller.telegram_id, attachment.file_id, caption=caption)
-        else:
-            await context.bot.send_document(caller.telegram_id, attachment.file_id, caption=caption)
+    first, *rest = list(pages(lines)) or [""]
+    await send(update, context, first)
+    caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
+    if await queue_view(context.storage, caller, incident, rest, caption, context.now()):
+        _wake(context)
 
 
 STATE_FILTERS = {"open": ("new", "acknowledged"), "new": ("new",), "taken": ("acknowledged",)}

@@ -154,6 +154,15 @@ class IncidentRepo:
         )
         return [TimelineEntry(from_db(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
+    async def actions_since(self, incident_id: int, action: str, since: datetime) -> int:
+        """How many timeline entries of `action` the incident has had since `since`."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM incident_timeline WHERE incident_id = ? AND action = ?"
+            " AND at > ?",
+            (incident_id, action, to_db(since)),
+        )
+        return int(row[0]) if row else 0
+
     async def listing(
         self,
         regions: Sequence[str] | None,
