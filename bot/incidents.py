@@ -59,6 +59,7 @@ PLACE_MAX = 300
 NOTE_MAX = 1500
 MAX_ATTACHMENTS = 10  # per report in all, details added later included
 DETAILS_PER_HOUR = 10  # details a reporter may add to one report in an hour
+DETAILS_MAX = 100  # details one report takes in all (its timeline stays readable)
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 9  # 31 ** 9: 44.6 bits of randomness
 _CODE_RE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$|^[A-Z0-9]{2}-[A-Z0-9]{4}$")
@@ -97,16 +98,30 @@ class Quota:
         self.window = window
         self._uses: dict[int, deque[datetime]] = {}
 
+    PEOPLE = 50_000  # people counted at most: the one idle longest is forgotten first
+
     def left(self, telegram_id: int, now: datetime) -> int:
         uses = self._uses.get(telegram_id)
         if uses is None:
             return self.limit
         while uses and now - uses[0] >= self.window:
             uses.popleft()
+        if not uses:
+            del self._uses[telegram_id]
+            return self.limit
         return self.limit - len(uses)
 
     def spend(self, telegram_id: int, now: datetime) -> None:
-        self._uses.setdefault(telegram_id, deque()).append(now)
+        uses = self._uses.pop(telegram_id, None) or deque()
+        uses.append(now)
+        while len(uses) > self.limit + 1:  # more than this is never needed to refuse
+            uses.popleft()
+        while len(self._uses) >= self.PEOPLE:
+            self._uses.pop(next(iter(self._uses)))
+        self._uses[telegram_id] = uses  # the most recent last
+
+    def __len__(self) -> int:
+        return len(self._uses)
 
 
 # ---------------------------------------------------------------- reporting
@@ -695,6 +710,10 @@ async def add_details(
     recent = await storage.incidents.actions_since(incident.id, "details", now - timedelta(hours=1))
     if recent >= DETAILS_PER_HOUR:
         raise Denied("incidents.details_too_often", limit=DETAILS_PER_HOUR)
+    if await storage.incidents.actions_since(incident.id, "details", incident.created_at) >= (
+        DETAILS_MAX
+    ):
+        raise Denied("incidents.details_full", limit=DETAILS_MAX)
     before = await _before(storage, settings, regions, incident)
     people = _card_holders(before)
     stamp = int(now.timestamp() * 1000)

@@ -107,6 +107,9 @@ def _first_warning(context: BotContext, user_id: int, now: datetime) -> bool:
     last = warned.get(user_id)
     if last is not None and now - last < WINDOW:
         return False
+    if len(warned) > 1000:  # bounded: warnings older than the window are no longer needed
+        for old in [k for k, at in warned.items() if now - at >= WINDOW]:
+            del warned[old]
     warned[user_id] = now
     return True
 

@@ -106,3 +106,37 @@ async def test_an_anonymous_reporter_cannot_add_a_document_later(harness: Harnes
     await reporter.send(None, **PHOTO)  # the prompt is still open
     assert "переданы координаторам" in reporter.last
     assert len(await harness.storage.incidents.attachments(1)) == 1
+
+
+def test_in_memory_counters_are_bounded() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.incidents import Quota
+
+    quota = Quota(5)
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    for _ in range(1000):
+        quota.spend(1, now)
+    assert quota.left(1, now) < 0  # still refused, with a handful of entries kept
+    assert len(quota._uses[1]) <= 6
+    assert quota.left(1, now + timedelta(hours=1)) == 5 and len(quota) == 0  # forgotten
+    Quota.PEOPLE, people = 100, Quota.PEOPLE
+    try:
+        for person in range(1000):
+            quota.spend(person, now)
+        assert len(quota) == 100 and quota.left(999, now) == 4
+    finally:
+        Quota.PEOPLE = people
+
+
+async def test_a_report_takes_a_bounded_number_of_details(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("bot.incidents.DETAILS_MAX", 3)
+    await network(harness)
+    code = await report(harness, REPORTER)
+    for n in range(3):
+        harness.clock.advance(minutes=1)
+        assert "переданы" in await details(harness, code, text=f"Подробность номер {n}")
+    harness.clock.advance(hours=2)
+    assert "больше нельзя" in await details(harness, code, text="Ещё одна подробность")
