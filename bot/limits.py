@@ -132,3 +132,34 @@ async def mark_abuse(
     elif incident.anonymous:
         reporters.penalise_sender(incident.id, now + PENALTY)
     return marked
+
+
+WATCH_FOR = timedelta(hours=1)  # after /status CODE, notices of that report come directly
+
+
+class Watchers:
+    """In memory only: the chat of a person who opened an anonymous report's /status lately.
+    A question or a change of state of that report is sent to them directly (never through
+    the outbox, which would store the chat); otherwise it waits for their next /status."""
+
+    def __init__(self) -> None:
+        self._chats: dict[int, tuple[int, str, datetime]] = {}  # incident -> (chat, lang, until)
+
+    def watch(self, incident_id: int, chat_id: int, lang: str, now: datetime) -> None:
+        self._chats.pop(incident_id, None)
+        while len(self._chats) >= REMEMBERED:
+            self._chats.pop(next(iter(self._chats)))
+        self._chats[incident_id] = (chat_id, lang, now + WATCH_FOR)
+
+    def chat_of(self, incident_id: int, now: datetime) -> tuple[int, str] | None:
+        found = self._chats.get(incident_id)
+        if found is None:
+            return None
+        if found[2] <= now:
+            del self._chats[incident_id]
+            return None
+        return found[0], found[1]
+
+    def forget(self, chat_id: int) -> None:
+        for incident_id in [k for k, v in self._chats.items() if v[0] == chat_id]:
+            del self._chats[incident_id]

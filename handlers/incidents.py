@@ -3,11 +3,13 @@ buttons, /incident and /incidents. Rules and permissions live in bot/incidents.p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.access import Caller, Denied, identify, is_number
@@ -70,6 +72,7 @@ LIST_PATTERN = r"^incl:"
 COORD = "incx"  # a coordinator's text for a card button: outcome, progress note, question
 REPORTER = "ist"  # a reporter's text: more details, an answer to a question
 PAGE = 8
+log = logging.getLogger(__name__)
 
 STEPS = (
     "danger",
@@ -447,8 +450,9 @@ async def press_card(update: Update, context: BotContext) -> None:
     )
     try:
         if action == ["ack"]:
-            await acknowledge(store, settings, regions, caller, incident_id, now)
+            taken = await acknowledge(store, settings, regions, caller, incident_id, now)
             await answer(query, t(lang, "incidents.taken"))
+            await _tell_anonymous(context, taken, "acknowledged")
         elif action == ["up"]:
             incident = await escalate_now(store, settings, regions, caller, incident_id, now)
             await answer(
@@ -505,6 +509,31 @@ async def press_card(update: Update, context: BotContext) -> None:
     _wake(context)
 
 
+async def _tell_anonymous(context: BotContext, incident: Incident, key: str, **params: Any) -> bool:
+    """A notice to the reporter of an anonymous report, if they opened its /status within the
+    hour (their chat is known to the running process only): sent directly, never queued in
+    the outbox. Otherwise they read it at their next /status. True if sent."""
+    if not incident.anonymous:
+        return False
+    found = context.bot_data.watchers.chat_of(incident.id, context.now())
+    if found is None:
+        return False
+    chat_id, lang = found
+    text = t(lang, f"incidents.to_reporter.{key}", code=incident.code, **params)
+    markup = None
+    if key == "question":
+        questions = await context.storage.incidents.questions(incident.id)
+        if questions:
+            data = f"ist:{incident.code}:reply:{questions[-1].id}"
+            markup = keyboard([[(t(lang, "incidents.button.reply"), data)]])
+    try:
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        log.info("a notice to an anonymous reporter failed: %s", type(exc).__name__)
+        return False
+    return True
+
+
 def _zone_of(context: BotContext, caller: Caller) -> Any:
     region = context.regions.get(caller.member.region_code) if caller.member else None
     return region.tz if region else MOSCOW
@@ -556,13 +585,18 @@ async def coord_text(update: Update, context: BotContext, dialog: Dialog) -> Non
     )
     try:
         if dialog.step == "resolve":
-            await resolve(store, settings, regions, caller, incident_id, text, now)
+            closed = await resolve(store, settings, regions, caller, incident_id, text, now)
             done = t(lang, "incidents.resolved", id=incident_id)
+            await _tell_anonymous(context, closed, "resolved", outcome=esc(text.strip()))
         elif dialog.step == "note":
             await add_note(store, settings, regions, caller, incident_id, text, now)
             done = t(lang, "incidents.noted", id=incident_id)
         else:
-            _, sent = await ask_reporter(store, settings, regions, caller, incident_id, text, now)
+            asked, sent = await ask_reporter(
+                store, settings, regions, caller, incident_id, text, now
+            )
+            if not sent:
+                sent = await _tell_anonymous(context, asked, "question", question=esc(text.strip()))
             done = t(lang, "incidents.asked" if sent else "incidents.asked_waits", id=incident_id)
     except Denied as exc:
         params = {k: str(v) for k, v in exc.params.items()}
@@ -798,6 +832,8 @@ async def _status_of(
         await send(update, context, t(lang, exc.key))
         return
     context.bot_data.checkpoint_wanted = incident.anonymous  # the code and the id: not kept
+    if incident.anonymous and incident.is_open:
+        context.bot_data.watchers.watch(incident.id, caller.telegram_id, lang, now)
     text, markup = await _status_card(context, caller, incident, lang)
     await send(update, context, text, markup)
 
@@ -853,6 +889,8 @@ async def press_status(update: Update, context: BotContext) -> None:
             await wrong_code(context.storage, quota, caller.telegram_id, now)
             raise
         context.bot_data.checkpoint_wanted = incident.anonymous
+        if incident.anonymous and incident.is_open:
+            context.bot_data.watchers.watch(incident.id, caller.telegram_id, lang, now)
         if action == ["show"]:
             await answer(query)
             text, markup = await _status_card(context, caller, incident, lang)

@@ -244,3 +244,40 @@ async def test_only_the_regions_coordinators_mark_abuse(harness: Harness) -> Non
     incident = await harness.storage.incidents.get(1)
     assert incident is not None and not incident.abuse
     assert await harness.storage.db.fetchall("SELECT * FROM report_penalties") == []
+
+
+# ---------------------------------------------------------------- notices to anonymous reporters
+
+
+async def test_notices_reach_an_anonymous_reporter_directly_while_status_is_open(
+    harness: Harness,
+) -> None:
+    from tests.test_incidents import REPORTER, later, report
+
+    await network(harness)
+    code = await report(harness, REPORTER, anonymous=True)
+    await harness.deliver()
+    reporter, regional = harness.person(REPORTER), harness.person(REGIONAL)
+    await reporter.send(f"/status {code}")
+    await regional.tap("Задать вопрос заявителю")
+    await regional.send("Где именно были надписи?")
+    assert "передан заявителю" in regional.last
+    assert "Где именно были надписи?" in reporter.last  # at once, not queued
+    await reporter.tap("Ответить")
+    await reporter.send("На двери")
+    await harness.deliver()
+    assert "На двери" in regional.last
+    await regional.tap("Беру в работу")
+    assert "взято в работу" in reporter.last
+    outbox = await harness.storage.db.fetchall("SELECT chat_id, payload FROM outbox")
+    assert REPORTER not in [r[0] for r in outbox]
+    assert not any(code in r[1] for r in outbox)
+    await later(harness, hours=2)  # /status was opened long ago: the next question waits
+    shown = len(reporter.texts)
+    await regional.send("/incident 1")
+    await regional.tap("Задать вопрос заявителю")
+    await regional.send("Были ли свидетели?")
+    assert "Заявитель анонимен" in regional.last
+    assert len(reporter.texts) == shown
+    await reporter.send(f"/status {code}")
+    assert "Были ли свидетели?" in reporter.last
