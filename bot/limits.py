@@ -56,6 +56,12 @@ class Reporters:
         self._penalised[found[0]] = until
         return True
 
+    def forget(self, telegram_id: int) -> None:
+        """The person erased their data: the process forgets their reports and penalty too."""
+        for key in [k for k, (who, _) in self._sender.items() if who == telegram_id]:
+            del self._sender[key]
+        self._penalised.pop(telegram_id, None)
+
     def penalised(self, telegram_id: int, now: datetime) -> bool:
         until = self._penalised.get(telegram_id)
         if until is not None and until <= now:
@@ -110,11 +116,12 @@ async def wrong_code(storage: Storage, quota: Quota, telegram_id: int, now: date
 
 async def mark_abuse(
     storage: Storage, reporters: Reporters, caller: Caller, incident_id: int, now: datetime
-) -> Incident:
+) -> tuple[Incident, bool]:
     """A coordinator of the report's region marks it as abuse (false, spam, insults): the
     reporter's limit drops for PENALTY. The timeline says who marked it. For an anonymous
     report the sender is known only to the running process (if it still remembers), and the
-    penalty stays there: no row says who it was."""
+    penalty stays there: no row says who it was. Returns the report and whether a reporter's
+    limit dropped (not for an anonymous report sent before the last restart)."""
     incident = await visible_incident(storage, caller, incident_id)
     if incident.abuse:
         raise Denied("incidents.abuse_already")
@@ -129,9 +136,8 @@ async def mark_abuse(
         )
     if incident.reporter_member_id is not None:
         await storage.limits.penalise(incident.reporter_member_id, now + PENALTY)
-    elif incident.anonymous:
-        reporters.penalise_sender(incident.id, now + PENALTY)
-    return marked
+        return marked, True
+    return marked, reporters.penalise_sender(incident.id, now + PENALTY)
 
 
 WATCH_FOR = timedelta(hours=1)  # after /status CODE, notices of that report come directly

@@ -482,8 +482,11 @@ async def press_card(update: Update, context: BotContext) -> None:
             await answer(query, t(lang, "incidents.input_cancelled"))
             return
         elif action == ["abuse_yes"]:
-            await mark_abuse(store, context.bot_data.reporters, caller, incident_id, now)
-            await answer(query, t(lang, "incidents.abuse_marked", id=incident_id), alert=True)
+            _, lowered = await mark_abuse(
+                store, context.bot_data.reporters, caller, incident_id, now
+            )
+            key = "incidents.abuse_marked" if lowered else "incidents.abuse_marked_unknown"
+            await answer(query, t(lang, key, id=incident_id), alert=True)
             return
         elif action in (["resolve"], ["note"], ["ask"]):
             incident = await visible_incident(store, caller, incident_id)

@@ -103,6 +103,8 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, exc.key), alert=True)
         return
     context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too
+    context.bot_data.reporters.forget(caller.telegram_id)  # what the process still knew
+    context.bot_data.watchers.forget(caller.telegram_id)
     await answer(query)
     await edit_or_send(
         context,

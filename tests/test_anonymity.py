@@ -168,13 +168,14 @@ async def test_a_code_stops_working_when_the_reports_retention_ends(harness: Har
 # ---------------------------------------------------------------- abuse marks
 
 
-async def mark_as_abuse(h: Harness, incident_id: int) -> None:
+async def mark_as_abuse(h: Harness, incident_id: int) -> str:
     regional = h.person(REGIONAL)
     await regional.send(f"/incident {incident_id}")
     await regional.tap("Злоупотребление")
     assert "Отметить обращение" in regional.last
     await regional.tap("Да, злоупотребление")
     assert "отмечено как злоупотребление" in regional.alerts()[-1]
+    return regional.alerts()[-1]
 
 
 async def test_abuse_lowers_a_named_reporters_limit_durably(harness: Harness) -> None:
@@ -281,3 +282,20 @@ async def test_notices_reach_an_anonymous_reporter_directly_while_status_is_open
     assert len(reporter.texts) == shown
     await reporter.send(f"/status {code}")
     assert "Были ли свидетели?" in reporter.last
+
+
+async def test_abuse_on_an_anonymous_report_from_before_a_restart_is_said_plainly(
+    harness: Harness,
+) -> None:
+    from tests.test_incidents import REPORTER, report, restarted
+
+    await network(harness)
+    await report(harness, REPORTER, anonymous=True)
+    await harness.deliver()
+    await restarted(harness)
+    said = await mark_as_abuse(harness, 1)
+    assert "не знает отправителя" in said
+    await harness.person(REPORTER).send("/report")
+    assert "опасность" in harness.person(REPORTER).last  # nobody's limit dropped
+    await harness.app.shutdown()
+    await harness.storage.close()
