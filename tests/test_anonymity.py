@@ -69,6 +69,12 @@ async def test_after_an_anonymous_report_neither_the_database_nor_the_wal_holds_
     assert wal.stat().st_size == 0  # checkpointed and cut once the report's update was handled
     await harness.deliver()
     assert "разбили окна" in cards(harness, REGIONAL)[-1]
+    code = p.last.split("<code>")[1].split("</code>")[0]
+    await say(f"/status {code}")  # later the reporter adds details, typed to the code
+    await p.tap("Добавить подробности")
+    await say("Подробность: это было около шести вечера")
+    assert "переданы координаторам" in p.last
+    assert wal.stat().st_size == 0
     on_disk = files_of(settings.database_path)
     assert str(SECRET_ID).encode() not in on_disk
     assert FIRST_DRAFT.encode() not in on_disk
