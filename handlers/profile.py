@@ -104,6 +104,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         return
     context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too
     context.bot_data.reporters.forget(caller.telegram_id)  # what the process still knew
+    await dialogs.end(context.storage, caller.telegram_id)  # a report draft kept in memory
     context.bot_data.watchers.forget(caller.telegram_id)
     await answer(query)
     await edit_or_send(
