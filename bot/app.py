@@ -55,6 +55,7 @@ from handlers import (
 )
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
+from storage.dialogs import VOLATILE_FLOWS
 
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits of old messages are not answers
@@ -115,6 +116,8 @@ def build_application(
         incidents.COORD: incidents.coord_question,
         incidents.REPORTER: incidents.reporter_question,
     }
+    # the report dialogue and a reporter's input are kept in memory only (storage.dialogs)
+    assert {incidents.REPORT, incidents.REPORTER} <= VOLATILE_FLOWS
     data.show_again = dict.fromkeys(data.renderers, dialog.show_anew)
     data.show_again[evaluations.EVL] = evaluations.show_again
     data.button_handlers = {

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.delivery import DeliveryEngine
 from bot.incidents import CODE_TRIES_PER_HOUR, Quota
+from bot.limits import Reporters, Watchers
 from bot.regions import Regions, Topic
 from bot.settings import Settings
 from storage.db import Storage
@@ -44,8 +45,13 @@ class BotData:
         # abuse limits kept in memory only (nothing stored links a person to an anonymous report)
         self.report_quota = Quota(5)
         self.code_quota = Quota(CODE_TRIES_PER_HOUR)
+        self.reporters = Reporters()  # who sent recent anonymous reports: memory only
+        self.watchers = Watchers()  # who has an anonymous report's /status open: memory only
         self.flood = Quota(20, timedelta(minutes=1))  # updates per person per minute
         self.flood_warned: dict[int, datetime] = {}  # who was asked to slow down, when
+        # set by a handler whose update leaves nothing to keep (an anonymous report, an
+        # erasure): once the update is marked handled, the -wal file is checkpointed and cut
+        self.checkpoint_wanted = False
         self.sweeps: dict[str, datetime] = {}  # sweep job -> when it last ran (for heartbeat)
 
     @property

@@ -88,12 +88,18 @@ async def end(storage: Storage, telegram_id: int) -> bool:
     return await storage.dialogs.delete(telegram_id)
 
 
-async def expire(storage: Storage, settings: Settings, now: datetime) -> int:
+async def expire(storage: Storage, settings: Settings, now: datetime) -> list[tuple[int, str]]:
     """Remove dialogues idle past their expiry and queue a note to each person (once: the row
-    is taken by this sweep only). Returns how many were closed."""
+    is taken by this sweep only). A dialogue kept in memory only (it may belong to an
+    anonymous report) is not told through the outbox, which would store the chat: its notes
+    are returned, (chat id, text), for the caller to send directly."""
     expired = await storage.dialogs.take_expired(now)
+    direct: list[tuple[int, str]] = []
     for dialog in expired:
         lang = str(dialog.data.get("lang", settings.default_language))
+        if dialog.flow in storage.dialogs.volatile_flows:
+            direct.append((dialog.chat_id, t(lang, f"dialog.timeout.{dialog.flow}")))
+            continue
         await send_to_many(
             storage,
             [(dialog.chat_id, None)],
@@ -104,4 +110,4 @@ async def expire(storage: Storage, settings: Settings, now: datetime) -> int:
             priority=Priority.REPLY,
             now=now,
         )
-    return len(expired)
+    return direct

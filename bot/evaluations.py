@@ -362,6 +362,22 @@ async def waiting_for(storage: Storage, caller: Caller, now: datetime) -> tuple[
     return await storage.evaluations.waiting(caller.member.id, now)
 
 
+async def typed_goes_to(
+    storage: Storage, caller: Caller, now: datetime, fresh_for: timedelta
+) -> tuple[int, str] | None:
+    """The questionnaire a message typed with no dialogue open answers: only one whose first
+    question was just put to the person (asked within `fresh_for`, nothing answered yet).
+    Text typed later (after the dialogue closed, or days after the request) belongs to no
+    question and is never stored as an answer to one."""
+    waiting = await waiting_for(storage, caller, now)
+    if waiting is None or caller.member is None:
+        return None
+    asked = await storage.evaluations.asked(waiting[0], caller.member.id, waiting[1])
+    if asked is None or asked.draft is not None or asked.answered:
+        return None
+    return waiting if now - asked.asked_at <= fresh_for else None
+
+
 async def resume(
     storage: Storage, caller: Caller, event_id: int, round_: str, now: datetime
 ) -> Progress:

@@ -59,9 +59,12 @@ DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 3000  # the card with everything else must fit Telegram's 4096
 PLACE_MAX = 300
 NOTE_MAX = 1500
-MAX_ATTACHMENTS = 10
+MAX_ATTACHMENTS = 10  # per report in all, details added later included
+DETAILS_PER_HOUR = 10  # details a reporter may add to one report in an hour
+DETAILS_MAX = 100  # details one report takes in all (its timeline stays readable)
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
-_CODE_RE = re.compile(r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
+CODE_LENGTH = 9  # 31 ** 9: 44.6 bits of randomness
+_CODE_RE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$|^[A-Z0-9]{2}-[A-Z0-9]{4}$")
 _LOOKALIKES = str.maketrans("АВЕКМНОРСТУХЗ", "ABEKMHOPCTYX3")
 CODE_TRIES_PER_HOUR = 10  # wrong receipt codes one person may type in an hour
 SNOOZE_HOUR = timedelta(hours=1)
@@ -69,17 +72,22 @@ MORNING_HOUR = 9
 
 
 def new_code() -> str:
-    """A receipt code like 'K7-42QX' (30 bits: not guessable through /status)."""
-    pick = [secrets.choice(CODE_ALPHABET) for _ in range(6)]
-    return "".join(pick[:2]) + "-" + "".join(pick[2:])
+    """A receipt code like 'K7Q-42X-MPA' (44.6 bits: not guessable through /status, with the
+    network-wide limit of wrong codes in bot.limits)."""
+    pick = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{pick[:3]}-{pick[3:6]}-{pick[6:]}"
 
 
 def normalise_code(text: str) -> str | None:
-    """'k7 42qx', 'К7-42QХ' (Cyrillic letters), 'K742QX' -> 'K7-42QX'; None if not a code."""
+    """'k7q 42x mpa', Cyrillic look-alikes, 'K7Q42XMPA' -> 'K7Q-42X-MPA'; the 6-character codes
+    of reports made before (e.g. 'K7-42QX') are read too. None if not a code."""
     raw = re.sub(r"[\s\-–—_.]", "", text.upper().translate(_LOOKALIKES))
-    if len(raw) != 6:
+    if len(raw) == CODE_LENGTH:
+        code = f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
+    elif len(raw) == 6:
+        code = f"{raw[:2]}-{raw[2:]}"
+    else:
         return None
-    code = f"{raw[:2]}-{raw[2:]}"
     return code if _CODE_RE.match(code) else None
 
 
@@ -92,16 +100,30 @@ class Quota:
         self.window = window
         self._uses: dict[int, deque[datetime]] = {}
 
+    PEOPLE = 50_000  # people counted at most: the one idle longest is forgotten first
+
     def left(self, telegram_id: int, now: datetime) -> int:
         uses = self._uses.get(telegram_id)
         if uses is None:
             return self.limit
         while uses and now - uses[0] >= self.window:
             uses.popleft()
+        if not uses:
+            del self._uses[telegram_id]
+            return self.limit
         return self.limit - len(uses)
 
     def spend(self, telegram_id: int, now: datetime) -> None:
-        self._uses.setdefault(telegram_id, deque()).append(now)
+        uses = self._uses.pop(telegram_id, None) or deque()
+        uses.append(now)
+        while len(uses) > self.limit + 1:  # more than this is never needed to refuse
+            uses.popleft()
+        while len(self._uses) >= self.PEOPLE:
+            self._uses.pop(next(iter(self._uses)))
+        self._uses[telegram_id] = uses  # the most recent last
+
+    def __len__(self) -> int:
+        return len(self._uses)
 
 
 # ---------------------------------------------------------------- reporting
@@ -657,11 +679,17 @@ def _esc(text: str) -> str:
 # ---------------------------------------------------------------- reporters
 
 
-async def incident_by_code(storage: Storage, code_text: str) -> Incident:
-    """The receipt code is the key to a report (the only one, for an anonymous report)."""
+async def incident_by_code(
+    storage: Storage, settings: Settings, code_text: str, now: datetime
+) -> Incident:
+    """The receipt code is the key to a report (the only one, for an anonymous report). It
+    stops working when the report's retention ends (RETENTION_DAYS after it was closed)."""
     code = normalise_code(code_text)
     incident = await storage.incidents.by_code(code) if code else None
-    if incident is None:
+    if incident is None or incident.purged_at is not None:
+        raise Denied("incidents.wrong_code")
+    retention = timedelta(days=settings.retention_days)
+    if incident.closed_at is not None and incident.closed_at <= now - retention:
         raise Denied("incidents.wrong_code")
     return incident
 
@@ -675,7 +703,7 @@ async def withdraw(
     storage: Storage, settings: Settings, regions: Regions, code: str, now: datetime
 ) -> Incident:
     """The reporter takes the report back: coordinators' cards say so, reminders stop."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     before = await _before(storage, settings, regions, incident)
     async with storage.db.transaction() as tx:
         gone = await storage.incidents.change(
@@ -713,7 +741,7 @@ async def add_details(
     now: datetime,
 ) -> Incident:
     """More from the reporter: the coordinators who have the card get it as a reply."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     if not incident.is_open:
         raise _refusal(incident)
     text = (text or "").strip()
@@ -721,6 +749,18 @@ async def add_details(
         raise Denied("incidents.hint.too_long", limit=DESCRIPTION_MAX)
     if not text and attachment is None:
         raise Denied("incidents.hint.details")
+    if attachment is not None and incident.anonymous and attachment[0] == "document":
+        raise Denied("incidents.hint.no_documents")  # a file keeps its author and GPS data
+    files = await storage.incidents.attachments(incident.id) if attachment else []
+    if len(files) >= MAX_ATTACHMENTS:
+        raise Denied("incidents.files_full", limit=MAX_ATTACHMENTS)
+    recent = await storage.incidents.actions_since(incident.id, "details", now - timedelta(hours=1))
+    if recent >= DETAILS_PER_HOUR:
+        raise Denied("incidents.details_too_often", limit=DETAILS_PER_HOUR)
+    if await storage.incidents.actions_since(incident.id, "details", incident.created_at) >= (
+        DETAILS_MAX
+    ):
+        raise Denied("incidents.details_full", limit=DETAILS_MAX)
     before = await _before(storage, settings, regions, incident)
     people = _card_holders(before)
     stamp = int(now.timestamp() * 1000)
@@ -784,7 +824,7 @@ async def answer_question(
     now: datetime,
 ) -> Question:
     """The reporter's answer, relayed to the coordinator who asked (once)."""
-    incident = await incident_by_code(storage, code)
+    incident = await incident_by_code(storage, settings, code, now)
     question = await storage.incidents.question(question_id)
     if question is None or question.incident_id != incident.id:
         raise Denied("dialog.stale")
@@ -835,3 +875,35 @@ async def answer_question(
     updated = await storage.incidents.question(question.id)
     assert updated is not None
     return updated
+
+
+async def queue_view(
+    storage: Storage,
+    caller: Caller,
+    incident: Incident,
+    pages: list[str],
+    caption: str,
+    now: datetime,
+) -> int:
+    """/incident: the timeline's further pages and the attachments go out through the outbox,
+    one by one at the pace Telegram allows, not as a burst inside the handler. Returns how many
+    messages were queued."""
+    member_id = caller.member.id if caller.member else None
+    messages = [Outgoing(text=page) for page in pages]
+    messages += [
+        Outgoing(text=caption, file_id=a.file_id, file_kind=a.kind)
+        for a in await storage.incidents.attachments(incident.id)
+    ]
+    stamp = int(now.timestamp() * 1000)
+    async with storage.db.transaction() as tx:
+        for n, message in enumerate(messages):
+            await send_to_many(
+                storage,
+                [(caller.telegram_id, member_id)],
+                message,
+                priority=Priority.REPLY,
+                now=now,
+                key=f"incview{incident.id}:{stamp}:{n}",
+                tx=tx,
+            )
+    return len(messages)

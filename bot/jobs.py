@@ -8,6 +8,7 @@ import sqlite3
 from datetime import timedelta
 
 import httpx
+from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.backup import BackupError, made_today, make_backup, prune
@@ -30,10 +31,16 @@ async def sweep_reminders(context: BotContext) -> None:
 
 
 async def sweep_dialogs(context: BotContext) -> None:
-    """Close dialogues idle too long; the outbox tells each person once."""
-    closed = await dialogs.expire(context.storage, context.settings, context.now())
-    if closed and context.bot_data.delivery is not None:
+    """Close dialogues idle too long; the outbox tells each person once (a reporter whose
+    dialogue was kept in memory only is told directly, so no row stores their chat)."""
+    direct = await dialogs.expire(context.storage, context.settings, context.now())
+    if context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
+    for chat_id, text in direct:  # a few at most: the reporters idle since the last sweep
+        try:
+            await context.bot.send_message(chat_id, text)
+        except TelegramError as exc:
+            log.info("could not tell a reporter their input was closed: %s", type(exc).__name__)
     context.bot_data.sweeps["sweep_dialogs"] = context.now()  # ran to the end
 
 
@@ -65,10 +72,12 @@ async def sweep_evaluations(context: BotContext) -> None:
 
 async def sweep_housekeeping(context: BotContext) -> None:
     """Forget which updates were handled once Telegram can no longer send them again; purge what
-    RETENTION_DAYS says; make the daily backup (once a day from BACKUP_HOUR UTC, also after a
-    restart) and prune old ones."""
+    RETENTION_DAYS says; empty the -wal file; make the daily backup (once a day from BACKUP_HOUR
+    UTC, also after a restart) and prune old ones."""
     now = context.now()
     await context.storage.updates.purge(now - timedelta(days=2))
+    await context.storage.limits.purge(now - timedelta(days=2))  # counters of past hours
+    await context.storage.limits.purge_penalties(now)
     settings = context.settings
     kept_until = now - timedelta(days=settings.retention_days)
     purged = await context.storage.incidents.purge_closed(kept_until, now)
@@ -82,6 +91,7 @@ async def sweep_housekeeping(context: BotContext) -> None:
             forgotten,
             events,
         )
+    await context.storage.db.checkpoint()  # handled updates and deleted rows leave the -wal
     folder = settings.backups_folder
     if now.hour >= settings.backup_hour and not made_today(folder, now):
         try:

@@ -123,18 +123,20 @@ ButtonAction = Callable[[BotContext, Caller, Dialog, list[str]], Awaitable[str |
 
 
 async def press_flow_button(
-    update: Update, context: BotContext, flow: str, act: ButtonAction
+    update: Update, context: BotContext, flow: str, act: ButtonAction, *, lost: str | None = None
 ) -> None:
     """A button of `flow`'s current question: checks that the dialogue is open and the button
     is on its current question, runs `act` ('' done, a text for an alert, None stale), and
-    answers the button press in every case. Permission is checked inside `act`."""
+    answers the button press in every case. Permission is checked inside `act`. `lost`: what
+    to say when no dialogue is open (a flow kept in memory only is forgotten by a restart)."""
     query = update.callback_query
     assert query is not None
     user = user_of(update)
     dialog, expired = await dialogs.current(context.storage, user.id, context.now())
     if dialog is None or dialog.flow != flow:
         lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        key = "dialog.expired" if expired else (lost or "dialog.stale")
+        await answer(query, t(lang, key), alert=True)
         return
     lang = str(dialog.data.get("lang", "ru"))
     message = query.message

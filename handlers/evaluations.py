@@ -35,6 +35,7 @@ from bot.evaluations import (
     render,
     resume,
     start_again,
+    typed_goes_to,
     waiting_for,
 )
 from bot.exports import parse_period
@@ -176,13 +177,21 @@ async def show_again(context: BotContext, dialog: Dialog) -> None:
 
 
 async def typed_without_dialogue(update: Update, context: BotContext, caller: Caller) -> bool:
-    """Text or voice with no dialogue open, from someone asked to evaluate an event (the
-    request came through the outbox): it answers the question they are at. False if none."""
-    waiting = await waiting_for(context.storage, caller, context.now())
+    """Text or voice with no dialogue open, from someone whose questionnaire's first question
+    was just put to them (the request came through the outbox): it answers that question.
+    Later, no question is open: nothing is stored, and the person is shown how to go on.
+    False if they have no questionnaire waiting."""
+    now = context.now()
+    waiting = await waiting_for(context.storage, caller, now)
     if waiting is None or caller.member is None:
         return False
     event_id, round_ = waiting
     lang = caller.member.language
+    fresh = timedelta(minutes=context.settings.dialog_timeout_minutes)
+    if await typed_goes_to(context.storage, caller, now, fresh) is None:
+        button = [(t(lang, "evaluation.continue"), f"eva:{event_id}:{CODE_OF[round_]}:go")]
+        await send(update, context, t(lang, "evaluation.not_open"), keyboard([button]))
+        return True
     dialog = await dialogs.begin(
         context.storage,
         context.settings,

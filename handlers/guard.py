@@ -107,10 +107,19 @@ def _first_warning(context: BotContext, user_id: int, now: datetime) -> bool:
     last = warned.get(user_id)
     if last is not None and now - last < WINDOW:
         return False
+    if len(warned) > 1000:  # bounded: warnings older than the window are no longer needed
+        for old in [k for k, at in warned.items() if now - at >= WINDOW]:
+            del warned[old]
     warned[user_id] = now
     return True
 
 
 async def after_update(update: Update, context: BotContext) -> None:
-    """Runs last: the update is handled (a crash before this means it is handled again)."""
+    """Runs last: the update is handled (a crash before this means it is handled again). After
+    an anonymous report or an erasure, the -wal file is emptied once the update's JSON is gone
+    from the inbox, so the text and the sender's id do not linger in it."""
     await context.storage.updates.finish(update.update_id)
+    if context.bot_data.checkpoint_wanted:
+        context.bot_data.checkpoint_wanted = False
+        if not await context.storage.db.checkpoint():
+            log.info("the -wal file could not be emptied now; the hourly sweep does it")

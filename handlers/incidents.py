@@ -3,11 +3,13 @@ buttons, /incident and /incidents. Rules and permissions live in bot/incidents.p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.access import Caller, Denied, identify, is_number
@@ -30,6 +32,7 @@ from bot.incidents import (
     escalate_now,
     incident_by_code,
     own_reports,
+    queue_view,
     report_from,
     resolve,
     snooze,
@@ -38,6 +41,7 @@ from bot.incidents import (
     visible_open,
     withdraw,
 )
+from bot.limits import codes_refused, count_report, mark_abuse, reports_left, wrong_code
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
     Button,
@@ -68,6 +72,7 @@ LIST_PATTERN = r"^incl:"
 COORD = "incx"  # a coordinator's text for a card button: outcome, progress note, question
 REPORTER = "ist"  # a reporter's text: more details, an answer to a question
 PAGE = 8
+log = logging.getLogger(__name__)
 
 STEPS = (
     "danger",
@@ -204,9 +209,9 @@ async def start_report(update: Update, context: BotContext) -> None:
     if asking is None:
         return
     caller, member, lang = asking
-    if context.bot_data.report_quota.left(caller.telegram_id, context.now()) <= 0:
-        limit = context.settings.reports_per_hour
-        await send(update, context, tn(lang, "incidents.too_many", limit))
+    left, limit = await _reports_left(context, caller)
+    if left <= 0:
+        await send(update, context, _too_many(context, limit, lang))
         return
     dialog = await begin_dialog(
         context,
@@ -218,9 +223,22 @@ async def start_report(update: Update, context: BotContext) -> None:
     await show(context, dialog, new_message=True)
 
 
+async def _reports_left(context: BotContext, caller: Caller) -> tuple[int, int]:
+    data = context.bot_data
+    return await reports_left(
+        context.storage, context.settings, data.report_quota, data.reporters, caller, context.now()
+    )
+
+
+def _too_many(context: BotContext, limit: int, lang: str) -> str:
+    if limit < context.settings.reports_per_hour:  # after an abuse mark
+        return t(lang, "incidents.too_many_marked")
+    return tn(lang, "incidents.too_many", limit)
+
+
 async def press_button(update: Update, context: BotContext) -> None:
     """Every button of the /report dialogue (rep:..., and dlg:back / dlg:cancel)."""
-    await press_flow_button(update, context, REPORT, on_button)
+    await press_flow_button(update, context, REPORT, on_button, lost="incidents.draft_lost")
 
 
 async def on_button(
@@ -263,7 +281,12 @@ async def on_button(
         ):
             await go(context, dialog, "anonymity", urgency=urgency)
         case ["rep", "anon", choice] if dialog.step == "anonymity" and choice in ("yes", "no"):
-            await go(context, dialog, "summary", anonymous=choice == "yes")
+            files = list(dialog.data.get("files") or [])
+            kept = [f for f in files if choice == "no" or f[0] != "document"]
+            hint = None
+            if len(kept) < len(files):  # a document keeps its author and GPS data
+                hint = tn(lang, "incidents.documents_dropped", len(files) - len(kept))
+            await go(context, dialog, "summary", hint=hint, anonymous=choice == "yes", files=kept)
         case ["rep", "send"] if dialog.step == "summary":
             return await _send_report(context, caller, dialog)
         case _:
@@ -279,9 +302,9 @@ def _home_zone(context: BotContext, dialog: Dialog) -> Any:
 async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> str:
     lang = _lang(dialog)
     now = context.now()
-    quota = context.bot_data.report_quota
-    if quota.left(caller.telegram_id, now) <= 0:
-        return tn(lang, "incidents.too_many", context.settings.reports_per_hour)
+    left, limit = await _reports_left(context, caller)
+    if left <= 0:
+        return _too_many(context, limit, lang)
     today = now.astimezone(_home_zone(context, dialog)).date()
     try:
         report = report_from(dict(dialog.data), context.regions, today)
@@ -291,7 +314,10 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
     incident = await submit(
         context.storage, context.settings, context.regions, caller, report, now, dialog_flow=REPORT
     )
-    quota.spend(caller.telegram_id, now)
+    await count_report(context.storage, context.bot_data.report_quota, caller, incident, now)
+    if report.anonymous:  # in memory only, for an abuse mark
+        context.bot_data.reporters.remember(incident.id, caller.telegram_id, now)
+    context.bot_data.checkpoint_wanted = report.anonymous
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
     await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
     _wake(context)
@@ -405,7 +431,8 @@ def _typed_day(text: str, today: date) -> date | None:
 
 
 async def press_card(update: Update, context: BotContext) -> None:
-    """inc:<id>:ack|up|resolve|snooze:<hour|morning>|note|ask — every press re-checks rights."""
+    """inc:<id>:ack|up|resolve|snooze:<hour|morning>|note|ask|abuse|abuse_yes — every press
+    re-checks rights."""
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
@@ -423,8 +450,9 @@ async def press_card(update: Update, context: BotContext) -> None:
     )
     try:
         if action == ["ack"]:
-            await acknowledge(store, settings, regions, caller, incident_id, now)
+            taken = await acknowledge(store, settings, regions, caller, incident_id, now)
             await answer(query, t(lang, "incidents.taken"))
+            await _tell_anonymous(context, taken, "acknowledged")
         elif action == ["up"]:
             incident = await escalate_now(store, settings, regions, caller, incident_id, now)
             await answer(
@@ -436,6 +464,30 @@ async def press_card(update: Update, context: BotContext) -> None:
             zone = _zone_of(context, caller)
             until = moment(incident.snoozed_until or now, lang, zone)
             await answer(query, t(lang, "incidents.snoozed", until=until))
+        elif action == ["abuse"]:
+            incident = await visible_incident(store, caller, incident_id)
+            if incident.abuse:
+                raise Denied("incidents.abuse_already")
+            await answer(query)
+            rows = [
+                [(t(lang, "incidents.abuse_yes"), f"inc:{incident.id}:abuse_yes")],
+                [(t(lang, "revoke.no"), f"inc:{incident.id}:abuse_no")],
+            ]
+            await send(
+                update, context, t(lang, "incidents.abuse_confirm", id=incident.id), keyboard(rows)
+            )
+            return
+        elif action == ["abuse_no"]:
+            await visible_incident(store, caller, incident_id)
+            await answer(query, t(lang, "incidents.input_cancelled"))
+            return
+        elif action == ["abuse_yes"]:
+            _, lowered = await mark_abuse(
+                store, context.bot_data.reporters, caller, incident_id, now
+            )
+            key = "incidents.abuse_marked" if lowered else "incidents.abuse_marked_unknown"
+            await answer(query, t(lang, key, id=incident_id), alert=True)
+            return
         elif action in (["resolve"], ["note"], ["ask"]):
             incident = await visible_incident(store, caller, incident_id)
             if not incident.is_open:
@@ -458,6 +510,31 @@ async def press_card(update: Update, context: BotContext) -> None:
         )
         return
     _wake(context)
+
+
+async def _tell_anonymous(context: BotContext, incident: Incident, key: str, **params: Any) -> bool:
+    """A notice to the reporter of an anonymous report, if they opened its /status within the
+    hour (their chat is known to the running process only): sent directly, never queued in
+    the outbox. Otherwise they read it at their next /status. True if sent."""
+    if not incident.anonymous:
+        return False
+    found = context.bot_data.watchers.chat_of(incident.id, context.now())
+    if found is None:
+        return False
+    chat_id, lang = found
+    text = t(lang, f"incidents.to_reporter.{key}", code=incident.code, **params)
+    markup = None
+    if key == "question":
+        questions = await context.storage.incidents.questions(incident.id)
+        if questions:
+            data = f"ist:{incident.code}:reply:{questions[-1].id}"
+            markup = keyboard([[(t(lang, "incidents.button.reply"), data)]])
+    try:
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        log.info("a notice to an anonymous reporter failed: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def _zone_of(context: BotContext, caller: Caller) -> Any:
@@ -511,13 +588,18 @@ async def coord_text(update: Update, context: BotContext, dialog: Dialog) -> Non
     )
     try:
         if dialog.step == "resolve":
-            await resolve(store, settings, regions, caller, incident_id, text, now)
+            closed = await resolve(store, settings, regions, caller, incident_id, text, now)
             done = t(lang, "incidents.resolved", id=incident_id)
+            await _tell_anonymous(context, closed, "resolved", outcome=esc(text.strip()))
         elif dialog.step == "note":
             await add_note(store, settings, regions, caller, incident_id, text, now)
             done = t(lang, "incidents.noted", id=incident_id)
         else:
-            _, sent = await ask_reporter(store, settings, regions, caller, incident_id, text, now)
+            asked, sent = await ask_reporter(
+                store, settings, regions, caller, incident_id, text, now
+            )
+            if not sent:
+                sent = await _tell_anonymous(context, asked, "question", question=esc(text.strip()))
             done = t(lang, "incidents.asked" if sent else "incidents.asked_waits", id=incident_id)
     except Denied as exc:
         params = {k: str(v) for k, v in exc.params.items()}
@@ -559,13 +641,14 @@ async def _send_card(
     zone = _zone_of(context, caller)
     files = await context.storage.incidents.attachments(incident.id)
     text = card_text(incident, lang, zone, context.regions, len(files))
-    markup = card_markup(incident, lang)
-    await send(
-        update,
-        context,
-        text,
-        InlineKeyboardMarkup.de_json(markup, context.bot) if markup else None,
-    )
+    markup = dict(card_markup(incident, lang) or {"inline_keyboard": []})
+    if not incident.abuse:  # in /incident only: the cards in chats stay as they are
+        abuse = {
+            "text": t(lang, "incidents.button.abuse"),
+            "callback_data": f"inc:{incident.id}:abuse",
+        }
+        markup["inline_keyboard"] = [*markup["inline_keyboard"], [abuse]]
+    await send(update, context, text, InlineKeyboardMarkup.de_json(markup, context.bot))
     lines = [t(lang, "incidents.timeline_title", id=incident.id)]
     for entry in await context.storage.incidents.timeline(incident.id):
         who = esc(entry.actor_name) if entry.actor_name else t(lang, "incidents.timeline_system")
@@ -584,16 +667,11 @@ async def _send_card(
         ):
             line += f"\n   <i>{esc(entry.detail[:300])}</i>"
         lines.append(line)
-    for page in pages(lines):
-        await send(update, context, page)
-    for attachment in files:
-        caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
-        if attachment.kind == "photo":
-            await context.bot.send_photo(caller.telegram_id, attachment.file_id, caption=caption)
-        elif attachment.kind == "voice":
-            await context.bot.send_voice(caller.telegram_id, attachment.file_id, caption=caption)
-        else:
-            await context.bot.send_document(caller.telegram_id, attachment.file_id, caption=caption)
+    first, *rest = list(pages(lines)) or [""]
+    await send(update, context, first)
+    caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
+    if await queue_view(context.storage, caller, incident, rest, caption, context.now()):
+        _wake(context)
 
 
 STATE_FILTERS = {"open": ("new", "acknowledged"), "new": ("new",), "taken": ("acknowledged",)}
@@ -747,15 +825,18 @@ async def _status_of(
 ) -> None:
     quota = context.bot_data.code_quota
     now = context.now()
-    if quota.left(caller.telegram_id, now) <= 0:
+    if await codes_refused(context.storage, quota, caller.telegram_id, now):
         await send(update, context, t(lang, "incidents.code_tries"))
         return
     try:
-        incident = await incident_by_code(context.storage, code_text)
+        incident = await incident_by_code(context.storage, context.settings, code_text, now)
     except Denied as exc:
-        quota.spend(caller.telegram_id, now)
+        await wrong_code(context.storage, quota, caller.telegram_id, now)
         await send(update, context, t(lang, exc.key))
         return
+    context.bot_data.checkpoint_wanted = incident.anonymous  # the code and the id: not kept
+    if incident.anonymous and incident.is_open:
+        context.bot_data.watchers.watch(incident.id, caller.telegram_id, lang, now)
     text, markup = await _status_card(context, caller, incident, lang)
     await send(update, context, text, markup)
 
@@ -801,15 +882,18 @@ async def press_status(update: Update, context: BotContext) -> None:
     code, action = parts[1], parts[2:]
     now = context.now()
     quota = context.bot_data.code_quota  # button data is typed by nobody: guessing counts too
-    if quota.left(caller.telegram_id, now) <= 0:
+    if await codes_refused(context.storage, quota, caller.telegram_id, now):
         await answer(query, t(lang, "incidents.code_tries"), alert=True)
         return
     try:
         try:
-            incident = await incident_by_code(context.storage, code)
+            incident = await incident_by_code(context.storage, context.settings, code, now)
         except Denied:
-            quota.spend(caller.telegram_id, now)
+            await wrong_code(context.storage, quota, caller.telegram_id, now)
             raise
+        context.bot_data.checkpoint_wanted = incident.anonymous
+        if incident.anonymous and incident.is_open:
+            context.bot_data.watchers.watch(incident.id, caller.telegram_id, lang, now)
         if action == ["show"]:
             await answer(query)
             text, markup = await _status_card(context, caller, incident, lang)
@@ -916,6 +1000,7 @@ async def reporter_text(update: Update, context: BotContext, dialog: Dialog) -> 
     await dialogs.end(context.storage, dialog.telegram_id)
     await strip_keyboard(context, dialog.chat_id, dialog.message_id)
     await send(update, context, done)
+    context.bot_data.checkpoint_wanted = True  # what was typed to a code leaves the -wal file
     _wake(context)
 
 

@@ -10,6 +10,7 @@ from telegram import Update
 from bot import dialogs
 from bot.access import Caller, Denied
 from bot.context import BotContext
+from bot.helpcall import sounds_like_help
 from bot.i18n import t
 from bot.members import erase, export, readable
 from bot.mydata import MESSAGE_LIMIT, as_file
@@ -113,6 +114,10 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
+    context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too
+    context.bot_data.reporters.forget(caller.telegram_id)  # what the process still knew
+    await dialogs.end(context.storage, caller.telegram_id)  # a report draft kept in memory
+    context.bot_data.watchers.forget(caller.telegram_id)
     await answer(query)
     await edit_or_send(
         context,
@@ -160,6 +165,12 @@ def route_text(
         dialog, expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow in flows:
             await flows[dialog.flow](update, context, dialog)
+            return
+        message = update.effective_message
+        if message is not None and sounds_like_help(message.text or message.caption):
+            # never taken as an answer to anything: the emergency number and /report first
+            key = "fallback.help_member" if caller.member else "fallback.help_guest"
+            await send(update, context, t(lang, key))
             return
         for answers in waiting:
             if await answers(update, context, caller):

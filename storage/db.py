@@ -24,6 +24,7 @@ from storage.evaluations import EvaluationRepo
 from storage.events import EventRepo
 from storage.groups import GroupRepo
 from storage.incidents import IncidentRepo
+from storage.limits import LimitRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
@@ -34,6 +35,9 @@ BUSY_TIMEOUT_MS = 5000
 # FULL: a commit is on the disk before it returns, so a confirmed report survives a power cut
 # (NORMAL in WAL mode may lose the last commits). bench/durability.py measures the cost.
 SYNCHRONOUS = "FULL"
+# After a checkpoint the -wal file is cut back to this size (bytes): old page images, such as
+# a handled update's text or a deleted row, do not stay readable in it.
+JOURNAL_SIZE_LIMIT = 0
 
 
 class DatabaseTooNew(Exception):
@@ -115,6 +119,7 @@ class Database:
             # deleted rows (an erased member, a finished report dialogue) are overwritten,
             # not left readable in free pages of the file
             await conn.execute("PRAGMA secure_delete = ON")
+            await conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             await conn.execute("SELECT count(*) FROM sqlite_master")  # fails if not a database
         except BaseException:
             await conn.close()
@@ -124,6 +129,13 @@ class Database:
     async def close(self) -> None:
         async with self._lock:
             await self._conn.close()
+
+    async def checkpoint(self) -> bool:
+        """Copy everything from the -wal file into the database and truncate it to nothing, so
+        that earlier versions of pages (a handled update's JSON, a deleted draft) are gone from
+        it. False if a reader kept it from finishing (the next one catches up)."""
+        row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        return row is not None and int(row[0]) == 0
 
     async def user_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -202,6 +214,7 @@ class Storage:
         self.incidents = IncidentRepo(db)
         self.evaluations = EvaluationRepo(db)
         self.updates = UpdateRepo(db)
+        self.limits = LimitRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

@@ -1,9 +1,13 @@
-"""Dialogues in progress, persisted so that a restart loses nothing."""
+"""Dialogues in progress, persisted so that a restart loses nothing; except the flows that may
+carry an anonymous report (the /report dialogue, details and answers typed in /status): those
+are kept in memory only, so no row on disk ever links a Telegram id to what they type or to a
+receipt code. A restart forgets them (the person starts the report again, or opens /status
+CODE again)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +44,41 @@ def _dialog(row: aiosqlite.Row) -> Dialog:
     )
 
 
+# The flows kept in memory only: the /report dialogue (it may become anonymous at its end, and
+# its answers are typed long before) and a reporter's input in /status (linked to a code).
+VOLATILE_FLOWS = frozenset({"rep", "ist"})
+VOLATILE_LIMIT = 10_000  # dialogues kept in memory at most (the oldest goes first)
+
+
 class DialogRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, volatile_flows: frozenset[str] = VOLATILE_FLOWS) -> None:
         self._db = db
+        self.volatile_flows = volatile_flows
+        self._memory: dict[int, Dialog] = {}  # telegram id -> a dialogue of a volatile flow
 
     async def get(self, telegram_id: int) -> Dialog | None:
+        kept = self._memory.get(telegram_id)
+        if kept is not None:
+            return kept
         row = await self._db.fetchone("SELECT * FROM dialogs WHERE telegram_id = ?", (telegram_id,))
         return _dialog(row) if row else None
 
+    def in_memory(self) -> int:
+        return len(self._memory)
+
     async def save(self, dialog: Dialog, *, now: datetime, expires_at: datetime) -> Dialog:
+        saved = replace(dialog, updated_at=now, expires_at=expires_at)
+        if dialog.flow in self.volatile_flows:
+            # one dialogue per person: a durable one they had is closed
+            await self._db.execute(
+                "DELETE FROM dialogs WHERE telegram_id = ?", (dialog.telegram_id,)
+            )
+            self._memory.pop(dialog.telegram_id, None)
+            while len(self._memory) >= VOLATILE_LIMIT:
+                self._memory.pop(next(iter(self._memory)))
+            self._memory[dialog.telegram_id] = saved
+            return saved
+        self._memory.pop(dialog.telegram_id, None)
         await self._db.execute(
             "INSERT INTO dialogs (telegram_id, chat_id, flow, step, data, message_id,"
             " updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -67,22 +97,17 @@ class DialogRepo:
                 to_db(expires_at),
             ),
         )
-        return Dialog(
-            dialog.telegram_id,
-            dialog.chat_id,
-            dialog.flow,
-            dialog.step,
-            dialog.data,
-            dialog.message_id,
-            now,
-            expires_at,
-        )
+        return saved
 
     async def delete(
         self, telegram_id: int, *, flow: str | None = None, tx: Tx | None = None
     ) -> bool:
         """Remove the person's dialogue (only if it is of `flow`, when given); inside `tx`, it
         goes together with what the dialogue produced."""
+        kept = self._memory.get(telegram_id)
+        if kept is not None and (flow is None or kept.flow == flow):
+            del self._memory[telegram_id]
+            return True
         sql = "DELETE FROM dialogs WHERE telegram_id = ?"
         params: list[object] = [telegram_id]
         if flow is not None:
@@ -94,9 +119,12 @@ class DialogRepo:
 
     async def take_expired(self, now: datetime, limit: int = 100) -> list[Dialog]:
         """Remove and return dialogues idle past their expiry (each is taken once)."""
+        gone = [d for d in self._memory.values() if d.expires_at and d.expires_at <= now][:limit]
+        for dialog in gone:
+            del self._memory[dialog.telegram_id]
         rows = await self._db.fetchall(
             "DELETE FROM dialogs WHERE telegram_id IN (SELECT telegram_id FROM dialogs"
             " WHERE expires_at <= ? ORDER BY expires_at LIMIT ?) RETURNING *",
             (to_db(now), limit),
         )
-        return [_dialog(r) for r in rows]
+        return gone + [_dialog(r) for r in rows]

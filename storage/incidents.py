@@ -69,6 +69,8 @@ class Incident:
     acknowledged_at: datetime | None
     progress_at: datetime | None
     closed_at: datetime | None
+    abuse: bool = False  # a coordinator marked it as abuse
+    purged_at: datetime | None = None  # its personal details were removed (retention)
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +153,15 @@ class IncidentRepo:
             (incident_id,),
         )
         return [TimelineEntry(from_db(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def actions_since(self, incident_id: int, action: str, since: datetime) -> int:
+        """How many timeline entries of `action` the incident has had since `since`."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM incident_timeline WHERE incident_id = ? AND action = ?"
+            " AND at > ?",
+            (incident_id, action, to_db(since)),
+        )
+        return int(row[0]) if row else 0
 
     async def listing(
         self,
@@ -418,6 +429,7 @@ _CHANGEABLE = frozenset(
         "progress_at",
         "closed_at",
         "description",
+        "abuse",
     }
 )
 
@@ -450,6 +462,8 @@ def _incident(row: aiosqlite.Row) -> Incident:
         acknowledged_at=from_db_opt(row["acknowledged_at"]),
         progress_at=from_db_opt(row["progress_at"]),
         closed_at=from_db_opt(row["closed_at"]),
+        abuse=bool(row["abuse"]),
+        purged_at=from_db_opt(row["purged_at"]),
     )
 
 

@@ -533,34 +533,70 @@ async def test_at_most_five_reports_an_hour(harness: Harness) -> None:
     await report(harness, REPORTER)
 
 
-async def test_a_report_dialogue_survives_a_restart(harness: Harness) -> None:
-    await network(harness)
-    p = harness.person(REPORTER)
-    await p.send("/report")
-    await p.tap("Нет")
-    await p.tap("Угрозы")
-    dialog = await harness.storage.dialogs.get(REPORTER)
-    assert dialog is not None and dialog.step == "region"
-    # a new application on the same database (the process restarted)
+async def restarted(h: Harness) -> None:
+    """A new application on a new connection to the same database (the process restarted)."""
     from bot.app import build_application
+    from storage.db import Storage
     from tests.fake_telegram import FakeRequest
 
-    settings = harness.app.bot_data.settings
+    settings = h.app.bot_data.settings
     assert settings is not None
+    await h.app.shutdown()
+    await h.storage.close()
+    h.storage = await Storage.open(settings.database_path)
     app = build_application(
         settings,
-        storage=harness.storage,
-        request=FakeRequest(harness.telegram),
-        clock=harness.clock,
+        storage=h.storage,
+        request=FakeRequest(h.telegram),
+        clock=h.clock,
         start_delivery=False,
     )
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
-    harness.app = app
+    h.app = app
+
+
+async def test_a_report_draft_is_kept_in_memory_only(harness: Harness) -> None:
+    """What a person types into /report is never written with their id (the report may become
+    anonymous at its end): a restart forgets the draft, and the person is told to start again."""
+    await network(harness)
+    p = harness.person(REPORTER)
+    await p.send("/report")
+    await p.tap("Нет")
+    await p.tap("Угрозы")
     await p.tap("📍")
-    assert "Где именно" in p.last
-    await app.shutdown()
+    await p.send("Тольятти, ул. Тайная, 13")
+    dialog = await harness.storage.dialogs.get(REPORTER)
+    assert dialog is not None and dialog.step == "day"
+    rows = await harness.storage.db.fetchall("SELECT * FROM dialogs")
+    assert rows == []
+    assert REPORTER not in [
+        r[0] for r in await harness.storage.db.fetchall("SELECT chat_id FROM outbox")
+    ]
+    await restarted(harness)
+    await p.tap("Сегодня")
+    assert "черновики обращений бот хранит только в памяти" in p.alerts()[-1]
+    assert await harness.storage.dialogs.get(REPORTER) is None
+    await harness.app.shutdown()
+    await harness.storage.close()
+
+
+async def test_a_reporter_idle_in_status_is_told_directly_not_through_the_outbox(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    code = await report(harness, REPORTER, anonymous=True)
+    await harness.deliver()
+    reporter = harness.person(REPORTER)
+    await reporter.send(f"/status {code}")
+    await reporter.tap("Добавить подробности")
+    assert await harness.storage.db.fetchall("SELECT * FROM dialogs") == []
+    await later(harness, minutes=harness.app.bot_data.settings.dialog_timeout_minutes + 1)  # type: ignore[union-attr]
+    assert "ввод закрыт" in reporter.last
+    assert await harness.storage.dialogs.get(REPORTER) is None
+    outbox = await harness.storage.db.fetchall("SELECT chat_id FROM outbox")
+    assert REPORTER not in [r[0] for r in outbox]
 
 
 def test_receipt_codes_are_read_generously() -> None:
