@@ -155,7 +155,8 @@ def route_text(
         if expired:
             await send(update, context, t(lang, "dialog.expired"))
             return
-        key = "fallback.member" if caller.member else "fallback.guest"
+        # someone not registered may be answering the consent question, which keeps no state
+        key = "fallback.member" if caller.member else "reg.tap_agree"
         await send(update, context, t(lang, key))
 
     return on_message

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
@@ -32,6 +32,7 @@ from handlers.common import (
     Button,
     answer,
     caller_of,
+    chat_of,
     edit_or_send,
     esc,
     keyboard,
@@ -43,7 +44,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, is_current_question, show, strip_keyboard
+from handlers.dialog import close_other, go, is_current_question, show, strip_keyboard
 from handlers.menus import refresh_menu
 from storage.dialogs import Dialog
 from storage.members import Member
@@ -58,6 +59,8 @@ CALLBACK_PATTERN = r"^(reg|set):"
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")
 REGION_STEPS = ("district", "region", "region_confirm", "region_pick")
+NO_CARRY = "-"  # consent buttons of someone who came without a link
+LANGS = ("ru", "en")
 
 
 # ---------------------------------------------------------------- rendering one question
@@ -110,13 +113,16 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     lang = str(data.get("lang", "ru"))
     rows: list[list[Button]] = []
     if step == "consent":
+        # Nothing is stored before the person agrees: the buttons carry the language and the
+        # link the person came by (region, invite, event), and work without a dialogue row.
         other = "en" if lang == "ru" else "ru"
+        carry = str(data.get("carry") or NO_CARRY)
         text = t(lang, "reg.consent")
         rows = [
-            [(t(lang, "reg.agree"), "reg:consent:yes")],
-            [(t(lang, "reg.disagree"), "reg:consent:no")],
-            [(t(other, "lang.switch_to"), f"reg:lang:{other}")],
-            [_cancel(lang)],
+            [(t(lang, "reg.agree"), f"reg:consent:yes:{lang}:{carry}")],
+            [(t(lang, "reg.disagree"), f"reg:consent:no:{lang}")],
+            [(t(other, "lang.switch_to"), f"reg:consent:lang:{other}:{carry}")],
+            [(t(lang, "common.cancel"), f"reg:consent:cancel:{lang}")],
         ]
     elif step == "name":
         text = t(lang, "reg.ask_name")
@@ -229,6 +235,19 @@ async def start_registration(update: Update, context: BotContext) -> None:
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
         )
         return
+    await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+def _carry(raw: str | None) -> str:
+    """The link's payload as the consent buttons carry it (within Telegram's 64 bytes)."""
+    if raw is None or parse_payload(raw) is None or len(raw) > 40:
+        return NO_CARRY
+    return raw.strip()
+
+
+def _start_data(context: BotContext, carry: str, lang: str) -> dict[str, object]:
+    """The new registration's answers so far, from the link the consent buttons carry."""
+    payload = parse_payload(carry) if carry != NO_CARRY else None
     data: dict[str, object] = {"lang": lang, "topics": []}
     if payload and payload.kind == "region":
         region = context.regions.parse_code(payload.value)
@@ -238,24 +257,26 @@ async def start_registration(update: Update, context: BotContext) -> None:
         data["invite"] = token_hash(payload.value)
     if payload and payload.kind in ("event", "checkin"):
         data["after"] = [payload.kind, payload.value]  # opened once registration is done
-    await _begin_registration(update, context, data, lang)
+    return data
 
 
-async def _begin_registration(
-    update: Update, context: BotContext, data: dict[str, object], lang: str
-) -> None:
-    user = user_of(update)
+async def _welcome(update: Update, context: BotContext, lang: str, raw: str | None) -> None:
+    """The welcome and the consent question. Stateless: nothing about the person is stored
+    until they agree (the consent buttons carry what is needed)."""
+    carry = _carry(raw)
+    payload = parse_payload(carry) if carry != NO_CARRY else None
     await send(update, context, t(lang, "reg.welcome"))
-    if data.get("invite"):
+    if payload is not None and payload.kind == "invite":
         await send(update, context, t(lang, "invite.register_first"))
-    dialog = await begin_dialog(
-        context,
-        telegram_id=user.id,
+    consent = Dialog(
+        telegram_id=user_of(update).id,
+        chat_id=chat_of(update).id,
         flow=REG,
         step="consent",
-        data=data,
+        data={"lang": lang, "carry": carry},
     )
-    await show(context, dialog, new_message=True)
+    text, markup = question(context, consent)
+    await send(update, context, text, markup)
 
 
 async def open_settings(update: Update, context: BotContext) -> None:
@@ -347,7 +368,6 @@ def _previous(dialog: Dialog) -> str | None:
     if dialog.data.get("editing") and step in ("name", "org", "district", "topics", "edit"):
         return "summary"
     return {
-        "name": "consent",
         "org": "name",
         "region_confirm": "org",
         "district": "org",
@@ -372,8 +392,21 @@ async def press_button(update: Update, context: BotContext) -> None:
         caller = await caller_of(update, context)
         lang = lang_of(update, context, caller)
         await answer(query)
-        await _begin_registration(update, context, {"lang": lang, "topics": []}, lang)
+        await _welcome(update, context, lang, None)
         return
+    match parts:
+        case ["reg", "consent", "lang", code, carry] if code in LANGS:
+            await answer(query)
+            await _show_consent(context, query, code, carry)
+            return
+        case ["reg", "consent", "cancel" | "no" as what, code] if code in LANGS:
+            await answer(query)
+            key = "reg.cancelled" if what == "cancel" else "reg.no_consent"
+            await _close_consent(context, query, t(code, key))
+            return
+        case ["reg", "consent", "yes", code, carry] if code in LANGS:
+            await _agree(update, context, code, carry)
+            return
     dialog, expired = await dialogs.current(context.storage, user.id, now)
     if dialog is None or dialog.flow not in FLOWS:
         lang = lang_of(update, context, await caller_of(update, context))
@@ -388,6 +421,41 @@ async def press_button(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
     else:
         await answer(query, handled or None, alert=bool(handled))
+
+
+async def _show_consent(context: BotContext, query: CallbackQuery, lang: str, carry: str) -> None:
+    """The consent question in the other language, in place (still nothing stored)."""
+    user_id = query.from_user.id
+    consent = Dialog(user_id, user_id, REG, "consent", {"lang": lang, "carry": _carry(carry)})
+    text, markup = question(context, consent)
+    message_id = query.message.message_id if query.message is not None else None
+    await edit_or_send(context, user_id, message_id, text, markup)
+
+
+async def _close_consent(context: BotContext, query: CallbackQuery, text: str) -> None:
+    user_id = query.from_user.id
+    message_id = query.message.message_id if query.message is not None else None
+    await edit_or_send(context, user_id, message_id, text)
+
+
+async def _agree(update: Update, context: BotContext, lang: str, carry: str) -> None:
+    """'Согласен': the registration dialogue begins now, with what the buttons carried."""
+    query = update.callback_query
+    assert query is not None
+    user_id = user_of(update).id
+    open_, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if open_ is not None and open_.flow == REG and open_.step != "consent":
+        await answer(query, t(lang, "dialog.stale"), alert=True)  # a copy, already answered
+        return
+    data = _start_data(context, _carry(carry), lang)
+    if open_ is not None and open_.flow == REG:  # a consent step saved by an older version
+        data = {**open_.data, **data, "lang": lang}
+    elif open_ is not None:
+        await close_other(context, open_, lang)
+    message_id = query.message.message_id if query.message is not None else None
+    consent = Dialog(user_id, user_id, REG, "consent", data, message_id)
+    await _on_button(context, consent, ["reg", "consent", "yes"], lang)
+    await answer(query)
 
 
 async def _on_button(
