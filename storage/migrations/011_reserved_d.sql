@@ -1,0 +1,1 @@
+-- Placeholder so that migration 013 applies in this branch alone (helper D). DROP THIS FILE AT MERGE: the real 011 comes from another branch.
