@@ -17,6 +17,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
+from bot.approvals import approval_for_new, approve_by_invite, ask
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
@@ -46,6 +47,7 @@ from handlers.common import (
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import close_other, go, is_current_question, show, strip_keyboard
 from handlers.menus import refresh_menu
+from storage.approvals import APPROVED, WAITING
 from storage.dialogs import Dialog
 from storage.members import Member
 
@@ -223,13 +225,13 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if payload is None or payload.kind in ("region", "event", "checkin"):
+    if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
             hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
             await show(context, dialog, new_message=True, hint=hint)
             return
-    if caller.member is not None and (payload is None or payload.kind == "region"):
+    if caller.member is not None and (payload is None or payload.kind in ("region", "signup")):
         markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
         await send(
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
@@ -257,6 +259,8 @@ def _start_data(context: BotContext, carry: str, lang: str) -> dict[str, object]
         data["invite"] = token_hash(payload.value)
     if payload and payload.kind in ("event", "checkin"):
         data["after"] = [payload.kind, payload.value]  # opened once registration is done
+    if payload and payload.kind == "signup":
+        data["signup"] = token_hash(payload.value)
     return data
 
 
@@ -448,6 +452,11 @@ async def _agree(update: Update, context: BotContext, lang: str, carry: str) -> 
         await answer(query, t(lang, "dialog.stale"), alert=True)  # a copy, already answered
         return
     data = _start_data(context, _carry(carry), lang)
+    signup = data.get("signup")
+    if isinstance(signup, str):  # a coordinator's own link: their region, approved at the end
+        link = await context.storage.approvals.live_link(signup)
+        if link is not None:
+            data["preset"] = link.region_code
     if open_ is not None and open_.flow == REG:  # a consent step saved by an older version
         data = {**open_.data, **data, "lang": lang}
     elif open_ is not None:
@@ -569,13 +578,20 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     if profile is None or not isinstance(consent_at, str):
         await go(context, dialog, "summary", hint=t(lang, "reg.hint.incomplete"))
         return
+    now = context.now()
+    approval, how = await approval_for_new(
+        context.storage, context.settings, dialog.data, profile.region_code
+    )
     member, created = await register(
         context.storage,
         telegram_id=dialog.telegram_id,
         profile=profile,
         consent_at=datetime.fromisoformat(consent_at),
-        now=context.now(),
+        now=now,
+        approval=approval,
     )
+    if created and approval == APPROVED and how.startswith("signup"):
+        log.info("member %s approved by a coordinator's sign-up link", member.id)
     await dialogs.end(context.storage, dialog.telegram_id)
     key = "reg.done" if created else "reg.updated"
     await edit_or_send(
@@ -587,6 +603,12 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     invite = dialog.data.get("invite")
     if isinstance(invite, str):
         await _use_invite_for_chat(context, dialog.chat_id, member, invite, lang)
+        member = await context.storage.members.by_id(member.id) or member
+    if member.approval == WAITING:
+        await ask(context.storage, context.settings, context.regions, member, now)
+        await context.bot.send_message(dialog.chat_id, t(lang, "approval.waiting"))
+        if context.bot_data.delivery is not None:
+            context.bot_data.delivery.wake()
     caller = await identify(context.storage, context.settings, dialog.telegram_id)
     await refresh_menu(context.bot, caller, context.settings.default_language)
     await context.bot.send_message(dialog.chat_id, t(lang, f"help.{caller.level}"))
@@ -609,6 +631,8 @@ async def _use_invite_for_chat(
     outcome, role = await redeem_invite(
         context.storage, context.settings, member.id, hashed, context.now()
     )
+    if outcome is InviteOutcome.GRANTED and role is not None and role.granted_by is not None:
+        await approve_by_invite(context.storage, member, role.granted_by, context.now())
     if outcome is InviteOutcome.GRANTED and role is not None:
         if role.region_code == "*":
             text = t(lang, "invite.granted_federal")

@@ -48,6 +48,7 @@ def bot_env(db_path: Path, server: FakeBotApiServer | None, **overrides: str) ->
         POLLING_TIMEOUT_SECONDS="1",
         STARTUP_RETRIES="1",
         PYTHONUNBUFFERED="1",
+        MEMBER_APPROVAL="false",  # the flows here are not about vetting (tests/test_approval.py)
     )
     if server is not None:
         env.update(BOT_API_BASE_URL=server.base_url, BOT_API_BASE_FILE_URL=server.file_url)
