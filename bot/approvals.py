@@ -144,11 +144,12 @@ async def remind_due(storage: Storage, settings: Settings, regions: Regions, now
         member = await storage.members.by_id(request.member_id)
         if member is None or member.approval != WAITING or member.telegram_id is None:
             continue
-        last = request.reminders + 1 > REMINDERS_TO_REGION or request.level == ADMINS
-        if last:
-            people, level = await _admins(storage, settings), ADMINS
-        else:
+        number = request.reminders + 1
+        if number <= REMINDERS_TO_REGION:
             people, level = await approvers(storage, settings, member.region_code)
+            last = number == REMINDERS_TO_REGION and level == ADMINS  # no one above them
+        else:
+            people, level, last = await _admins(storage, settings), ADMINS, True
         sent += await _remind(storage, regions, request, member, people, level, now, settings, last)
     return sent
 
@@ -211,7 +212,7 @@ async def decide(
     if member.approval != WAITING:
         return Decision(member, False)
     approval = APPROVED if accept else DECLINED
-    by = caller.member.name if caller.member and caller.member.name else str(caller.telegram_id)
+    by = decider(caller)
     cards = await storage.outbox.delivered_with_key(f"apv{member.id}:")
     chat = member.telegram_id
     async with storage.db.transaction() as tx:
@@ -251,7 +252,12 @@ async def decide(
     return Decision(decided, True)
 
 
-def decided_text(member: Member, regions: Regions, lang: str, approval: str, by: str) -> str:
+def decider(caller: Caller) -> str | None:
+    """The name shown on decided cards (None: an admin who is not registered)."""
+    return caller.member.name if caller.member and caller.member.name else None
+
+
+def decided_text(member: Member, regions: Regions, lang: str, approval: str, by: str | None) -> str:
     region = regions.get(member.region_code)
     return t(
         lang,
@@ -259,16 +265,20 @@ def decided_text(member: Member, regions: Regions, lang: str, approval: str, by:
         name=_esc(member.name),
         org=_esc(member.organisation),
         region=_esc(region.name(lang) if region else member.region_code),
-        by=_esc(by),
+        by=_esc(by) if by else t(lang, "approval.an_admin"),
     )
 
 
 async def approve_by_invite(storage: Storage, member: Member, actor: int, now: datetime) -> bool:
     """An invited coordinator is approved by the invite (before any card is queued)."""
     async with storage.db.transaction() as tx:
-        return await storage.approvals.decide(
+        if not await storage.approvals.decide(
             tx, member.id, APPROVED, actor=actor, now=now, how="invite"
-        )
+        ):
+            return False
+        await storage.outbox.cancel_pending(f"apv{member.id}:c%", tx=tx)
+        await storage.outbox.cancel_pending(f"apv{member.id}:r%", tx=tx)
+        return True
 
 
 # ---------------------------------------------------------------- sign-up links

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.access import Denied, is_number
-from bot.approvals import create_link, decide, decided_text, revoke_links
+from bot.approvals import create_link, decide, decided_text, decider, revoke_links
 from bot.context import BotContext
 from bot.i18n import t
 from handlers.common import (
@@ -54,7 +54,7 @@ async def press_approval(update: Update, context: BotContext) -> None:
     if not decision.decided:
         await answer(query, t(lang, f"approval.already_{member.approval}"), alert=True)
         return
-    by = caller.member.name if caller.member and caller.member.name else str(caller.telegram_id)
+    by = decider(caller)
     await answer(query, t(lang, f"approval.done_{member.approval}"))
     if message is not None:
         text = decided_text(member, context.regions, lang, member.approval, by)
