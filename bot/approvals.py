@@ -281,6 +281,59 @@ async def approve_by_invite(storage: Storage, member: Member, actor: int, now: d
         return True
 
 
+# ---------------------------------------------------------------- a member moves
+
+
+async def region_changed(
+    storage: Storage,
+    settings: Settings | None,
+    regions: Regions,
+    before: Member,
+    after: Member,
+    now: datetime,
+) -> int:
+    """An approved member needs no new approval when they change region, but the coordinators
+    of both regions are told. A waiting member's request moves to the new region's people."""
+    if before.region_code == after.region_code:
+        return 0
+    if after.approval == WAITING and settings is not None:
+        async with storage.db.transaction() as tx:
+            await tx.execute("DELETE FROM approval_requests WHERE member_id = ?", (after.id,))
+            await storage.outbox.cancel_pending(f"apv{after.id}:%", tx=tx)
+        return await ask(storage, settings, regions, after, now)
+    if after.approval != APPROVED:
+        return 0
+    people: dict[int, tuple[int, str]] = {}
+    for code in (before.region_code, after.region_code):
+        for holder in await storage.roles.holders(code):
+            if holder.reachable and holder.telegram_id != after.telegram_id:
+                people[holder.telegram_id] = (holder.member_id, holder.language)
+
+    def notice(chat_id: int, _member_id: int | None) -> Outgoing:
+        lang = people[chat_id][1]
+        old, new = regions.get(before.region_code), regions.get(after.region_code)
+        return Outgoing(
+            text=t(
+                lang,
+                "approval.region_changed",
+                name=_esc(after.name),
+                org=_esc(after.organisation),
+                old=_esc(old.name(lang) if old else before.region_code),
+                new=_esc(new.name(lang) if new else after.region_code),
+            )
+        )
+
+    await send_to_many(
+        storage,
+        [(chat, member_id) for chat, (member_id, _lang) in people.items()],
+        notice,
+        priority=Priority.REMINDER,
+        now=now,
+        key=f"apv{after.id}:moved{int(now.timestamp())}",
+    )
+    return len(people)
+
+
 # ---------------------------------------------------------------- sign-up links
 
 

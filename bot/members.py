@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.access import Caller, Denied, require_member
+from bot.approvals import region_changed
 from bot.regions import Regions, Topic
 from bot.registration import valid_topics
+from bot.settings import Settings
 from storage.db import Storage
 from storage.members import Member
 from storage.roles import ALL_REGIONS
@@ -26,6 +28,7 @@ async def change_profile(
     topics: list[str] | None = None,
     known_topics: list[Topic] | None = None,
     regions: Regions | None = None,
+    settings: Settings | None = None,
 ) -> Member:
     member = require_member(caller)
     if region_code is not None and (regions is None or regions.get(region_code) is None):
@@ -44,6 +47,8 @@ async def change_profile(
     )
     if updated is None:  # erased between the question and the answer
         raise Denied("denied.not_registered")
+    if regions is not None and updated.region_code != member.region_code:
+        await region_changed(storage, settings, regions, member, updated, now)
     return updated
 
 

@@ -343,6 +343,7 @@ async def _save_setting(context: BotContext, dialog: Dialog, *, new_message: boo
             context.now(),
             regions=context.regions,
             known_topics=context.topics,
+            settings=context.settings,
             **{field: value},
         )
     except Denied as exc:

@@ -294,3 +294,63 @@ async def test_members_from_before_the_migration_count_as_approved(db_path: Path
         assert member is not None and member.approval == "approved"
     finally:
         await storage.close()
+
+
+async def move_to_irkutsk(h: Harness, user_id: int) -> None:
+    p = h.person(user_id)
+    await p.send("/settings")
+    await p.tap("Регион")
+    await p.tap("Сибирский")
+    await p.tap("Иркутская область")
+
+
+async def test_a_region_change_needs_no_new_approval_but_both_regions_are_told(
+    harness: Harness,
+) -> None:
+    await samara(harness)
+    irkutsk = 706
+    await join(harness, irkutsk, "Сибирский", "Иркутская область", "Образование")
+    await make_coordinator(harness, irkutsk, "RU-IRK")
+    c = harness.person(COORDINATOR)
+    await c.send("/signup_link")
+    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", c.last)
+    assert match
+    p = harness.person(NEWCOMER)
+    await p.send(f"/start {match[1]}")
+    await p.tap("Согласен")
+    await p.send("Анна Иванова")
+    await p.send("НКО Диалог")
+    await p.tap("Да")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert await approval_of(harness, NEWCOMER) == "approved"
+    await harness.deliver()
+    await move_to_irkutsk(harness, NEWCOMER)
+    await harness.deliver()
+    assert await approval_of(harness, NEWCOMER) == "approved"
+    for coordinator in (COORDINATOR, irkutsk):
+        notice = harness.person(coordinator).last
+        assert "сменил регион: Анна Иванова" in notice, coordinator
+        assert "Самарская область" in notice and "Иркутская область" in notice
+    assert not card_texts(harness, irkutsk)
+
+
+async def test_a_waiting_members_request_moves_with_them(harness: Harness) -> None:
+    await samara(harness)
+    irkutsk = 706
+    await join(harness, irkutsk, "Сибирский", "Иркутская область", "Образование")
+    await make_coordinator(harness, irkutsk, "RU-IRK")
+    await harness.deliver()
+    await register(harness, NEWCOMER)
+    await harness.deliver()
+    assert len(card_texts(harness, COORDINATOR)) == 1
+    await move_to_irkutsk(harness, NEWCOMER)
+    await harness.deliver()
+    assert await approval_of(harness, NEWCOMER) == "waiting"
+    cards = card_texts(harness, irkutsk)
+    assert len(cards) == 1 and "Иркутская область" in cards[0]
+    await harness.person(COORDINATOR).tap("Принять")  # the old card: no longer theirs
+    assert "другого региона" in harness.person(COORDINATOR).alerts()[-1]
+    await harness.person(irkutsk).tap("Принять")
+    assert await approval_of(harness, NEWCOMER) == "approved"
