@@ -40,6 +40,8 @@ async def show_profile(update: Update, context: BotContext) -> None:
         return
     caller, member, lang = asking
     lines = [t(lang, "profile.title"), profile_text(context, lang, member_data(member))]
+    if not member.approved and not (caller.is_admin or caller.is_coordinator):
+        lines.append(t(lang, f"approval.me_{member.approval}"))
     if caller.is_admin:
         lines.append(t(lang, "profile.role_admin"))
     for code in sorted(caller.regions):

@@ -81,7 +81,7 @@ async def test_a_new_member_waits_until_a_coordinator_accepts(harness: Harness) 
     assert "опасност" in p.last.lower()
     await p.send("/cancel")
     await p.send("/me")
-    assert "Анна Новичкова" in p.last
+    assert "Анна Новичкова" in p.last and "ждёт подтверждения" in p.last
 
     c = harness.person(COORDINATOR)
     await c.tap("Принять")
