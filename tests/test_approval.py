@@ -354,3 +354,50 @@ async def test_a_waiting_members_request_moves_with_them(harness: Harness) -> No
     assert "другого региона" in harness.person(COORDINATOR).alerts()[-1]
     await harness.person(irkutsk).tap("Принять")
     assert await approval_of(harness, NEWCOMER) == "approved"
+
+
+def test_vetting_is_on_by_default() -> None:
+    assert load_settings(None, bot_token=TOKEN, _env_file=None).member_approval is True
+
+
+async def test_an_invited_coordinator_is_approved_by_the_invite(harness: Harness) -> None:
+    admin = harness.person(ADMIN_ID)
+    await admin.send("/invite_coordinator RU-SAM")
+    match = re.search(r"start=(inv_[A-Za-z0-9_-]+)", admin.last)
+    assert match
+    p = harness.person(COORDINATOR)
+    await p.send(f"/start {match[1]}")
+    await p.tap("Согласен")
+    await p.send("Ольга Координатор")
+    await p.send("НКО Диалог")
+    await p.tap("Приволжский")
+    await p.tap("Самарская область")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert await approval_of(harness, COORDINATOR) == "approved"
+    await harness.deliver()
+    assert not card_texts(harness, ADMIN_ID)
+    assert not any("скоро проверит" in text for text in p.texts)
+
+
+async def test_the_link_of_a_revoked_coordinator_no_longer_approves(harness: Harness) -> None:
+    await samara(harness)
+    c = harness.person(COORDINATOR)
+    await c.send("/signup_link")
+    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", c.last)
+    assert match
+    roles = await harness.storage.roles.for_member(1)
+    await harness.storage.roles.revoke(roles[0].id, actor=ADMIN_ID, now=harness.clock())
+    p = harness.person(NEWCOMER)
+    await p.send(f"/start {match[1]}")
+    await p.tap("Согласен")
+    await p.send("Анна Иванова")
+    await p.send("НКО Диалог")
+    await p.tap("Да")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert await approval_of(harness, NEWCOMER) == "waiting"
+    await harness.deliver()
+    assert len(card_texts(harness, ADMIN_ID)) == 1  # Samara has no coordinator now
