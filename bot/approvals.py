@@ -143,6 +143,7 @@ async def remind_due(storage: Storage, settings: Settings, regions: Regions, now
     for request in await storage.approvals.due(now):
         member = await storage.members.by_id(request.member_id)
         if member is None or member.approval != WAITING or member.telegram_id is None:
+            await storage.approvals.close_request(request.member_id)  # nothing to remind of
             continue
         number = request.reminders + 1
         if number <= REMINDERS_TO_REGION:

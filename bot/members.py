@@ -76,6 +76,7 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             "language": member.language,
             "topics": list(member.topics),
             "status": member.status,
+            "approval": member.approval,
             "registered_at": _iso(member.created_at),
             "updated_at": _iso(member.updated_at),
         },

@@ -17,7 +17,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
-from bot.approvals import approval_for_new, approve_by_invite, ask
+from bot.approvals import approval_for_new, approve_by_invite, ask, region_changed
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
@@ -580,6 +580,7 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
         await go(context, dialog, "summary", hint=t(lang, "reg.hint.incomplete"))
         return
     now = context.now()
+    before = await context.storage.members.by_telegram_id(dialog.telegram_id)
     approval, how = await approval_for_new(
         context.storage, context.settings, dialog.data, profile.region_code
     )
@@ -593,6 +594,10 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     )
     if created and approval == APPROVED and how.startswith("signup"):
         log.info("member %s approved by a coordinator's sign-up link", member.id)
+    if before is not None:  # registered again, perhaps in another region
+        await region_changed(
+            context.storage, context.settings, context.regions, before, member, now
+        )
     await dialogs.end(context.storage, dialog.telegram_id)
     key = "reg.done" if created else "reg.updated"
     await edit_or_send(

@@ -84,6 +84,13 @@ class ApprovalRepo:
         )
         return _request(row) if row else None
 
+    async def close_request(self, member_id: int) -> bool:
+        """Drop a request whose member no longer waits (decided or erased elsewhere)."""
+        changed = await self._db.execute(
+            "DELETE FROM approval_requests WHERE member_id = ?", (member_id,)
+        )
+        return changed > 0
+
     async def due(self, now: datetime, limit: int = 200) -> list[ApprovalRequest]:
         rows = await self._db.fetchall(
             "SELECT * FROM approval_requests WHERE remind_at IS NOT NULL AND remind_at <= ?"

@@ -1,8 +1,10 @@
 """Nothing is stored before consent (#12): a stranger who opens the bot, taps around, types,
-follows a sign-up link and an invite link, and walks away leaves no trace of their Telegram id
-in any table or column of the database."""
+follows a region link, a coordinator's sign-up link and an invite link, and walks away leaves
+no trace of their Telegram id in any table or column of the database."""
 
 from __future__ import annotations
+
+import re
 
 from tests.conftest import Harness
 from tests.test_admin import ADMIN_ID, invite_link, make_coordinator
@@ -42,6 +44,10 @@ async def test_a_stranger_who_walks_away_leaves_no_trace(harness: Harness) -> No
     admin = harness.person(ADMIN_ID)
     await admin.send("/invite_coordinator sam")
     invite = invite_link(admin.last)
+    coordinator = harness.person(601)
+    await coordinator.send("/signup_link")
+    signup = re.search(r"start=(s_[A-Za-z0-9_-]+)", coordinator.last)
+    assert signup
     checkin = await harness.storage.db.fetchone(
         "SELECT checkin_secret FROM events WHERE id = ?", (event_id,)
     )
@@ -66,6 +72,9 @@ async def test_a_stranger_who_walks_away_leaves_no_trace(harness: Harness) -> No
     assert "ничего о вас не сохранили" in p.last
     await p.send(f"/start {invite}")
     assert "Согласие на обработку данных" in p.last
+    await p.tap("English")
+    await p.send(f"/start {signup[1]}")
+    await p.send("/start s_forged")
     await p.send(f"/start ev_{event_id}")
     await p.send(f"/start ci_{event_id}_{checkin[0]}")
     await p.send("/start inv_forged")
