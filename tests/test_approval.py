@@ -4,6 +4,7 @@ events. A coordinator's own sign-up link approves at once; the plain region link
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -401,3 +402,25 @@ async def test_the_link_of_a_revoked_coordinator_no_longer_approves(harness: Har
     assert await approval_of(harness, NEWCOMER) == "waiting"
     await harness.deliver()
     assert len(card_texts(harness, ADMIN_ID)) == 1  # Samara has no coordinator now
+
+
+async def test_signup_link_is_in_the_coordinators_menu_in_both_languages(
+    harness: Harness,
+) -> None:
+    await samara(harness)
+    scope = {"chat_id": COORDINATOR, "type": "chat"}
+    for language in ("", "ru", "en"):
+        commands = harness.telegram.commands.get((json.dumps(scope, sort_keys=True), language))
+        if commands is None:
+            continue
+        described = {c["command"]: c["description"] for c in commands}
+        assert "signup_link" in described, language
+        assert described["signup_link"] in (
+            "Ваша ссылка для регистрации (участники сразу приняты)",
+            "Your sign-up link (members approved at once)",
+        )
+    menu = harness.telegram.menu(scope)
+    assert menu is not None and "signup_link" in menu
+    await register(harness, NEWCOMER)
+    member_menu = harness.telegram.menu({"chat_id": NEWCOMER, "type": "chat"})
+    assert member_menu is None or "signup_link" not in member_menu
