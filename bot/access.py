@@ -82,6 +82,15 @@ def require_member(caller: Caller) -> Member:
     return caller.member
 
 
+def require_approved(caller: Caller) -> Member:
+    """A member whom a coordinator accepted (MEMBER_APPROVAL): only they see events, their
+    places and links, and answer them. Coordinators and admins are never kept waiting."""
+    member = require_member(caller)
+    if member.approved or caller.is_admin or caller.is_coordinator:
+        return member
+    raise Denied("approval.declined_short" if member.approval == "declined" else "approval.wait")
+
+
 def require_admin(caller: Caller) -> None:
     if not caller.is_admin:
         raise Denied("denied.admin_only")

@@ -43,6 +43,7 @@ from bot.revocation import forget_dropped_admins
 from bot.settings import Settings
 from handlers import (
     admin,
+    approvals,
     broadcast,
     dialog,
     evaluations,
@@ -166,6 +167,7 @@ def build_application(
             _command("export_incidents", incidents.export),
             _command("evaluation", evaluations.show_evaluation),
             _command("evaluations", evaluations.compare_evaluations),
+            _command("signup_link", approvals.signup_link),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -189,6 +191,7 @@ def build_application(
             CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
+            CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
             CallbackQueryHandler(profile.unknown_button),
             # everything else in a private chat
             MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),

@@ -24,7 +24,13 @@ from icalendar import Calendar
 from icalendar import Event as IcsEvent
 from openpyxl import Workbook
 
-from bot.access import Caller, Denied, is_number, require_coordinator, require_member
+from bot.access import (
+    Caller,
+    Denied,
+    is_number,
+    require_approved,
+    require_coordinator,
+)
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t, tn
 from bot.regions import Regions, Topic
@@ -137,7 +143,7 @@ def target_choice(caller: Caller, regions: Regions) -> dict[str, Any]:
 async def upcoming_for(storage: Storage, caller: Caller, now: datetime) -> list[Event]:
     """Upcoming events a member sees: their region's and those of the regions they coordinate
     (all of them for federal coordinators and admins)."""
-    member = require_member(caller)
+    member = require_approved(caller)
     if caller.is_admin or caller.is_federal:
         return await storage.events.upcoming(None, now)
     return await storage.events.upcoming(sorted({member.region_code, *caller.regions}), now)
@@ -348,7 +354,7 @@ class Answered:
 
 async def visible_event(storage: Storage, caller: Caller, event_id: int) -> Event:
     """An event the caller may see and answer: published, for their region (or theirs to run)."""
-    member = require_member(caller)
+    member = require_approved(caller)
     event = await storage.events.get(event_id)
     if event is None:
         raise Denied("events.not_found")
@@ -370,7 +376,7 @@ async def answer(
         raise Denied("events.cancelled")
     if event.ends_at <= now:
         raise Denied("events.over")
-    member = require_member(caller)
+    member = require_approved(caller)
     change = await storage.events.answer(event.id, member.id, wanted, event.capacity, now)
     if change.promoted is not None:
         await _tell_promoted(storage, event, change.promoted, now)
@@ -595,7 +601,7 @@ async def check_in(
     storage: Storage, caller: Caller, event_id: int, secret: str, now: datetime
 ) -> tuple[CheckIn, Event | None]:
     """The venue's QR code: records that the member is here (once)."""
-    member = require_member(caller)
+    member = require_approved(caller)
     event = await storage.events.get(event_id)
     if event is None or not secrets.compare_digest(event.checkin_secret, secret):
         return CheckIn.WRONG_CODE, event

@@ -11,6 +11,7 @@ import httpx
 from telegram.error import TelegramError
 
 from bot import dialogs
+from bot.approvals import remind_due
 from bot.backup import BackupError, made_today, make_backup, prune
 from bot.context import BotContext
 from bot.escalation import queue_digests, run_due_steps
@@ -22,9 +23,11 @@ log = logging.getLogger(__name__)
 
 
 async def sweep_reminders(context: BotContext) -> None:
-    """Queue the event reminders that are due (each once), then let the engine send them."""
+    """Queue the event reminders and the reminders of members waiting for approval that are
+    due (each once), then let the engine send them."""
     hours = list(context.settings.reminder_hours)
     queued = await queue_reminders(context.storage, context.regions, hours, context.now())
+    queued += await remind_due(context.storage, context.settings, context.regions, context.now())
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
     context.bot_data.sweeps["sweep_reminders"] = context.now()  # ran to the end

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot import erasures, mydata
 from bot.access import Caller, Denied, require_member
+from bot.approvals import region_changed
 from bot.regions import Regions, Topic
 from bot.registration import valid_topics
 from bot.revocation import queue_stubs
@@ -33,6 +34,7 @@ async def change_profile(
     topics: list[str] | None = None,
     known_topics: list[Topic] | None = None,
     regions: Regions | None = None,
+    settings: Settings | None = None,
 ) -> Member:
     member = require_member(caller)
     if region_code is not None and (regions is None or regions.get(region_code) is None):
@@ -51,6 +53,8 @@ async def change_profile(
     )
     if updated is None:  # erased between the question and the answer
         raise Denied("denied.not_registered")
+    if regions is not None and updated.region_code != member.region_code:
+        await region_changed(storage, settings, regions, member, updated, now)
     return updated
 
 
@@ -78,6 +82,7 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             "language": member.language,
             "topics": list(member.topics),
             "status": member.status,
+            "approval": member.approval,
             "registered_at": _iso(member.created_at),
             "updated_at": _iso(member.updated_at),
         },

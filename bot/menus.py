@@ -13,6 +13,7 @@ COORDINATOR = (
     "evaluation",
     "evaluations",
     "broadcast",
+    "signup_link",
     *MEMBER,
     "members",
 )
@@ -27,6 +28,7 @@ ADMIN = (
     "evaluation",
     "evaluations",
     "broadcast",
+    "signup_link",
     *MEMBER,
     *ADMIN_ONLY,
 )

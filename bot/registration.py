@@ -19,7 +19,7 @@ ORG_MIN, ORG_MAX = 2, 200
 
 _SPACES = re.compile(r"\s+")
 _LETTER = re.compile(r"[^\W\d_]")
-PAYLOAD_RE = re.compile(r"^(r|inv|ev|ci)_([A-Za-z0-9_-]{1,60})$")
+PAYLOAD_RE = re.compile(r"^(r|inv|ev|ci|s)_([A-Za-z0-9_-]{1,60})$")
 
 
 def clean_text(text: str) -> str:
@@ -51,7 +51,7 @@ def check_organisation(text: str) -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True)
 class StartPayload:
-    kind: str  # "region" | "invite" | "event" | "checkin"
+    kind: str  # "region" | "invite" | "event" | "checkin" | "signup" (a coordinator's link)
     value: str
 
 
@@ -62,7 +62,7 @@ def parse_payload(payload: str | None) -> StartPayload | None:
     match = PAYLOAD_RE.match(payload.strip())
     if not match:
         return None
-    kinds = {"r": "region", "inv": "invite", "ev": "event", "ci": "checkin"}
+    kinds = {"r": "region", "inv": "invite", "ev": "event", "ci": "checkin", "s": "signup"}
     return StartPayload(kinds[match[1]], match[2])
 
 
@@ -95,8 +95,15 @@ async def register(
     profile: Profile,
     consent_at: datetime,
     now: datetime,
+    approval: str = "approved",
 ) -> tuple[Member, bool]:
-    """Create the member, or update the same one on a repeated registration."""
+    """Create the member, or update the same one on a repeated registration (which keeps
+    their approval: registering again does not ask the coordinators again)."""
     return await storage.members.upsert(
-        telegram_id, profile, consent_version=CONSENT_VERSION, consent_at=consent_at, now=now
+        telegram_id,
+        profile,
+        consent_version=CONSENT_VERSION,
+        consent_at=consent_at,
+        now=now,
+        approval=approval,
     )

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     regions_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    member_approval: bool = True  # a new member waits until a coordinator accepts them
+    approval_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
     dialog_timeout_minutes: int = Field(default=60, ge=5, le=24 * 60)
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)

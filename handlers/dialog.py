@@ -155,6 +155,13 @@ async def press_flow_button(
         await answer(query, result or None, alert=bool(result))
 
 
+async def close_other(context: BotContext, previous: Dialog, lang: str) -> None:
+    """Another dialogue begins: the open one loses its buttons and the person is told."""
+    await strip_keyboard(context, previous.chat_id, previous.message_id)
+    text = t(lang, f"dialog.replaced.{previous.flow}")
+    await context.bot.send_message(previous.telegram_id, text)
+
+
 async def begin(
     context: BotContext,
     *,
@@ -167,9 +174,7 @@ async def begin(
     and the person is told so (its question loses its buttons)."""
     previous, _expired = await dialogs.current(context.storage, telegram_id, context.now())
     if previous is not None:
-        await strip_keyboard(context, previous.chat_id, previous.message_id)
-        lang = str(data.get("lang", previous.data.get("lang", "ru")))
-        await context.bot.send_message(telegram_id, t(lang, f"dialog.replaced.{previous.flow}"))
+        await close_other(context, previous, str(data.get("lang", previous.data.get("lang", "ru"))))
     return await dialogs.begin(
         context.storage,
         context.settings,

@@ -877,7 +877,11 @@ async def list_events(update: Update, context: BotContext) -> None:
     if asking is None:
         return
     caller, _member, lang = asking
-    text, markup = await _events_page(context, caller, lang, 0)
+    try:
+        text, markup = await _events_page(context, caller, lang, 0)
+    except Denied as exc:  # waiting for approval
+        await send(update, context, t(lang, exc.key))
+        return
     await send(update, context, text, markup)
 
 
@@ -892,7 +896,11 @@ async def turn_events_page(update: Update, context: BotContext) -> None:
     if caller.member is None or len(parts) != 2 or not is_number(parts[1]) or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
-    text, markup = await _events_page(context, caller, lang, int(parts[1]))
+    try:
+        text, markup = await _events_page(context, caller, lang, int(parts[1]))
+    except Denied as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+        return
     await answer(query)
     await edit_or_send(context, message.chat.id, message.message_id, text, markup)
 
@@ -1221,7 +1229,13 @@ async def check_in_link(context: BotContext, caller: Caller, value: str, lang: s
     if not is_number(event_part) or not secret:
         await context.bot.send_message(caller.telegram_id, t(lang, "events.checkin.wrong_code"))
         return
-    outcome, event = await check_in(context.storage, caller, int(event_part), secret, context.now())
+    try:
+        outcome, event = await check_in(
+            context.storage, caller, int(event_part), secret, context.now()
+        )
+    except Denied as exc:
+        await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
+        return
     title = esc(event.title) if event else ""
     await context.bot.send_message(
         caller.telegram_id, t(lang, f"events.checkin.{outcome.value}", title=title)

@@ -42,6 +42,8 @@ async def show_profile(update: Update, context: BotContext) -> None:
         return
     caller, member, lang = asking
     lines = [t(lang, "profile.title"), profile_text(context, lang, member_data(member))]
+    if not member.approved and not (caller.is_admin or caller.is_coordinator):
+        lines.append(t(lang, f"approval.me_{member.approval}"))
     if caller.is_admin:
         lines.append(t(lang, "profile.role_admin"))
     for code in sorted(caller.regions):
@@ -178,7 +180,8 @@ def route_text(
         if expired:
             await send(update, context, t(lang, "dialog.expired"))
             return
-        key = "fallback.member" if caller.member else "fallback.guest"
+        # someone not registered may be answering the consent question, which keeps no state
+        key = "fallback.member" if caller.member else "reg.tap_agree"
         await send(update, context, t(lang, key))
 
     return on_message

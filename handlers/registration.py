@@ -13,10 +13,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
+from bot.approvals import approval_for_new, approve_by_invite, ask, region_changed
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
@@ -32,6 +33,7 @@ from handlers.common import (
     Button,
     answer,
     caller_of,
+    chat_of,
     edit_or_send,
     esc,
     keyboard,
@@ -43,8 +45,9 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, is_current_question, show, strip_keyboard
+from handlers.dialog import close_other, go, is_current_question, show, strip_keyboard
 from handlers.menus import refresh_menu
+from storage.approvals import APPROVED, WAITING
 from storage.dialogs import Dialog
 from storage.members import Member
 
@@ -58,6 +61,8 @@ CALLBACK_PATTERN = r"^(reg|set):"
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")
 REGION_STEPS = ("district", "region", "region_confirm", "region_pick")
+NO_CARRY = "-"  # consent buttons of someone who came without a link
+LANGS = ("ru", "en")
 
 
 # ---------------------------------------------------------------- rendering one question
@@ -110,13 +115,16 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     lang = str(data.get("lang", "ru"))
     rows: list[list[Button]] = []
     if step == "consent":
+        # Nothing is stored before the person agrees: the buttons carry the language and the
+        # link the person came by (region, invite, event), and work without a dialogue row.
         other = "en" if lang == "ru" else "ru"
+        carry = str(data.get("carry") or NO_CARRY)
         text = t(lang, "reg.consent")
         rows = [
-            [(t(lang, "reg.agree"), "reg:consent:yes")],
-            [(t(lang, "reg.disagree"), "reg:consent:no")],
-            [(t(other, "lang.switch_to"), f"reg:lang:{other}")],
-            [_cancel(lang)],
+            [(t(lang, "reg.agree"), f"reg:consent:yes:{lang}:{carry}")],
+            [(t(lang, "reg.disagree"), f"reg:consent:no:{lang}")],
+            [(t(other, "lang.switch_to"), f"reg:consent:lang:{other}:{carry}")],
+            [(t(lang, "common.cancel"), f"reg:consent:cancel:{lang}")],
         ]
     elif step == "name":
         text = t(lang, "reg.ask_name")
@@ -217,18 +225,31 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if payload is None or payload.kind in ("region", "event", "checkin"):
+    if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
             hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
             await show(context, dialog, new_message=True, hint=hint)
             return
-    if caller.member is not None and (payload is None or payload.kind == "region"):
+    if caller.member is not None and (payload is None or payload.kind in ("region", "signup")):
         markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
         await send(
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
         )
         return
+    await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+def _carry(raw: str | None) -> str:
+    """The link's payload as the consent buttons carry it (within Telegram's 64 bytes)."""
+    if raw is None or parse_payload(raw) is None or len(raw) > 40:
+        return NO_CARRY
+    return raw.strip()
+
+
+def _start_data(context: BotContext, carry: str, lang: str) -> dict[str, object]:
+    """The new registration's answers so far, from the link the consent buttons carry."""
+    payload = parse_payload(carry) if carry != NO_CARRY else None
     data: dict[str, object] = {"lang": lang, "topics": []}
     if payload and payload.kind == "region":
         region = context.regions.parse_code(payload.value)
@@ -238,24 +259,28 @@ async def start_registration(update: Update, context: BotContext) -> None:
         data["invite"] = token_hash(payload.value)
     if payload and payload.kind in ("event", "checkin"):
         data["after"] = [payload.kind, payload.value]  # opened once registration is done
-    await _begin_registration(update, context, data, lang)
+    if payload and payload.kind == "signup":
+        data["signup"] = token_hash(payload.value)
+    return data
 
 
-async def _begin_registration(
-    update: Update, context: BotContext, data: dict[str, object], lang: str
-) -> None:
-    user = user_of(update)
+async def _welcome(update: Update, context: BotContext, lang: str, raw: str | None) -> None:
+    """The welcome and the consent question. Stateless: nothing about the person is stored
+    until they agree (the consent buttons carry what is needed)."""
+    carry = _carry(raw)
+    payload = parse_payload(carry) if carry != NO_CARRY else None
     await send(update, context, t(lang, "reg.welcome"))
-    if data.get("invite"):
+    if payload is not None and payload.kind == "invite":
         await send(update, context, t(lang, "invite.register_first"))
-    dialog = await begin_dialog(
-        context,
-        telegram_id=user.id,
+    consent = Dialog(
+        telegram_id=user_of(update).id,
+        chat_id=chat_of(update).id,
         flow=REG,
         step="consent",
-        data=data,
+        data={"lang": lang, "carry": carry},
     )
-    await show(context, dialog, new_message=True)
+    text, markup = question(context, consent)
+    await send(update, context, text, markup)
 
 
 async def open_settings(update: Update, context: BotContext) -> None:
@@ -318,6 +343,7 @@ async def _save_setting(context: BotContext, dialog: Dialog, *, new_message: boo
             context.now(),
             regions=context.regions,
             known_topics=context.topics,
+            settings=context.settings,
             **{field: value},
         )
     except Denied as exc:
@@ -347,7 +373,6 @@ def _previous(dialog: Dialog) -> str | None:
     if dialog.data.get("editing") and step in ("name", "org", "district", "topics", "edit"):
         return "summary"
     return {
-        "name": "consent",
         "org": "name",
         "region_confirm": "org",
         "district": "org",
@@ -372,8 +397,21 @@ async def press_button(update: Update, context: BotContext) -> None:
         caller = await caller_of(update, context)
         lang = lang_of(update, context, caller)
         await answer(query)
-        await _begin_registration(update, context, {"lang": lang, "topics": []}, lang)
+        await _welcome(update, context, lang, None)
         return
+    match parts:
+        case ["reg", "consent", "lang", code, carry] if code in LANGS:
+            await answer(query)
+            await _show_consent(context, query, code, carry)
+            return
+        case ["reg", "consent", "cancel" | "no" as what, code] if code in LANGS:
+            await answer(query)
+            key = "reg.cancelled" if what == "cancel" else "reg.no_consent"
+            await _close_consent(context, query, t(code, key))
+            return
+        case ["reg", "consent", "yes", code, carry] if code in LANGS:
+            await _agree(update, context, code, carry)
+            return
     dialog, expired = await dialogs.current(context.storage, user.id, now)
     if dialog is None or dialog.flow not in FLOWS:
         lang = lang_of(update, context, await caller_of(update, context))
@@ -388,6 +426,46 @@ async def press_button(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
     else:
         await answer(query, handled or None, alert=bool(handled))
+
+
+async def _show_consent(context: BotContext, query: CallbackQuery, lang: str, carry: str) -> None:
+    """The consent question in the other language, in place (still nothing stored)."""
+    user_id = query.from_user.id
+    consent = Dialog(user_id, user_id, REG, "consent", {"lang": lang, "carry": _carry(carry)})
+    text, markup = question(context, consent)
+    message_id = query.message.message_id if query.message is not None else None
+    await edit_or_send(context, user_id, message_id, text, markup)
+
+
+async def _close_consent(context: BotContext, query: CallbackQuery, text: str) -> None:
+    user_id = query.from_user.id
+    message_id = query.message.message_id if query.message is not None else None
+    await edit_or_send(context, user_id, message_id, text)
+
+
+async def _agree(update: Update, context: BotContext, lang: str, carry: str) -> None:
+    """'Согласен': the registration dialogue begins now, with what the buttons carried."""
+    query = update.callback_query
+    assert query is not None
+    user_id = user_of(update).id
+    open_, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if open_ is not None and open_.flow == REG and open_.step != "consent":
+        await answer(query, t(lang, "dialog.stale"), alert=True)  # a copy, already answered
+        return
+    data = _start_data(context, _carry(carry), lang)
+    signup = data.get("signup")
+    if isinstance(signup, str):  # a coordinator's own link: their region, approved at the end
+        link = await context.storage.approvals.live_link(signup)
+        if link is not None:
+            data["preset"] = link.region_code
+    if open_ is not None and open_.flow == REG:  # a consent step saved by an older version
+        data = {**open_.data, **data, "lang": lang}
+    elif open_ is not None:
+        await close_other(context, open_, lang)
+    message_id = query.message.message_id if query.message is not None else None
+    consent = Dialog(user_id, user_id, REG, "consent", data, message_id)
+    await _on_button(context, consent, ["reg", "consent", "yes"], lang)
+    await answer(query)
 
 
 async def _on_button(
@@ -501,13 +579,25 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     if profile is None or not isinstance(consent_at, str):
         await go(context, dialog, "summary", hint=t(lang, "reg.hint.incomplete"))
         return
+    now = context.now()
+    before = await context.storage.members.by_telegram_id(dialog.telegram_id)
+    approval, how = await approval_for_new(
+        context.storage, context.settings, dialog.data, profile.region_code
+    )
     member, created = await register(
         context.storage,
         telegram_id=dialog.telegram_id,
         profile=profile,
         consent_at=datetime.fromisoformat(consent_at),
-        now=context.now(),
+        now=now,
+        approval=approval,
     )
+    if created and approval == APPROVED and how.startswith("signup"):
+        log.info("member %s approved by a coordinator's sign-up link", member.id)
+    if before is not None:  # registered again, perhaps in another region
+        await region_changed(
+            context.storage, context.settings, context.regions, before, member, now
+        )
     await dialogs.end(context.storage, dialog.telegram_id)
     key = "reg.done" if created else "reg.updated"
     await edit_or_send(
@@ -519,6 +609,12 @@ async def _finish(context: BotContext, dialog: Dialog, lang: str) -> None:
     invite = dialog.data.get("invite")
     if isinstance(invite, str):
         await _use_invite_for_chat(context, dialog.chat_id, member, invite, lang)
+        member = await context.storage.members.by_id(member.id) or member
+    if member.approval == WAITING:
+        await ask(context.storage, context.settings, context.regions, member, now)
+        await context.bot.send_message(dialog.chat_id, t(lang, "approval.waiting"))
+        if context.bot_data.delivery is not None:
+            context.bot_data.delivery.wake()
     caller = await identify(context.storage, context.settings, dialog.telegram_id)
     await refresh_menu(context.bot, caller, context.settings.default_language)
     await context.bot.send_message(dialog.chat_id, t(lang, f"help.{caller.level}"))
@@ -541,6 +637,8 @@ async def _use_invite_for_chat(
     outcome, role = await redeem_invite(
         context.storage, context.settings, member.id, hashed, context.now()
     )
+    if outcome is InviteOutcome.GRANTED and role is not None and role.granted_by is not None:
+        await approve_by_invite(context.storage, member, role.granted_by, context.now())
     if outcome is InviteOutcome.GRANTED and role is not None:
         if role.region_code == "*":
             text = t(lang, "invite.granted_federal")

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.approvals import ApprovalRepo
 from storage.dialogs import DialogRepo
 from storage.evaluations import EvaluationRepo
 from storage.events import EventRepo
@@ -215,6 +216,7 @@ class Storage:
         self.evaluations = EvaluationRepo(db)
         self.updates = UpdateRepo(db)
         self.limits = LimitRepo(db)
+        self.approvals = ApprovalRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

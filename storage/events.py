@@ -437,13 +437,14 @@ def _event(row: aiosqlite.Row, regions: list[str], topics: list[str]) -> Event:
 async def audience(
     db: Database, regions: Sequence[str], topics: Sequence[str] = ()
 ) -> list[Audience]:
-    """Active members of these regions (and, if topics are given, with one of them)."""
+    """Active, approved members of these regions (and, if topics are given, with one of
+    them): a member waiting for approval gets no announcements."""
     if not regions:
         return []
     marks = ",".join("?" * len(regions))
     sql = (
         "SELECT m.id, m.telegram_id, m.language, m.region_code FROM members m"
-        f" WHERE m.status = 'active' AND m.region_code IN ({marks})"
+        f" WHERE m.status = 'active' AND m.approval = 'approved' AND m.region_code IN ({marks})"
     )
     params: list[object] = list(regions)
     if topics:

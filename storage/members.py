@@ -44,6 +44,11 @@ class Member:
     created_at: datetime
     updated_at: datetime
     topics: tuple[str, ...]
+    approval: str = "approved"  # waiting | approved | declined (MEMBER_APPROVAL)
+
+    @property
+    def approved(self) -> bool:
+        return self.approval == "approved"
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class RegionCount:
 
 _COLUMNS = (
     "id, telegram_id, name, organisation, region_code, language, consent_version, consent_at, "
-    "status, created_at, updated_at"
+    "status, created_at, updated_at, approval"
 )
 
 
@@ -73,6 +78,7 @@ def _member(row: aiosqlite.Row, topics: Sequence[str]) -> Member:
         created_at=from_db(row["created_at"]),
         updated_at=from_db(row["updated_at"]),
         topics=tuple(sorted(topics)),
+        approval=row["approval"],
     )
 
 
@@ -105,8 +111,10 @@ class MemberRepo:
         consent_version: str,
         consent_at: datetime,
         now: datetime,
+        approval: str = "approved",
     ) -> tuple[Member, bool]:
-        """Register or re-register: one member per Telegram user. Returns (member, created)."""
+        """Register or re-register: one member per Telegram user. Returns (member, created).
+        `approval` is that of a new member; a registered one keeps theirs."""
         async with self._db.transaction() as tx:
             existing = await tx.fetchone(
                 "SELECT id FROM members WHERE telegram_id = ?", (telegram_id,)
@@ -120,12 +128,14 @@ class MemberRepo:
                 "cv": consent_version,
                 "ca": to_db(consent_at),
                 "now": to_db(now),
+                "approval": approval,
             }
             if existing is None:
                 row = await tx.fetchone(
                     "INSERT INTO members (telegram_id, name, organisation, region_code, language,"
-                    " consent_version, consent_at, status, created_at, updated_at)"
-                    " VALUES (:tid, :name, :org, :region, :lang, :cv, :ca, 'active', :now, :now)"
+                    " consent_version, consent_at, status, created_at, updated_at, approval)"
+                    " VALUES (:tid, :name, :org, :region, :lang, :cv, :ca, 'active', :now, :now,"
+                    " :approval)"
                     " RETURNING id",
                     params,
                 )
@@ -224,6 +234,10 @@ class MemberRepo:
             (member_id,),
         )
         await tx.execute("DELETE FROM dialogs WHERE telegram_id = ?", (row["telegram_id"],))
+        # a request for approval and the cards that name them; their own sign-up links
+        await tx.execute("DELETE FROM approval_requests WHERE member_id = ?", (member_id,))
+        await tx.execute("DELETE FROM signup_links WHERE member_id = ?", (member_id,))
+        await tx.execute("DELETE FROM outbox WHERE dedupe_key LIKE ?", (f"apv{member_id}:%",))
         await _unlink_incidents(tx, member_id, row["telegram_id"])
         # evaluation answers stay in the figures, without the person (and only the day)
         await tx.execute(

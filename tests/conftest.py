@@ -59,6 +59,7 @@ def settings(db_path: Path) -> Settings:
         admin_ids=str(ADMIN_ID),
         database_path=db_path,
         flood_per_minute=1000,  # flow tests act fast under a frozen clock; see test_guard
+        member_approval=False,  # flows not about vetting; tests/test_approval.py turns it on
         _env_file=None,
     )
 

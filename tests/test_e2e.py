@@ -53,6 +53,7 @@ def bot_env(db_path: Path, server: FakeBotApiServer | None, **overrides: str) ->
         # tests/test_any_hour.py, which runs this file with the clock at night
         QUIET_HOURS="0-0",
         DIGEST_HOUR="off",
+        MEMBER_APPROVAL="false",  # the flows here are not about vetting (tests/test_approval.py)
     )
     if server is not None:
         env.update(BOT_API_BASE_URL=server.base_url, BOT_API_BASE_FILE_URL=server.file_url)

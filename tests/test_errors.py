@@ -40,10 +40,12 @@ async def test_an_edit_of_a_deleted_message_falls_back_to_a_new_message(
     harness.telegram.fail(
         "editMessageText", code=400, description="Bad Request: message to edit not found"
     )
-    await p.press("reg:lang:en", message_id=message_id)
+    await p.tap("English")
     assert "Consent to data processing" in p.last
+    assert p.last_message_with_buttons()["message_id"] != message_id
+    await p.tap("I agree")
     dialog = await harness.storage.dialogs.get(402)
-    assert dialog is not None and dialog.message_id != message_id
+    assert dialog is not None and dialog.step == "name"
 
 
 async def test_a_failing_command_menu_does_not_stop_the_start(
@@ -130,9 +132,8 @@ async def test_telegram_down_for_a_reply_is_logged_without_a_traceback(
     assert "Telegram did not take the answer" in caplog.text
     assert "Traceback" not in caplog.text and "error while handling" not in caplog.text
     assert not harness.telegram.sent(chat_id=ADMIN_ID)
-    await p.tap("Согласен")  # on the question the person still sees
-    assert "Согласие на обработку данных" in p.last  # shown again, as a new message
-    await p.tap("Согласен")
+    assert await harness.storage.dialogs.get(405) is None  # nothing kept before consent
+    await p.tap("Согласен")  # on the question the person still sees: taken afresh
     assert "Как вас зовут" in p.last
 
 
@@ -172,10 +173,11 @@ async def test_a_question_sent_twice_after_a_timeout_works_from_either_copy(
         if chat == 406 and "Согласие на обработку данных" in str(m.get("text"))
     ]
     assert len(copies) == 2
-    await p.press("reg:consent:yes", message_id=copies[0])
+    agree = harness.telegram.messages[(406, copies[0])]["reply_markup"]["inline_keyboard"][0][0]
+    await p.press(agree["callback_data"], message_id=copies[0])
     assert not p.alerts()
     dialog = await harness.storage.dialogs.get(406)
     assert dialog is not None and dialog.step == "name"
     # once the dialogue has moved on, the copy's buttons are old like any other
-    await p.press("reg:consent:yes", message_id=copies[0])
+    await p.press(agree["callback_data"], message_id=copies[1])
     assert "уже не действует" in p.alerts()[-1]

@@ -99,16 +99,20 @@ async def test_an_answer_cut_off_before_it_was_taken_asks_again(harness: Harness
 async def test_a_button_press_cut_off_shows_the_question_again(harness: Harness) -> None:
     p = harness.person(4007)
     await p.send("/start")
+    await p.tap("Согласен")
+    await p.send("Анна Иванова")
+    await p.send("НКО Диалог")
     message = p.last_message_with_buttons()
-    tap = factories.callback_update(harness.app.bot, p.user, "reg:consent:yes", message)
+    district = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    tap = factories.callback_update(harness.app.bot, p.user, district, message)
     assert await harness.storage.updates.begin(tap.update_id, harness.clock()) == "new"
     await harness.app.process_update(tap)
     assert tap.callback_query is not None
     answers = harness.telegram.sent("answerCallbackQuery")
     assert [c.params["callback_query_id"] for c in answers][-1] == tap.callback_query.id
-    assert "Согласие на обработку данных" in p.last  # asked again; the person taps again
-    await p.tap("Согласен")
-    assert "Как вас зовут" in p.last
+    assert "Выберите федеральный округ" in p.last  # asked again; the person taps again
+    await p.press(district)
+    assert "Выберите ваш регион" in p.last
 
 
 async def test_a_flood_is_asked_to_slow_down_once_and_dropped(harness: Harness) -> None:

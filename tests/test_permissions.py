@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "export_incidents": "coordinator",
     "evaluation": "region",
     "evaluations": "coordinator",
+    "signup_link": "coordinator",
     "members": "coordinator",
     "link_region": "group",
     "unlink_region": "group",
@@ -69,6 +70,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "evs": ("evs:20261101:20261130:x", "coordinator"),
     "fgt": ("fgt:yes", "member"),
     "rvk": ("rvk:1:yes", "admin"),
+    "apv": ("apv:1:no", "region"),  # a waiting member's card: tests/test_approval.py too
 }
 
 # who is refused, by the role a command or button needs

@@ -152,7 +152,7 @@ async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
 ) -> None:
     p = harness.person(108)
     await p.send("/start")
-    await p.send("не знаю")  # typed instead of pressing a button
+    await p.send("не знаю")  # typed instead of pressing a button (no state before consent)
     assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last
     await p.tap("Согласен")
     await p.send("1")
@@ -368,13 +368,18 @@ async def test_half_done_registration_survives_a_restart(
 async def test_typed_words_work_like_the_buttons(harness: Harness) -> None:
     p = harness.person(119)
     await p.send("/start r_RU-IRK")
+    # nothing is stored before consent, so a typed "Согласен" cannot know the link: the
+    # person is asked to tap the button, which carries it
     await p.send("Согласен")
-    assert "согласие получено" in p.texts[-2] and "Как вас зовут" in p.last
+    assert "выберите ответ кнопкой под сообщением «Согласие" in p.last
+    assert await harness.storage.dialogs.get(119) is None
+    await p.tap("Согласен")
+    assert "согласие получено" in p.texts[-3] and "Как вас зовут" in p.last
     await p.send("Отмена")
     assert "Регистрация отменена" in p.last
     assert await harness.storage.dialogs.get(119) is None
     await p.send("/start r_RU-IRK")
-    await p.send("да")
+    await p.tap("Согласен")
     await p.send("Анна")
     await p.send("назад")
     assert "Как вас зовут" in p.last
