@@ -37,7 +37,7 @@ from bot.evaluations import (
     question_text,
     questions_of,
 )
-from bot.events import managed_event
+from bot.events import is_creator, managed_event
 from bot.exports import period_bounds
 from bot.i18n import t, tn
 from bot.regions import Regions
@@ -111,8 +111,7 @@ def _marks(responses: list[Response], key: str) -> list[int]:
 
 def sees_all(caller: Caller, event: Event) -> bool:
     """The event's creator, federal coordinators and admins see every answer one by one."""
-    creator = caller.member is not None and event.created_by == caller.member.id
-    return creator or caller.is_admin or caller.is_federal
+    return is_creator(caller, event) or caller.is_admin or caller.is_federal
 
 
 def _small(n: int) -> int | None:
@@ -192,14 +191,10 @@ async def event_report(
     responses = await storage.evaluations.responses(event.id, round_)
     asked, answered = await storage.evaluations.counts(event.id, round_)
     everything = sees_all(caller, event)
-    unknown_seen = everything
-    if config.anonymous and not everything:
-        # an anonymous answer keeps no region when fewer than SMALL_CELL were asked there: it
-        # is the caller's own only when every such small region is one they coordinate
-        asked_there = await storage.evaluations.asked_by_region(event.id, round_)
-        unknown_seen = all(
-            caller.coordinates(code) for code, n in asked_there.items() if n < SMALL_CELL
-        )
+    # an anonymous answer from a small region keeps no region, and whose region it was cannot
+    # be worked out later (people move, erase themselves, the invitations are purged): it is
+    # read one by one only by someone who coordinates every region of the event
+    unknown_seen = everything or all(caller.coordinates(code) for code in event.regions)
     seen: list[Response] = []
     pooled: list[Response] = []
     for response in responses:

@@ -503,9 +503,18 @@ async def managed_event(
     return event
 
 
+def is_creator(caller: Caller, event: Event) -> bool:
+    """The event's creator, while they still coordinate one of its regions: a creator whose
+    region was taken away keeps no more than any coordinator (access follows the role)."""
+    return (
+        caller.member is not None
+        and event.created_by == caller.member.id
+        and any(caller.coordinates(code) for code in event.regions)
+    )
+
+
 def runs_whole(caller: Caller, event: Event) -> bool:
-    creator = caller.member is not None and event.created_by == caller.member.id
-    return creator or all(caller.coordinates(code) for code in event.regions)
+    return is_creator(caller, event) or all(caller.coordinates(code) for code in event.regions)
 
 
 async def visible_participants(
@@ -517,8 +526,7 @@ async def visible_participants(
     sees the participants of the regions they coordinate (even of an event they run whole,
     people from elsewhere come through its link): other regions only in aggregate."""
     people = await storage.events.participants(event.id)
-    creator = caller.member is not None and event.created_by == caller.member.id
-    if creator or caller.is_admin or caller.is_federal:
+    if is_creator(caller, event) or caller.is_admin or caller.is_federal:
         return people, 0
     shown = [p for p in people if caller.coordinates(p.region_code)]
     return shown, len(people) - len(shown)

@@ -51,11 +51,13 @@ async def join_samara(h: Harness, user_id: int, event_id: int) -> None:
 
 async def two_region_event(h: Harness) -> int:
     """A training for Moscow and Samara: seven Moscow participants (six answer), three from
-    Samara (all answer); coordinators of each region, the event's creator, a federal one."""
+    Samara (all answer); coordinators of each region, the event's creator (a coordinator of
+    Moscow: a creator sees everything only while they coordinate one of the event's regions),
+    a federal one."""
     for user_id, scope in (
         (MOSCOW_COORD, "RU-MOW"),
         (SAMARA_COORD, "RU-SAM"),
-        (CREATOR, "RU-KGD"),
+        (CREATOR, "RU-MOW"),
         (FEDERAL, "all"),
     ):
         await register(h, user_id, name=f"Координатор {user_id}")
@@ -311,3 +313,45 @@ async def test_anonymous_answers_without_a_region_stay_in_the_pool(harness: Harn
     await c.tap("CSV")
     seen = everything_seen(harness, c)
     assert "Москва 4" in seen and "Самарский отзыв" not in seen
+
+
+async def test_unplaced_anonymous_answers_stay_pooled_when_people_move(
+    harness: Harness, settings: Settings
+) -> None:
+    """Samara's four anonymous answers keep no region (fewer than five were asked there). When
+    a Moscow participant later moves to Samara, no region is small any more: the four must
+    still not appear one by one to Moscow's coordinator (whose they are cannot be known later:
+    people move, erase themselves, the invitations are purged)."""
+    await register(harness, MOSCOW_COORD)
+    await make_coordinator(harness, MOSCOW_COORD, "RU-MOW")
+    event_id = await make_event(
+        harness,
+        regions=("RU-MOW", "RU-SAM"),
+        evaluation={"template": "short", "anonymous": True},
+    )
+    await crowd_going(harness, event_id, CROWD[:6])
+    samara = (*SAMARA[:3], 3309)
+    for user_id in samara:
+        await join_samara(harness, user_id, event_id)
+    await at(harness, ENDS + timedelta(minutes=1))
+    for n, user_id in enumerate(CROWD[:6]):
+        await answer_with(harness, user_id, event_id, ["5", "4", f"text:Москва {n}"])
+    for user_id in samara:
+        await answer_with(harness, user_id, event_id, ["1", "1", "text:Самарский секрет"])
+    caller = await identify(harness.storage, settings, MOSCOW_COORD)
+
+    def texts(report: Any) -> list[str]:
+        return [a.text for r in report.responses for a in r.answers.values() if a.text]
+
+    before = await event_report(harness.storage, caller, event_id, "ru")
+    assert len(before.pooled) == 4 and not any("Самар" in x for x in texts(before))
+    await harness.storage.db.execute(
+        "UPDATE members SET region_code = 'RU-SAM' WHERE telegram_id = ?", (CROWD[0],)
+    )
+    after = await event_report(harness.storage, caller, event_id, "ru")
+    assert len(after.pooled) == 4 and not any("Самар" in x for x in texts(after))
+    c = harness.person(MOSCOW_COORD)
+    await c.send(f"/evaluation {event_id}")
+    await c.tap("Таблица XLSX")
+    await c.tap("CSV")
+    assert "Самарский секрет" not in everything_seen(harness, c)

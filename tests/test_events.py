@@ -10,7 +10,7 @@ import pytest
 from bot.events import parse_when, when_text
 from bot.regions import load_regions
 from bot.timefmt import zone_name
-from tests.conftest import START, Harness
+from tests.conftest import ADMIN_ID, START, Harness
 from tests.test_admin import make_coordinator
 from tests.test_registration import register
 
@@ -405,6 +405,18 @@ async def test_participants_list_as_xlsx_and_qr_check_in(harness: Harness) -> No
     assert "не подходит" in p.last
     rows_db = await harness.storage.db.fetchall("SELECT member_id, checked_in_at FROM rsvps")
     assert sum(1 for r in rows_db if r["checked_in_at"]) == 1
+    # the creator loses Samara (and coordinates Moscow now): no more than any coordinator
+    await make_coordinator(harness, 891, "RU-MOW")
+    member = await harness.storage.members.by_telegram_id(891)
+    assert member is not None
+    roles = await harness.storage.roles.for_member(member.id)
+    admin = harness.person(ADMIN_ID)
+    await admin.send(f"/revoke {next(r.id for r in roles if r.region_code == 'RU-SAM')}")
+    await admin.tap("Да, снять роль")
+    await c.send(f"/event {event_id}")
+    assert "не ваших регионов" in c.last, c.last
+    names, _ = await listed(895)
+    assert len(names) == 3  # the federal coordinator still sees everyone
 
 
 async def test_check_in_only_on_the_day(harness: Harness) -> None:
