@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sqlite3
+from collections.abc import Callable
 from http import HTTPStatus
 
 import tornado.httpserver
@@ -109,10 +110,9 @@ class _TelegramPost(tornado.web.RequestHandler):
     """POST <path>: an update from Telegram, accepted only with the secret (compared in
     constant time); anything else gets 403 and is never looked at."""
 
-    def initialize(self, app: BotApp, secret: bytes, refused: Throttle) -> None:
+    def initialize(self, app: BotApp, secret: bytes) -> None:
         self.app = app
         self.secret = secret
-        self.refused = refused
 
     def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies; the secret is the check
         return
@@ -120,9 +120,6 @@ class _TelegramPost(tornado.web.RequestHandler):
     async def post(self) -> None:
         given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.secret):
-            self.refused.warning(
-                log, "webhook request without the right secret from %s", self.request.remote_ip
-            )
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
         try:
             data = json.loads(self.request.body)
@@ -143,19 +140,40 @@ class _TelegramPost(tornado.web.RequestHandler):
         return
 
 
+def _access_log(refused: Throttle) -> Callable[[tornado.web.RequestHandler], None]:
+    """Tornado's own line per request, replaced: nothing for Telegram's accepted posts, and
+    for refused ones (anyone on the network can send them) at most one line a minute."""
+
+    def log_request(handler: tornado.web.RequestHandler) -> None:
+        status = handler.get_status()
+        if status < HTTPStatus.BAD_REQUEST:
+            return
+        request = handler.request
+        if status == HTTPStatus.FORBIDDEN:
+            refused.warning(
+                log, "webhook request without the right secret from %s", request.remote_ip
+            )
+        else:
+            refused.warning(
+                log,
+                "webhook request refused (%s %s %s) from %s",
+                status,
+                request.method,
+                request.path[:100],
+                request.remote_ip,
+            )
+
+    return log_request
+
+
 async def start_webhook(app: BotApp, settings: Settings) -> tornado.httpserver.HTTPServer:
     """Our own small web server (the secret checked in constant time, bodies never logged),
     then setWebhook so that Telegram posts updates to WEBHOOK_URL."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     web = tornado.web.Application(
-        [
-            (
-                settings.webhook_path,
-                _TelegramPost,
-                {"app": app, "secret": secret.encode(), "refused": Throttle(60.0)},
-            )
-        ]
+        [(settings.webhook_path, _TelegramPost, {"app": app, "secret": secret.encode()})],
+        log_function=_access_log(Throttle(60.0)),
     )
     server = tornado.httpserver.HTTPServer(web, max_body_size=MAX_UPDATE_BYTES, xheaders=True)
     server.listen(settings.webhook_port, address=settings.webhook_listen)
