@@ -39,6 +39,10 @@ async def link_region(
         raise Denied("groups.bad_region")
     if not caller.coordinates(region.code):
         raise Denied("groups.not_your_region")
+    linked = await storage.groups.get(chat_id)
+    if linked is not None and not caller.coordinates(linked.region_code):
+        # linked to another region: only that region's coordinators may change it
+        raise Denied("groups.not_your_region")
     if not await group_admin():
         raise Denied("groups.not_group_admin")
     await storage.groups.link(

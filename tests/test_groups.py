@@ -146,6 +146,10 @@ async def test_a_group_administrator_who_does_not_coordinate_the_region_is_refus
     await admin_of_group.send_in_group("/unlink_region", GROUP)
     assert "только координатор этого региона" in group_texts(harness)[-1]
     assert await snapshot_groups(harness) == before and before
+    # nor point it at Moscow instead
+    await admin_of_group.send_in_group("/link_region mow", GROUP)
+    assert "только координатор этого региона" in group_texts(harness)[-1]
+    assert await snapshot_groups(harness) == before
 
 
 async def test_when_telegram_cannot_tell_the_answer_is_polite_and_nothing_changes(
