@@ -19,7 +19,8 @@ COMMITS = 2000
 async def commits(mode: str) -> str:
     """One small transaction after another (an answer stored at a dialogue step)."""
     storage.db.SYNCHRONOUS = mode
-    with tempfile.TemporaryDirectory() as tmp:
+    # beside the repository, not in /tmp (a tmpfs on many machines would make fsync free)
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         store = await Storage.open(Path(tmp) / "bench.sqlite3")
         mode_seen = await store.db.fetchone("PRAGMA synchronous")
         assert mode_seen is not None and mode_seen[0] == {"FULL": 2, "NORMAL": 1}[mode]

@@ -18,7 +18,7 @@ PEOPLE = 300
 
 
 async def run(per_second: float) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:  # on disk, not a tmpfs
         path = Path(tmp) / "bench.sqlite3"
         settings = load_settings(
             None,

@@ -185,7 +185,13 @@ def test_bot_api_over_http_only_on_this_machine(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://api.example.org/bot", "http://10.0.0.5:8081/bot", "http://127.example/bot"]
+    "url",
+    [
+        "http://api.example.org/bot",
+        "http://10.0.0.5:8081/bot",
+        "http://127.example/bot",
+        "http://bot.localhost/bot",  # a name that a resolver may send to DNS
+    ],
 )
 def test_bot_api_over_plain_http_elsewhere_is_refused(url: str) -> None:
     """The token is in the address of every request: never in clear over a network."""

@@ -66,6 +66,8 @@ async def test_pragmas_and_owner_only_file(tmp_path: Path) -> None:
     assert (await store.db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
     assert (await store.db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
     assert (await store.db.fetchone("PRAGMA busy_timeout"))[0] >= 1000  # type: ignore[index]
+    # a commit is on the disk before it returns (a confirmed report survives a power cut)
+    assert (await store.db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]
     await store.members.upsert(1, PROFILE, consent_version="v", consent_at=START, now=START)
     mode = stat.S_IMODE(path.stat().st_mode)
     assert mode == 0o600
