@@ -187,7 +187,7 @@ async def test_a_regional_coordinator_sees_other_regions_only_in_aggregate(
     assert "Самарская" not in table  # no row of its own: the other regions are one row
     pooled = next(line for line in table.splitlines() if line.startswith("Другие регионы"))
     assert pooled.removesuffix("</pre>").split()[2:] == ["100", "—", "—", "—"]
-    assert "Другие регионы» — участники из регионов, которые вы не ведёте" in table
+    assert "Другие регионы» — участники из регионов, которые вы не координируете" in table
     await c.tap("Таблица XLSX")
     _summary, sheet = xlsx_rows(harness, MOSCOW_COORD)
     assert sheet[8][0] == "Другие регионы (3 анкеты)"
