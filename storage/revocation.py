@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 _INCIDENT_KEY = re.compile(r"^inc(card|file|edit|rem|stale|more|morefile|broken)(\d+):")
 _ANSWER_KEY = re.compile(r"^incans(\d+):")
 _DIGEST_KEY = "digest:"
+# A member's request for approval: the card, its reminders and the notice of a region change,
+# sent to those who may decide for the member's region.
+_APPROVAL_KEY = re.compile(r"^apv(\d+):(c|r\d+|moved\d+):")
 # Delivered messages that show what a report says: texts (the card itself, details, relayed
 # answers) are replaced by a stub; files sent with it (photos, documents, voice) are deleted
 # (Telegram lets a bot delete its messages for 48 hours; an older one stays).
@@ -146,6 +149,7 @@ async def withdraw(
         return region is None or not now.sees(region)
 
     cancel = [r["id"] for r in pending if r["dedupe_key"] in about and lost(r["dedupe_key"])]
+    cancel += await _lost_approvals(tx, pending, now)
     await tx.executemany(
         "UPDATE outbox SET status = 'cancelled', error = 'role'"
         " WHERE id = ? AND status = 'pending'",
@@ -194,6 +198,23 @@ async def withdraw(
                 )
             )
     return shown
+
+
+async def _lost_approvals(tx: Tx, pending: list[Any], now: Entitlement) -> list[int]:
+    """Queued approval cards (name, organisation, region of a newcomer) and their reminders for
+    members of regions the person may no longer decide for."""
+    wanted = {
+        int(r["id"]): int(match[1])
+        for r in pending
+        if (match := _APPROVAL_KEY.match(str(r["dedupe_key"])))
+    }
+    if not wanted:
+        return []
+    members = sorted(set(wanted.values()))
+    marks = ",".join("?" * len(members))
+    rows = await tx.fetchall(f"SELECT id, region_code FROM members WHERE id IN ({marks})", members)
+    region = {int(r["id"]): str(r["region_code"] or "") for r in rows}
+    return [row for row, member in wanted.items() if not now.sees(region.get(member, ""))]
 
 
 async def drop_if_tried(db: Database, row_id: int) -> None:

@@ -424,3 +424,28 @@ async def test_signup_link_is_in_the_coordinators_menu_in_both_languages(
     await register(harness, NEWCOMER)
     member_menu = harness.telegram.menu({"chat_id": NEWCOMER, "type": "chat"})
     assert member_menu is None or "signup_link" not in member_menu
+
+
+async def test_a_revoked_coordinator_gets_no_queued_card_of_a_newcomer(harness: Harness) -> None:
+    """The card (name, organisation, region) still queued to a coordinator whose role is then
+    revoked is cancelled in the same transaction: it never reaches them."""
+    await samara(harness)
+    await register(harness, NEWCOMER, name="Анна Новичкова")
+    coordinator = await harness.storage.members.by_telegram_id(COORDINATOR)
+    assert coordinator is not None
+    queued = await harness.storage.db.fetchall(
+        "SELECT status FROM outbox WHERE chat_id = ? AND dedupe_key LIKE 'apv%'", (COORDINATOR,)
+    )
+    assert [r["status"] for r in queued] == ["pending"]
+    (role,) = await harness.storage.roles.for_member(coordinator.id)
+    admin = harness.person(ADMIN_ID)
+    await admin.send(f"/revoke {role.id}")
+    await admin.tap("Да, снять роль")
+    await harness.deliver()
+    assert card_texts(harness, COORDINATOR) == []
+    assert "Анна Новичкова" not in "\n".join(harness.person(COORDINATOR).texts)
+    queued = await harness.storage.db.fetchall(
+        "SELECT status FROM outbox WHERE chat_id = ? AND dedupe_key LIKE 'apv%'", (COORDINATOR,)
+    )
+    assert [r["status"] for r in queued] == ["cancelled"]
+    assert await approval_of(harness, NEWCOMER) == "waiting"  # still waits for someone
