@@ -90,13 +90,22 @@ async def everything(h: Harness) -> int:
     await h.deliver()
     await h.person(REPORTER).tap("Ответить")
     await h.person(REPORTER).send("Да, охранник.")
-    # their own named report
+    # their own named report (marked as abuse at the end: a lowered limit)
     await report(h, ERASED, description="Нам на двери общества написали угрозы ночью.")
     await h.deliver()
     # a dialogue left half done (a report's draft is in memory only; a broadcast's is a row)
     await me.send("/report")
     await me.tap("Нет")
     await me.send("/broadcast")
+    own = await h.storage.db.fetchone("SELECT max(id) FROM incidents")
+    assert own is not None
+    other = h.person(REGIONAL_2)
+    await other.send(f"/incident {own[0]}")
+    await other.tap("Злоупотребление")
+    await other.tap("Да, злоупотребление")
+    assert await h.storage.db.fetchone(
+        "SELECT 1 FROM report_penalties WHERE member_id = ?", (member.id,)
+    )
     return member.id
 
 
@@ -134,6 +143,7 @@ async def traces(storage: Storage, member_id: int) -> list[tuple[str, str, Any]]
                     continue
                 if (
                     value == ERASED
+                    or value == f"report:{member_id}"  # a named reporter's count (guard_counters)
                     or (
                         isinstance(value, str | bytes)
                         and any(
@@ -173,6 +183,8 @@ async def test_erasure_leaves_the_person_nowhere_in_the_database(harness: Harnes
         ("dialogs", "telegram_id"),
         ("evaluation_participants", "member_id"),
         ("outbox", "chat_id"),
+        ("report_penalties", "member_id"),
+        ("guard_counters", "name"),
     ):
         assert place in seen, place
     me = harness.person(ERASED)
