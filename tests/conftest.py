@@ -51,17 +51,26 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.sqlite3"
 
 
-@pytest.fixture
-def settings(db_path: Path) -> Settings:
+def flow_settings(db_path: Path, **overrides: Any) -> Settings:
+    """The settings of the flow tests, with `overrides`."""
+    chosen: dict[str, Any] = {
+        "flood_per_minute": 1000,  # flow tests act fast under a frozen clock; see test_guard
+        "member_approval": False,  # flows not about vetting; tests/test_approval.py turns it on
+        **overrides,
+    }
     return load_settings(
         None,
         bot_token=TOKEN,
         admin_ids=str(ADMIN_ID),
         database_path=db_path,
-        flood_per_minute=1000,  # flow tests act fast under a frozen clock; see test_guard
-        member_approval=False,  # flows not about vetting; tests/test_approval.py turns it on
         _env_file=None,
+        **chosen,
     )
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return flow_settings(db_path)
 
 
 @pytest.fixture

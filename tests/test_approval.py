@@ -13,7 +13,7 @@ import pytest
 from bot.settings import Settings, load_settings
 from storage.clock import to_db
 from storage.db import Storage
-from tests.conftest import ADMIN_ID, START, Harness
+from tests.conftest import ADMIN_ID, START, Harness, Person, flow_settings
 from tests.fake_telegram import TOKEN
 from tests.test_admin import make_coordinator
 from tests.test_events import create_event, join
@@ -25,15 +25,7 @@ COORDINATOR, NEWCOMER, MOSCOW = 701, 702, 703
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
-    return load_settings(
-        None,
-        bot_token=TOKEN,
-        admin_ids=str(ADMIN_ID),
-        database_path=db_path,
-        flood_per_minute=1000,
-        member_approval=True,
-        _env_file=None,
-    )
+    return flow_settings(db_path, member_approval=True)
 
 
 async def approval_of(h: Harness, user_id: int) -> str:
@@ -51,6 +43,23 @@ async def samara(h: Harness) -> None:
 
 def card_texts(h: Harness, chat_id: int) -> list[str]:
     return [text for text in h.person(chat_id).texts if "ждёт подтверждения" in text]
+
+
+async def fill_in(
+    p: Person,
+    name: str,
+    organisation: str,
+    region: tuple[str, ...] = ("Приволжский", "Самарская область"),
+) -> None:
+    """From the consent on: the form, in a region offered by the link ("Да") or picked."""
+    await p.tap("Согласен")
+    await p.send(name)
+    await p.send(organisation)
+    for label in region:
+        await p.tap(label)
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
 
 
 async def test_a_new_member_waits_until_a_coordinator_accepts(harness: Harness) -> None:
@@ -122,14 +131,7 @@ async def test_declining_tells_the_person_politely_and_is_logged(harness: Harnes
     # registering again does not bring the request back
     await p.send("/start")
     await p.tap("Заполнить анкету заново")
-    await p.tap("Согласен")
-    await p.send("Анна Иванова")
-    await p.send("НКО Диалог")
-    await p.tap("Приволжский")
-    await p.tap("Самарская область")
-    await p.tap("Образование")
-    await p.tap("Готово")
-    await p.tap("Всё верно")
+    await fill_in(p, "Анна Иванова", "НКО Диалог")
     assert await approval_of(harness, NEWCOMER) == "declined"
     await harness.deliver()
     assert card_texts(harness, COORDINATOR) == []  # the one card was decided; no new one
@@ -209,14 +211,7 @@ async def test_a_coordinators_sign_up_link_approves_and_can_be_revoked(
     assert "больше не действуют" in c.last
     q = harness.person(705)
     await q.send(f"/start {link}")
-    await q.tap("Согласен")
-    await q.send("Пётр Петров")
-    await q.send("НКО Мост")
-    await q.tap("Приволжский")
-    await q.tap("Самарская область")
-    await q.tap("Образование")
-    await q.tap("Готово")
-    await q.tap("Всё верно")
+    await fill_in(q, "Пётр Петров", "НКО Мост")
     assert await approval_of(harness, 705) == "waiting"
 
 
@@ -318,13 +313,7 @@ async def test_a_region_change_needs_no_new_approval_but_both_regions_are_told(
     assert match
     p = harness.person(NEWCOMER)
     await p.send(f"/start {match[1]}")
-    await p.tap("Согласен")
-    await p.send("Анна Иванова")
-    await p.send("НКО Диалог")
-    await p.tap("Да")
-    await p.tap("Образование")
-    await p.tap("Готово")
-    await p.tap("Всё верно")
+    await fill_in(p, "Анна Иванова", "НКО Диалог", region=("Да",))
     assert await approval_of(harness, NEWCOMER) == "approved"
     await harness.deliver()
     await move_to_irkutsk(harness, NEWCOMER)
@@ -368,14 +357,7 @@ async def test_an_invited_coordinator_is_approved_by_the_invite(harness: Harness
     assert match
     p = harness.person(COORDINATOR)
     await p.send(f"/start {match[1]}")
-    await p.tap("Согласен")
-    await p.send("Ольга Координатор")
-    await p.send("НКО Диалог")
-    await p.tap("Приволжский")
-    await p.tap("Самарская область")
-    await p.tap("Образование")
-    await p.tap("Готово")
-    await p.tap("Всё верно")
+    await fill_in(p, "Ольга Координатор", "НКО Диалог")
     assert await approval_of(harness, COORDINATOR) == "approved"
     await harness.deliver()
     assert not card_texts(harness, ADMIN_ID)
@@ -392,13 +374,7 @@ async def test_the_link_of_a_revoked_coordinator_no_longer_approves(harness: Har
     await harness.storage.roles.revoke(roles[0].id, actor=ADMIN_ID, now=harness.clock())
     p = harness.person(NEWCOMER)
     await p.send(f"/start {match[1]}")
-    await p.tap("Согласен")
-    await p.send("Анна Иванова")
-    await p.send("НКО Диалог")
-    await p.tap("Да")
-    await p.tap("Образование")
-    await p.tap("Готово")
-    await p.tap("Всё верно")
+    await fill_in(p, "Анна Иванова", "НКО Диалог", region=("Да",))
     assert await approval_of(harness, NEWCOMER) == "waiting"
     await harness.deliver()
     assert len(card_texts(harness, ADMIN_ID)) == 1  # Samara has no coordinator now
