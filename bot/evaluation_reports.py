@@ -638,7 +638,8 @@ async def _answer_rows(
 def _figure_cell(aggregate: Aggregate, lang: str) -> object:
     """The other regions' figure for a spreadsheet cell: an average as a number, else text."""
     if aggregate.question.kind == "scale" and aggregate.average is not None:
-        return round(aggregate.average, 2)
+        return round(aggregate.average, 1)  # as in the message: finer figures, compared over
+        # time, would give away single answers
     if aggregate.question.kind == "scale":
         return "—"
     return _safe(aggregate_text(aggregate, lang))
@@ -681,7 +682,12 @@ async def export(
                 report.answered,
                 round(report.rate, 3) if report.rate is not None else None,
             ]
-            + [round(v, 2) if (v := averages.get(key)) is not None else None for key in SCALE_KEYS]
+            + [
+                round(v, 1 if report.pooled else 2)
+                if (v := averages.get(key)) is not None
+                else None
+                for key in SCALE_KEYS
+            ]
         )
         title = f"{event.id} {event.title}"
         for bad in "[]:*?/\\":

@@ -151,7 +151,8 @@ async def test_a_regional_coordinator_sees_other_regions_only_in_aggregate(
     # XLSX: six named Moscow rows, then the other regions' figures
     await c.tap("Таблица XLSX")
     summary_sheet, sheet = xlsx_rows(harness, MOSCOW_COORD)
-    assert summary_sheet[1][:8] == ("Тренинг: медиация", "22.11.2026", 10, 9, 0.9, 3.83, 4.0, 4.5)
+    # one decimal where other regions are pooled: finer, compared over time, gives answers away
+    assert summary_sheet[1][:8] == ("Тренинг: медиация", "22.11.2026", 10, 9, 0.9, 3.8, 4.0, 4.5)
     assert [row[2] for row in sheet[1:7]] == ["Москва"] * 6
     assert all(str(row[0]).startswith("Участник 32") for row in sheet[1:7])
     assert all(v in (None, "") for v in sheet[7])  # a blank row, then the figures
@@ -242,14 +243,14 @@ async def test_five_or_more_from_other_regions_give_averages_and_big_counts(
     await c.tap("Таблица XLSX")
     summary_sheet, sheet = xlsx_rows(harness, SAMARA_COORD)
     # the averages take in Moscow's six: relevance (23 + 3) / 9, usefulness 27 / 9, org. 30 / 9
-    assert summary_sheet[1][5:8] == (2.89, 3.0, 3.33)
+    assert summary_sheet[1][5:8] == (2.9, 3.0, 3.3)
     assert [row[0] for row in sheet[1:4]] == ["Самарец 3301", "Самарец 3302", "Самарец 3303"]
     assert sheet[5][0] == "Другие регионы (6 анкет)"
-    assert sheet[5][4:7] == (3.83, 4.0, 4.5) and sheet[5][10] == "Да: —; Возможно: —; Нет: —"
+    assert sheet[5][4:7] == (3.8, 4.0, 4.5) and sheet[5][10] == "Да: —; Возможно: —; Нет: —"
     assert len(sheet) == 6
     await c.tap("CSV")
     others = [row for row in csv_rows(harness, SAMARA_COORD) if row[2].startswith("Другие")]
-    assert [row[4] for row in others][:3] == ["3.83", "4.0", "4.5"]
+    assert [row[4] for row in others][:3] == ["3.8", "4.0", "4.5"]
     await c.send("/evaluations 01.11.2026 30.11.2026")
     table = "\n".join(c.texts[-2:])
     line = next(line for line in table.splitlines() if "22.11" in line)
