@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "restore":
             return _restore(settings, lang, args.file)
         warn_if_exposed(args.config)
+        for place in (settings.database_path, settings.database_path.parent):
+            warn_if_exposed(place, "people's data")
         with running_lock(settings.database_path):
             asyncio.run(run(settings))
     except DatabaseTooNew as exc:

@@ -74,20 +74,23 @@ class Throttle:
         return True
 
 
-def warn_if_exposed(config: Path) -> bool:
-    """A config file that others on the machine can read gives them the bot token: say so at
-    start (the bot still runs: the owner may have reasons, e.g. a group of operators)."""
+def warn_if_exposed(path: Path, holds: str = "the bot token") -> bool:
+    """A file or folder that others on the machine can read gives them what it holds (the
+    config: the bot token; the database: people's data): say so at start. The bot still runs:
+    the owner may have reasons, e.g. a group of operators."""
     try:
-        mode = config.stat().st_mode
+        mode = path.stat().st_mode
     except OSError:
         return False
     if not mode & (stat.S_IRWXG | stat.S_IRWXO):
         return False
+    fix = "chmod 700" if path.is_dir() else "chmod 600"
     log.warning(
-        "%s can be read by other users of this machine (mode %s) and holds the bot token:"
-        " chmod 600 %s",
-        config,
+        "%s can be read by other users of this machine (mode %s) and holds %s: %s %s",
+        path,
         oct(stat.S_IMODE(mode)),
-        config,
+        holds,
+        fix,
+        path,
     )
     return True

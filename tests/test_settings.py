@@ -215,6 +215,13 @@ def test_a_config_file_others_can_read_is_warned_about(
         assert warn_if_exposed(config) is True
     assert "chmod 600" in caplog.text and TOKEN not in caplog.text
 
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_exposed(folder, "people's data") is True
+    assert "holds people's data: chmod 700" in caplog.text
+
 
 def test_a_flood_of_the_same_warning_is_one_line_a_minute(
     caplog: pytest.LogCaptureFixture,
