@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from storage.db import Database, Tx
 
 # Outbox keys of messages someone gets because of a role, with the incident they are about.
-_INCIDENT_KEY = re.compile(r"^inc(card|file|edit|rem|stale|more|morefile|broken)(\d+):")
+_INCIDENT_KEY = re.compile(r"^inc(card|file|edit|rem|stale|more|morefile|broken|view)(\d+):")
 _ANSWER_KEY = re.compile(r"^incans(\d+):")
 _DIGEST_KEY = "digest:"
 # A member's request for approval: the card, its reminders and the notice of a region change,
@@ -27,7 +27,7 @@ _APPROVAL_KEY = re.compile(r"^apv(\d+):(c|r\d+|moved\d+):")
 # Delivered messages that show what a report says: texts (the card itself, details, relayed
 # answers) are replaced by a stub; files sent with it (photos, documents, voice) are deleted
 # (Telegram lets a bot delete its messages for 48 hours; an older one stays).
-_SHOWS_REPORT = re.compile(r"^inc(card|more|ans)\d+:")
+_SHOWS_REPORT = re.compile(r"^inc(card|more|ans|view)\d+:")  # view: /incident's pages, files
 _FILE_OF_REPORT = re.compile(r"^inc(file|morefile)\d+:")
 RETIRED = "gone"  # the key of a retired row becomes gone<row id>-<key>
 
@@ -194,7 +194,7 @@ async def withdraw(
                     row["member_id"],
                     int(row["message_id"]),
                     dict(payload.get("meta") or {}),
-                    file=_FILE_OF_REPORT.match(key) is not None,
+                    file=_FILE_OF_REPORT.match(key) is not None or "file_id" in payload,
                 )
             )
     return shown

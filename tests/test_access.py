@@ -329,3 +329,36 @@ async def test_files_of_a_report_are_deleted_from_the_former_holders_chat(
     await reporter.send(None, **PHOTO)
     await harness.deliver()
     assert photos(REGIONAL) == [] and len(photos(REGIONAL_2)) == 2
+
+
+async def test_what_incident_queued_goes_with_the_role(harness: Harness) -> None:
+    """/incident queues the timeline's further pages and the photos through the outbox: when
+    the role goes before they are delivered, none of them reaches the former coordinator; what
+    was delivered is replaced (pages) or deleted (photos) once."""
+    await samara(harness)
+    await report(harness, REPORTER, files=(PHOTO, PHOTO))
+    await harness.deliver()
+
+    def photos_to(chat_id: int) -> int:
+        return len(harness.telegram.sent("sendPhoto", chat_id=chat_id))
+
+    coordinator = harness.person(REGIONAL)
+    before = photos_to(REGIONAL)
+    await coordinator.send("/incident 1")
+    assert any(key.startswith("incview1:") for key in await queued_to(harness, REGIONAL))
+    await revoke(harness, REGIONAL, "RU-SAM")
+    assert not any(key.startswith("incview") for key in await queued_to(harness, REGIONAL))
+    await harness.deliver()
+    assert photos_to(REGIONAL) == before  # nothing of /incident arrived
+
+    # the other coordinator's photos arrive, and are deleted once their role goes too
+    other = harness.person(REGIONAL_2)
+    before = photos_to(REGIONAL_2)
+    await other.send("/incident 1")
+    await harness.deliver()
+    assert photos_to(REGIONAL_2) == before + 2
+    deleted_before = len(harness.telegram.sent("deleteMessage", chat_id=REGIONAL_2))
+    await revoke(harness, REGIONAL_2, "RU-SAM")
+    await harness.deliver()
+    deleted = len(harness.telegram.sent("deleteMessage", chat_id=REGIONAL_2)) - deleted_before
+    assert deleted >= 2  # the two photos of /incident (and those of the card)
