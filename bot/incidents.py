@@ -218,25 +218,33 @@ async def submit(
         policy=policy_from(settings),
         attachments=report.attachments,
     )
-    async with storage.db.transaction() as tx:
-        if dialog_flow is not None and not await storage.dialogs.delete(
-            caller.telegram_id, flow=dialog_flow, tx=tx
-        ):
-            raise Denied("dialog.stale")  # sent already
-        incident = await storage.incidents.create(new, now, tx)
-        await storage.incidents.note(tx, incident.id, "reported", now)
-        return await reach(
-            storage,
-            tx,
-            incident,
-            1,
-            people,
-            unreachable,
-            regions,
-            now,
-            attachments=list(report.attachments),
-            reason="reported",
-        )
+    draft = storage.dialogs.held(caller.telegram_id)
+    try:
+        async with storage.db.transaction() as tx:
+            if dialog_flow is not None and not await storage.dialogs.delete(
+                caller.telegram_id, flow=dialog_flow, tx=tx
+            ):
+                raise Denied("dialog.stale")  # sent already
+            incident = await storage.incidents.create(new, now, tx)
+            await storage.incidents.note(tx, incident.id, "reported", now)
+            return await reach(
+                storage,
+                tx,
+                incident,
+                1,
+                people,
+                unreachable,
+                regions,
+                now,
+                attachments=list(report.attachments),
+                reason="reported",
+            )
+    except Exception:
+        # not saved (a full disk ...): the draft in memory stays, so "Отправить" works again
+        # once the cause is gone, instead of the person typing it all again
+        if draft is not None and dialog_flow is not None and draft.flow == dialog_flow:
+            storage.dialogs.put_back(draft)
+        raise
 
 
 # ---------------------------------------------------------------- coordinators

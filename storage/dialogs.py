@@ -99,11 +99,23 @@ class DialogRepo:
         )
         return saved
 
+    def held(self, telegram_id: int) -> Dialog | None:
+        """The person's dialogue if it is kept in memory (to put back after a failure)."""
+        return self._memory.get(telegram_id)
+
+    def put_back(self, dialog: Dialog) -> None:
+        """A dialogue kept in memory again, after the transaction that removed it failed (a
+        report that could not be saved keeps its draft: the person sends it again)."""
+        if dialog.telegram_id not in self._memory:
+            self._memory[dialog.telegram_id] = dialog
+
     async def delete(
         self, telegram_id: int, *, flow: str | None = None, tx: Tx | None = None
     ) -> bool:
         """Remove the person's dialogue (only if it is of `flow`, when given); inside `tx`, it
-        goes together with what the dialogue produced."""
+        goes together with what the dialogue produced. Memory does not roll back: a dialogue
+        kept in memory and removed inside a transaction that then fails is put back with
+        `put_back` by the caller."""
         kept = self._memory.get(telegram_id)
         if kept is not None and (flow is None or kept.flow == flow):
             del self._memory[telegram_id]

@@ -785,3 +785,35 @@ async def test_closed_reports_lose_personal_details_after_the_retention_time(
         "SELECT * FROM outbox WHERE status = 'sent' AND due_at < ?", ("2027-11-01",)
     )
     assert old == []  # messages delivered a year ago are forgotten
+
+
+async def test_a_report_that_cannot_be_saved_keeps_its_draft(harness: Harness) -> None:
+    """Saving the report fails inside its transaction at "Отправить" (a fault injected into
+    SQLite: the insert hits a table that is not there): the person is told, nothing is stored,
+    and the draft (kept in memory only, which does not roll back) is still there, so
+    "Отправить" works once the fault is gone: someone who may be in danger does not type it
+    all again."""
+    await network(harness)
+    p = harness.person(REPORTER)
+    await p.send("/report")
+    await p.tap("Нет")
+    await p.tap("Угрозы")
+    await p.tap("📍")
+    await p.send("Самара, ул. Победы, 5")
+    await p.tap("Сегодня")
+    await p.send(DESCRIPTION)
+    await p.tap("Вложений нет")
+    await p.tap("В ближайшие дни")
+    await p.tap("Анонимно")  # nothing on disk before the report's own transaction
+    assert "Проверьте обращение" in p.last
+    await harness.storage.db.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.incidents"
+        " BEGIN INSERT INTO missing_table VALUES (1); END"
+    )
+    await p.tap("Отправить")
+    assert "что-то пошло не так" in p.alerts()[-1]
+    await harness.storage.db.execute("DROP TRIGGER refuse")
+    assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+    await p.tap("Отправить")  # the summary becomes the receipt (above the refusal)
+    assert any("Обращение принято" in text for text in p.texts), p.screen()
+    assert len(await harness.storage.db.fetchall("SELECT id FROM incidents")) == 1
