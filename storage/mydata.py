@@ -57,8 +57,10 @@ async def gather(db: Database, member_id: int, telegram_id: int) -> Record:
             " ORDER BY id",
             telegram_id,
         ),
+        # their own questions, not the reporters' answers: those belong to the report (and
+        # to whoever may see it now, which a former coordinator may not)
         questions=await rows(
-            "SELECT incident_id, question, asked_at, answer, answered_at"
+            "SELECT incident_id, question, asked_at, answered_at"
             " FROM incident_questions WHERE asked_by = ? ORDER BY id",
             telegram_id,
         ),

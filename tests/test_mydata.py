@@ -39,6 +39,8 @@ async def test_mydata_lists_everything_in_words_and_in_the_file(harness: Harness
     coordinator = data["as_coordinator"]
     assert isinstance(coordinator, dict)
     assert [q["question"] for q in coordinator["questions_to_reporters"]] == ["Были ли свидетели?"]
+    # the reporter's answer belongs to the report, not to the coordinator's data
+    assert all("answer" not in q for q in coordinator["questions_to_reporters"])
     assert {a["action"] for a in coordinator["report_actions"]} >= {"acknowledged", "progress"}
     assert len(coordinator["broadcasts"]) == 1
     assert [g["title"] for g in data["groups_linked"]] == ["Самара НКО"]  # type: ignore[union-attr]
