@@ -14,6 +14,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
+from bot import erasures
 from bot.backup import BackupError, make_backup, prune, restore, running_lock
 from bot.erasures import reapply
 from bot.i18n import language_for, t, tn
@@ -118,6 +119,16 @@ def _restore(settings: Settings, lang: str, source: Path) -> int:
     """Put the backup in place, erase again everyone erased since (the journal), prune the
     copies that restores moved aside like backups."""
     now = datetime.now(UTC)
+    try:  # checked before anything changes: without the key the erasures cannot be re-applied
+        erasures.key_for_restore(settings)
+    except OSError as exc:
+        return _fail(
+            lang,
+            "cli.erasure_key_missing",
+            key_file=settings.erasure_key_path,
+            journal=settings.erasure_journal_path,
+            problem=str(exc) if isinstance(exc, erasures.BadKeyFile) else "missing",
+        )
     erased: list[int] = []
     kept = restore(
         source,

@@ -32,22 +32,53 @@ class Entry:
     person: str  # HMAC-SHA256 of the Telegram id, hex
 
 
-def load_key(path: Path) -> bytes:
-    """The secret, made on first use (readable by its owner only)."""
+KEY_BYTES = 32
+
+
+class BadKeyFile(OSError):
+    """The key file is there but unusable (empty after a crash, damaged): never replaced by a
+    new key silently, which would make every entry of the journal name nobody."""
+
+
+def _read_key(path: Path) -> bytes:
     try:
-        return bytes.fromhex(path.read_text("ascii").strip())
+        key = bytes.fromhex(path.read_text("ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        raise BadKeyFile(f"{path}: not a key made by the bot") from None
+    if len(key) < KEY_BYTES // 2:
+        raise BadKeyFile(f"{path}: too short to be a key made by the bot")
+    return key
+
+
+def load_key(path: Path, *, create: bool = True) -> bytes:
+    """The secret, made on first use (readable by its owner only). With `create` false, a
+    missing key raises FileNotFoundError (a restore must not go on without it)."""
+    try:
+        return _read_key(path)
     except FileNotFoundError:
-        pass
+        if not create:
+            raise
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:  # made meanwhile by another process
-        return bytes.fromhex(path.read_text("ascii").strip())
+    partial = path.with_name(path.name + ".new")
+    fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32) + "\n")
+        out.write(secrets.token_hex(KEY_BYTES) + "\n")
         out.flush()
         os.fsync(out.fileno())
-    return bytes.fromhex(path.read_text("ascii").strip())
+    try:  # whole or not at all: a crash cannot leave an empty key behind
+        os.link(partial, path)
+    except FileExistsError:  # made meanwhile by another process: theirs counts
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def key_for_restore(settings: Settings) -> None:
+    """Before a restore: with erasures in the journal, their key must be there and usable,
+    or they could not be applied again (raises FileNotFoundError or BadKeyFile)."""
+    if entries(settings.erasure_journal_path):
+        load_key(settings.erasure_key_path, create=False)
 
 
 def person_hash(key: bytes, telegram_id: int) -> str:

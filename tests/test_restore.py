@@ -128,3 +128,45 @@ def test_an_unwritable_journal_does_not_stop_the_erasure(
     asyncio.run(forget(settings, ERASED, T0 + timedelta(days=1)))
     assert asyncio.run(registered(settings)) == {}
     assert "erasure journal" in caplog.text and str(ERASED) not in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "garbled"])
+def test_a_restore_without_the_journals_key_changes_nothing(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """Restoring on a new server without the key (or with a key file cut off by a crash, or
+    damaged) would silently bring back everyone who erased their data after the backup: the
+    restore refuses before anything changes, and says what to do."""
+    config = write_config(tmp_path, db_path)
+    settings = load_settings(config)
+    assert main(["--config", str(config), "migrate"]) == 0
+    asyncio.run(register(settings, ERASED, T0))
+    made = backup(config, capsys)
+    asyncio.run(forget(settings, ERASED, T0 + timedelta(days=1)))
+    key = settings.erasure_key_path
+    if damage == "missing":
+        key.unlink()
+    else:
+        key.write_text("" if damage == "empty" else "not a key\n", "ascii")
+    before = db_path.read_bytes()
+    assert main(["--config", str(config), "restore", str(made)]) == 2
+    err = capsys.readouterr().err
+    assert "Восстановление не начато" in err and "Ничего не изменено" in err
+    assert db_path.read_bytes() == before
+    assert ERASED not in asyncio.run(registered(settings))
+    if damage != "missing":  # a damaged key is never replaced by a new one silently
+        assert key.read_text("ascii") in ("", "not a key\n")
+
+
+def test_forget_goes_through_with_a_damaged_key_file(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, db_path)
+    settings = load_settings(config)
+    assert main(["--config", str(config), "migrate"]) == 0
+    asyncio.run(register(settings, ERASED, T0))
+    settings.erasure_key_path.write_text("", "ascii")
+    asyncio.run(forget(settings, ERASED, T0 + timedelta(days=1)))
+    assert ERASED not in asyncio.run(registered(settings))
+    err = capsys.readouterr().err  # one error line (the log of `main` goes to stderr)
+    assert "erasure journal" in err and str(ERASED) not in err
