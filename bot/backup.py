@@ -122,19 +122,16 @@ def kept_before_restore(database: Path) -> list[tuple[datetime, Path]]:
 
 def prune(folder: Path, keep_days: int, now: datetime, *, database: Path | None = None) -> int:
     """Delete backups older than `keep_days`; the newest one is always kept. With `database`,
-    the copies a restore moved aside beside it are pruned the same way (they hold personal
-    data erased since, and the erasure journal does not reach them)."""
+    the copies a restore moved aside beside it go after the same time, the newest too (they
+    hold personal data erased since, the erasure journal does not reach them, and the backups
+    are what one goes back to)."""
     limit = now.replace(tzinfo=None) - timedelta(days=keep_days)
-    removed = 0
-    groups = [backups(folder)]
+    old = [path for made, path in backups(folder)[:-1] if made < limit]
     if database is not None:
-        groups.append(kept_before_restore(database))
-    for found in groups:
-        for made, path in found[:-1]:
-            if made < limit:
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed
+        old += [path for made, path in kept_before_restore(database) if made < limit]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return len(old)
 
 
 def made_today(folder: Path, now: datetime) -> bool:

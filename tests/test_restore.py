@@ -109,7 +109,9 @@ def test_copies_moved_aside_by_a_restore_are_pruned_like_backups(tmp_path: Path)
     assert prune(tmp_path / "backups", 14, now, database=database) == 2
     assert [made.day for made, _ in kept_before_restore(database)] == [21]
     assert (database.parent / "ngo-bot.sqlite3.before-restore-notes").exists()
-    assert prune(tmp_path / "backups", 1, now + timedelta(days=100), database=database) == 0
+    # the newest goes too once its time is up (unlike the newest backup)
+    assert prune(tmp_path / "backups", 1, now + timedelta(days=100), database=database) == 1
+    assert kept_before_restore(database) == []
 
 
 def test_an_unwritable_journal_does_not_stop_the_erasure(
