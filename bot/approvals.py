@@ -23,6 +23,7 @@ from bot.i18n import t
 from bot.regions import Regions
 from bot.roles import token_hash
 from bot.settings import Settings
+from storage import revocation
 from storage.approvals import APPROVED, DECLINED, WAITING, ApprovalRequest
 from storage.db import Storage
 from storage.members import Member
@@ -201,10 +202,13 @@ async def decide(
     now: datetime,
     *,
     except_chat: int | None = None,
+    admins: frozenset[int] = frozenset(),
 ) -> Decision:
     """A coordinator of the member's region (or an admin, or a federal coordinator) accepts or
-    declines them, once. The member is told politely; every other card of the request is
-    edited to say who decided (through the outbox); it is written to the audit log."""
+    declines them, once. The member is told politely; every other card of the request held by
+    someone who may decide for the member's region now is edited to say who decided (through
+    the outbox; a card in the chat of someone who lost the role, or of the region the member
+    left, is not fed); it is written to the audit log."""
     member = await storage.members.by_id(member_id)
     if member is None or member.telegram_id is None:
         raise Denied("approval.gone")
@@ -232,8 +236,9 @@ async def decide(
             key=f"apv{member.id}:told",
             tx=tx,
         )
+        deciders = await revocation.holders(tx, member.region_code) | admins
         for row in cards:
-            if row.chat_id == except_chat:
+            if row.chat_id == except_chat or row.chat_id not in deciders:
                 continue
             lang = str((row.payload.get("meta") or {}).get("lang") or member.language)
             await send_to_many(

@@ -46,6 +46,7 @@ async def press_approval(update: Update, context: BotContext) -> None:
             parts[2] == "yes",
             context.now(),
             except_chat=chat_id,
+            admins=context.settings.admin_ids,
         )
     except Denied as exc:
         await answer(query, t(lang, exc.key), alert=True)

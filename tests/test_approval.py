@@ -425,3 +425,28 @@ async def test_a_revoked_coordinator_gets_no_queued_card_of_a_newcomer(harness: 
     )
     assert [r["status"] for r in queued] == ["cancelled"]
     assert await approval_of(harness, NEWCOMER) == "waiting"  # still waits for someone
+
+
+async def test_a_decision_is_not_shown_to_who_lost_the_role(harness: Harness) -> None:
+    """Two coordinators of Samara get the card; one loses the role; when the other accepts,
+    the decision (with the newcomer's name and who decided) edits only the cards of people
+    who may decide now."""
+    await samara(harness)
+    second = 707
+    await register(harness, second, name="Павел Второй")
+    await make_coordinator(harness, second, "RU-SAM")
+    await register(harness, NEWCOMER, name="Анна Новичкова")
+    await harness.deliver()
+    assert len(card_texts(harness, COORDINATOR)) == len(card_texts(harness, second)) == 1
+    coordinator = await harness.storage.members.by_telegram_id(COORDINATOR)
+    assert coordinator is not None
+    (role,) = await harness.storage.roles.for_member(coordinator.id)
+    admin = harness.person(ADMIN_ID)
+    await admin.send(f"/revoke {role.id}")
+    await admin.tap("Да, снять роль")
+    frozen = harness.person(COORDINATOR).texts
+    await harness.person(second).tap("Принять")
+    await harness.deliver()
+    assert await approval_of(harness, NEWCOMER) == "approved"
+    assert harness.person(COORDINATOR).texts == frozen  # not edited with the decision
+    assert not any("✅ Принят(а)" in text for text in harness.person(COORDINATOR).texts)
