@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.inbox import keep
+from storage.db import Storage
 from tests import factories
 from tests.conftest import Harness
 from tests.test_incidents import DESCRIPTION, REGIONAL, cards, network
@@ -21,6 +22,20 @@ async def through_inbox(h: Harness, update_json: dict[str, object]) -> None:
     """As in production: the update's JSON is stored in the inbox first, then handled."""
     await keep(h.app.bot_data, [update_json])
     await h.app.process_update(factories.Update.de_json(update_json, h.app.bot))
+
+
+async def columns_holding(storage: Storage, value: int) -> set[tuple[str, str]]:
+    """Every (table, column) of the database with a row holding `value` (stored as a number)."""
+    found: set[tuple[str, str]] = set()
+    tables = await storage.db.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for (table,) in tables:
+        for column in await storage.db.fetchall(f"PRAGMA table_info({table})"):
+            name = column["name"]
+            if await storage.db.fetchone(f"SELECT 1 FROM {table} WHERE {name} = ?", (value,)):
+                found.add((str(table), str(name)))
+    return found
 
 
 def files_of(db: Path) -> bytes:
@@ -76,9 +91,15 @@ async def test_after_an_anonymous_report_neither_the_database_nor_the_wal_holds_
     assert "переданы координаторам" in p.last
     assert wal.stat().st_size == 0
     on_disk = files_of(settings.database_path)
-    assert str(SECRET_ID).encode() not in on_disk
+    assert str(SECRET_ID).encode() not in on_disk  # as text: in a stored update's JSON
     assert FIRST_DRAFT.encode() not in on_disk
     assert "Ахмедовна".encode() not in on_disk
+    # as a number, column by column: the id is only where the member is, never by a report
+    assert await columns_holding(harness.storage, SECRET_ID) == {("members", "telegram_id")}
+    member = await harness.storage.members.by_telegram_id(SECRET_ID)
+    assert member is not None
+    linked = await columns_holding(harness.storage, member.id)
+    assert not linked & {("incidents", "reporter_member_id"), ("outbox", "member_id")}, linked
 
 
 async def test_forget_and_the_hourly_sweep_empty_the_wal(harness: Harness) -> None:
