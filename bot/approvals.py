@@ -139,8 +139,14 @@ async def ask(
 
 async def remind_due(storage: Storage, settings: Settings, regions: Regions, now: datetime) -> int:
     """Bring up requests still waiting: to the same people REMINDERS_TO_REGION times, then
-    once to the admins. Each reminder is claimed once (a conditional update)."""
+    once to the admins. Each reminder is claimed once (a conditional update). First, a waiting
+    member left without a request (a crash after the registration, before its request) gets
+    one: nobody waits forever unseen."""
     sent = 0
+    for member_id in await storage.approvals.unasked():
+        member = await storage.members.by_id(member_id)
+        if member is not None:
+            sent += await ask(storage, settings, regions, member, now)
     for request in await storage.approvals.due(now):
         member = await storage.members.by_id(request.member_id)
         if member is None or member.approval != WAITING or member.telegram_id is None:

@@ -78,6 +78,17 @@ class ApprovalRepo:
         )
         return changed > 0
 
+    async def unasked(self, limit: int = 200) -> list[int]:
+        """Waiting members without a request: a crash came between their registration and
+        its request (two transactions). The sweep asks for them."""
+        rows = await self._db.fetchall(
+            "SELECT m.id FROM members m LEFT JOIN approval_requests r ON r.member_id = m.id"
+            " WHERE m.approval = 'waiting' AND m.status = 'active'"
+            " AND m.telegram_id IS NOT NULL AND r.member_id IS NULL ORDER BY m.id LIMIT ?",
+            (limit,),
+        )
+        return [int(r[0]) for r in rows]
+
     async def request(self, member_id: int) -> ApprovalRequest | None:
         row = await self._db.fetchone(
             "SELECT * FROM approval_requests WHERE member_id = ?", (member_id,)

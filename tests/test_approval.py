@@ -450,3 +450,26 @@ async def test_a_decision_is_not_shown_to_who_lost_the_role(harness: Harness) ->
     assert await approval_of(harness, NEWCOMER) == "approved"
     assert harness.person(COORDINATOR).texts == frozen  # not edited with the decision
     assert not any("✅ Принят(а)" in text for text in harness.person(COORDINATOR).texts)
+
+
+async def test_a_member_left_without_a_request_by_a_crash_gets_one(harness: Harness) -> None:
+    """The registration and its request are two transactions: after a crash between them the
+    member waits with no card anywhere. The sweep opens the request and the card goes out."""
+    from storage.members import Profile
+
+    await samara(harness)
+    await harness.storage.members.upsert(  # the registration's own transaction, and no more
+        NEWCOMER,
+        Profile("Анна Новичкова", "НКО Диалог", "RU-SAM", "ru", ()),
+        consent_version="v",
+        consent_at=harness.clock(),
+        now=harness.clock(),
+        approval="waiting",
+    )
+    await harness.run_jobs()
+    await harness.deliver()
+    cards = card_texts(harness, COORDINATOR)
+    assert len(cards) == 1 and "Анна Новичкова" in cards[0]
+    await harness.run_jobs()  # once
+    await harness.deliver()
+    assert len(card_texts(harness, COORDINATOR)) == 1
