@@ -16,12 +16,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.access import Caller, Denied
-from bot.incidents import Quota, actor_name, visible_incident
+from bot.incidents import Quota, actor_name, normalise_code, visible_incident
 from bot.settings import Settings
 from storage.db import Storage
 from storage.incidents import Incident
 
 WRONG_CODES_PER_HOUR = 1000  # in the whole network: 44.6-bit codes stay unguessable
+# wrong codes of the old 6-character form (about 30 bits) in the whole network an hour: some
+# 440,000 guesses a year against a billion codes
+WRONG_SHORT_CODES_PER_HOUR = 50
+SHORT_CODE_LENGTH = 7  # 'K7-42QX
 PENALTY = timedelta(days=30)  # how long an abuse mark lowers the reporter's limit
 PENALISED_REPORTS_PER_HOUR = 1
 REMEMBERED = 10_000  # anonymous reports whose sender the process keeps for an abuse mark
@@ -101,17 +105,35 @@ async def count_report(
         await storage.limits.add(f"report:{caller.member.id}", hour_of(now))
 
 
-async def codes_refused(storage: Storage, quota: Quota, telegram_id: int, now: datetime) -> bool:
+def _short(code_text: str) -> bool:
+    """A code in the 6-character form of reports made before 44.6-bit codes (about 30 bits)."""
+    code = normalise_code(code_text)
+    return code is not None and len(code) == SHORT_CODE_LENGTH
+
+
+async def codes_refused(
+    storage: Storage, quota: Quota, telegram_id: int, now: datetime, code_text: str = ""
+) -> bool:
     """Too many wrong codes: from this person this hour (in memory), or in the whole network
-    this hour (durable, so a restart does not open the door to guessing)."""
+    this hour (durable, so a restart does not open the door to guessing). Codes of the old,
+    short form have a much lower network-wide limit of their own: about 30 bits would not
+    hold against WRONG_CODES_PER_HOUR guesses a year long."""
     if quota.left(telegram_id, now) <= 0:
+        return True
+    if _short(code_text) and (
+        await storage.limits.count("wrong_short_code", hour_of(now)) >= WRONG_SHORT_CODES_PER_HOUR
+    ):
         return True
     return await storage.limits.count("wrong_code", hour_of(now)) >= WRONG_CODES_PER_HOUR
 
 
-async def wrong_code(storage: Storage, quota: Quota, telegram_id: int, now: datetime) -> None:
+async def wrong_code(
+    storage: Storage, quota: Quota, telegram_id: int, now: datetime, code_text: str = ""
+) -> None:
     quota.spend(telegram_id, now)
     await storage.limits.add("wrong_code", hour_of(now))
+    if _short(code_text):
+        await storage.limits.add("wrong_short_code", hour_of(now))
 
 
 async def mark_abuse(

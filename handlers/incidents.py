@@ -825,13 +825,13 @@ async def _status_of(
 ) -> None:
     quota = context.bot_data.code_quota
     now = context.now()
-    if await codes_refused(context.storage, quota, caller.telegram_id, now):
+    if await codes_refused(context.storage, quota, caller.telegram_id, now, code_text):
         await send(update, context, t(lang, "incidents.code_tries"))
         return
     try:
         incident = await incident_by_code(context.storage, context.settings, code_text, now)
     except Denied as exc:
-        await wrong_code(context.storage, quota, caller.telegram_id, now)
+        await wrong_code(context.storage, quota, caller.telegram_id, now, code_text)
         await send(update, context, t(lang, exc.key))
         return
     context.bot_data.checkpoint_wanted = incident.anonymous  # the code and the id: not kept
@@ -882,14 +882,14 @@ async def press_status(update: Update, context: BotContext) -> None:
     code, action = parts[1], parts[2:]
     now = context.now()
     quota = context.bot_data.code_quota  # button data is typed by nobody: guessing counts too
-    if await codes_refused(context.storage, quota, caller.telegram_id, now):
+    if await codes_refused(context.storage, quota, caller.telegram_id, now, code):
         await answer(query, t(lang, "incidents.code_tries"), alert=True)
         return
     try:
         try:
             incident = await incident_by_code(context.storage, context.settings, code, now)
         except Denied:
-            await wrong_code(context.storage, quota, caller.telegram_id, now)
+            await wrong_code(context.storage, quota, caller.telegram_id, now, code)
             raise
         context.bot_data.checkpoint_wanted = incident.anonymous
         if incident.anonymous and incident.is_open:

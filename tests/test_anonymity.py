@@ -328,3 +328,26 @@ async def test_abuse_on_an_anonymous_report_from_before_a_restart_is_said_plainl
     assert "опасность" in harness.person(REPORTER).last  # nobody's limit dropped
     await harness.app.shutdown()
     await harness.storage.close()
+
+
+async def test_old_short_codes_have_a_much_lower_network_wide_limit(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 6-character codes of reports made before (about 30 bits) would not hold against
+    the network-wide limit of the new ones for a year: their wrong guesses have a limit of
+    their own (50 an hour; 4 here), and the new codes keep working meanwhile."""
+    from tests.test_incidents import REPORTER, report
+
+    await network(harness)
+    code = await report(harness, REPORTER, anonymous=True)
+    monkeypatch.setattr("bot.limits.WRONG_SHORT_CODES_PER_HOUR", 4)
+    guessers = [harness.person(6100 + i) for i in range(2)]
+    for n in range(4):
+        await guessers[n % 2].send(f"/status AB-CDE{n}")
+        assert "Не нашёл обращение" in guessers[n % 2].last
+    await guessers[0].send("/status AB-CDEZ")
+    assert "Слишком много неверных кодов" in guessers[0].last
+    await guessers[1].send(f"/status {code}")  # a code of the new form still works
+    assert code in guessers[1].last
+    rows = await harness.storage.db.fetchall("SELECT name, count FROM guard_counters")
+    assert sorted(tuple(r) for r in rows) == [("wrong_code", 4), ("wrong_short_code", 4)]
