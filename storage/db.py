@@ -3,11 +3,19 @@
 One aiosqlite connection in autocommit mode; every statement and every transaction holds one
 asyncio lock, so coroutines never interleave inside a transaction. SQLite has a single writer
 anyway, and the bot is one process.
+
+Transactions are re-entrant (the unit of work): inside `async with db.transaction()`, every
+statement of the same task through this Database (`db.execute`, a repository method, a nested
+`db.transaction()`) joins the open transaction instead of waiting for the lock, so an action
+reads and writes in one transaction and commits together with everything it causes. A nested
+transaction is a SAVEPOINT: its failure undoes its own part only. A task started inside a
+transaction does not join it (it waits for the lock like any other).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -96,11 +104,25 @@ class Tx:
             return list(await cursor.fetchall())
 
 
+# The transaction the current task holds: (database, its Tx, the task that opened it).
+_CURRENT: contextvars.ContextVar[tuple[Database, Tx, asyncio.Task[Any] | None] | None] = (
+    contextvars.ContextVar("storage_transaction", default=None)
+)
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._savepoints = 0
         self.path = path
+
+    def joined(self) -> Tx | None:
+        """The transaction this task has open on this database, if any."""
+        current = _CURRENT.get()
+        if current is None or current[0] is not self or current[2] is not _task():
+            return None
+        return current[1]
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -172,7 +194,10 @@ class Database:
         return applied
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One statement in its own transaction; returns the number of changed rows."""
+        """One statement in its own transaction (or in the one this task has open); returns
+        the number of changed rows."""
+        if (tx := self.joined()) is not None:
+            return await tx.execute(sql, params)
         async with self._lock:
             cursor = await self._conn.execute(sql, params)
             rowcount = cursor.rowcount
@@ -180,25 +205,53 @@ class Database:
             return rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        if (tx := self.joined()) is not None:
+            return await tx.fetchone(sql, params)
         async with self._lock, self._conn.execute(sql, params) as cursor:
             row: aiosqlite.Row | None = await cursor.fetchone()
             return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        if (tx := self.joined()) is not None:
+            return await tx.fetchall(sql, params)
         async with self._lock, self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; inside a transaction of this
+        task, a SAVEPOINT of it (rolled back alone on an error, released otherwise)."""
+        if (outer := self.joined()) is not None:
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            await outer.execute(f"SAVEPOINT {name}")
+            try:
+                yield outer
+            except BaseException:
+                await outer.execute(f"ROLLBACK TO {name}")
+                await outer.execute(f"RELEASE {name}")
+                raise
+            await outer.execute(f"RELEASE {name}")
+            return
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._conn)
+            token = _CURRENT.set((self, tx, _task()))
             try:
-                yield Tx(self._conn)
+                yield tx
             except BaseException:
                 await self._conn.rollback()
                 raise
+            finally:
+                _CURRENT.reset(token)
             await self._conn.commit()
+
+
+def _task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 class Storage:
