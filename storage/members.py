@@ -240,7 +240,7 @@ class MemberRepo:
         # their reporting limits (a named reporter's count in the hour, a lowered limit)
         await tx.execute("DELETE FROM report_penalties WHERE member_id = ?", (member_id,))
         await tx.execute("DELETE FROM guard_counters WHERE name = ?", (f"report:{member_id}",))
-        await tx.execute("DELETE FROM outbox WHERE dedupe_key LIKE ?", (f"apv{member_id}:%",))
+        await tx.execute("DELETE FROM outbox WHERE dedupe_key GLOB ?", (f"apv{member_id}:*",))
         await _unlink_incidents(tx, member_id, row["telegram_id"])
         # evaluation answers stay in the figures, without the person (and only the day)
         await tx.execute(

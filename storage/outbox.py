@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,6 +67,17 @@ class Progress:
     @property
     def done(self) -> bool:
         return self.pending == 0
+
+
+def key_glob(pattern: str) -> str:
+    """A dedupe-key pattern with `%` for "anything" as a GLOB pattern, the rest taken literally.
+
+    GLOB, not LIKE: LIKE is case-insensitive, so it cannot use the unique index of dedupe_key and
+    walks the table (kept for a year); a GLOB pattern that starts with a fixed prefix is a range
+    search of that index. Queries pair it with `+status` so that the status index is not chosen.
+    """
+    literal = re.sub(r"([*?\[])", r"[\1]", pattern)
+    return literal.replace("%", "*")
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
@@ -187,9 +199,10 @@ class OutboxRepo:
         skip = f" AND chat_id NOT IN ({excluded})" if excluded else ""
         rows = await self._db.fetchall(
             "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?"
+            " WHERE rowid IN (SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?"
             f"{skip} ORDER BY priority, due_at, id LIMIT ?)"
-            " AND status = 'pending' RETURNING *",
+            # `+status`: the ids drive the lookup (the status index would walk every pending row)
+            " AND +status = 'pending' RETURNING *",
             (to_db(now), to_db(now), limit),
         )
         return sorted((_row(r) for r in rows), key=lambda r: (r.priority, r.due_at, r.id))
@@ -234,28 +247,29 @@ class OutboxRepo:
         )
 
     async def cancel_pending(self, key_pattern: str, tx: Tx | None = None) -> int:
-        """Queued rows (dedupe key LIKE the pattern) that must not go out any more."""
+        """Queued rows whose dedupe key matches the pattern (`%` for anything) that must not go
+        out any more."""
         sql = (
             "UPDATE outbox SET status = 'cancelled', error = 'cancelled'"
-            " WHERE dedupe_key LIKE ? AND status = 'pending'"
+            " WHERE dedupe_key GLOB ? AND +status = 'pending'"
         )
         if tx is not None:
-            return await tx.execute(sql, (key_pattern,))
-        return await self._db.execute(sql, (key_pattern,))
+            return await tx.execute(sql, (key_glob(key_pattern),))
+        return await self._db.execute(sql, (key_glob(key_pattern),))
 
     async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
         rows = await self._db.fetchall(
-            "SELECT * FROM outbox WHERE dedupe_key LIKE ? AND status = 'pending' ORDER BY id",
-            (f"{key_prefix}%",),
+            "SELECT * FROM outbox WHERE dedupe_key GLOB ? AND +status = 'pending' ORDER BY id",
+            (key_glob(f"{key_prefix}%"),),
         )
         return [_row(r) for r in rows]
 
     async def delivered_with_key(self, key_prefix: str) -> list[OutboxRow]:
         """Messages with this key prefix that reached their chat (to edit or answer them)."""
         rows = await self._db.fetchall(
-            "SELECT * FROM outbox WHERE dedupe_key LIKE ? AND status = 'sent'"
+            "SELECT * FROM outbox WHERE dedupe_key GLOB ? AND +status = 'sent'"
             " AND message_id IS NOT NULL ORDER BY id",
-            (f"{key_prefix}%",),
+            (key_glob(f"{key_prefix}%"),),
         )
         return [_row(r) for r in rows]
 

@@ -135,7 +135,7 @@ async def withdraw(
     delivered = await tx.fetchall(
         "SELECT id, dedupe_key, member_id, message_id, payload FROM outbox"
         " WHERE chat_id = ? AND status = 'sent' AND message_id IS NOT NULL"
-        " AND dedupe_key LIKE 'inc%'",
+        " AND dedupe_key GLOB 'inc*'",
         (telegram_id,),
     )
     about = await _about(tx, [r["dedupe_key"] for r in pending + delivered])
@@ -156,8 +156,8 @@ async def withdraw(
         [(row_id,) for row_id in cancel],
     )
     await tx.execute(
-        "DELETE FROM outbox WHERE chat_id = ? AND status = 'pending' AND dedupe_key LIKE ?",
-        (telegram_id, f"{_DIGEST_KEY}%"),
+        "DELETE FROM outbox WHERE chat_id = ? AND +status = 'pending' AND dedupe_key GLOB ?",
+        (telegram_id, f"{_DIGEST_KEY}*"),
     )
     if not now.any_role:
         await tx.execute(
