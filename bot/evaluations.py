@@ -392,7 +392,8 @@ async def request_message(storage: Storage, event_id: int, round_: str, chat_id:
     """The message that put the round's first question to the person (sent through the
     outbox), so that its buttons can be taken off once the question is answered by typing."""
     sent = await storage.outbox.delivered_with_key(f"evalask:{event_id}:{round_}:{chat_id}")
-    return sent[-1].message_id if sent else None
+    mine = [row for row in sent if row.chat_id == chat_id]  # the key is matched as a prefix
+    return mine[-1].message_id if mine else None
 
 
 async def typed_goes_to(

@@ -25,7 +25,7 @@ from bot.evaluation_reports import (
     report_lines,
     voices_of,
 )
-from bot.evaluation_views import comparison_chart_caption, event_chart_caption
+from bot.evaluation_views import comparison_chart_caption, event_chart_caption, event_label
 from bot.evaluations import (
     CODE_OF,
     ROUND_CODES,
@@ -295,8 +295,7 @@ async def _recent(update: Update, context: BotContext, caller: Caller, lang: str
     events = await evaluated_events(context.storage, caller, now - timedelta(days=RECENT_DAYS), now)
     zone = _zone(context, caller)
     rows: list[list[Button]] = [
-        [(f"{e.starts_at.astimezone(zone):%d.%m} {e.title}"[:60], f"evr:{e.id}:main")]
-        for e in reversed(events[-RECENT_LISTED:])
+        [(event_label(e, zone)[:60], f"evr:{e.id}:main")] for e in reversed(events[-RECENT_LISTED:])
     ]
     if not rows:
         await send(update, context, t(lang, "evaluation.report.nothing"))

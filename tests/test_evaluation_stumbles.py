@@ -233,6 +233,11 @@ async def test_regional_rates_count_requests_and_answers_alike(harness: Harness)
     assert f"№{twin} — «Тренинг: медиация», 22.11" in table
     photo = harness.telegram.sent("sendPhoto", chat_id=COORDINATOR)[-1]
     assert "Средние оценки мероприятий 01.11.2026 — 30.11.2026" in photo.params["caption"]
+    await c.send("/evaluation")  # the list of recent events tells the two apart as well
+    assert set(c.buttons()) == {
+        f"№{event_id} 22.11 Тренинг: медиация",
+        f"№{twin} 22.11 Тренинг: медиация",
+    }
 
 
 async def test_the_report_shows_the_written_answers_under_their_question(
