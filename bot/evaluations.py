@@ -5,7 +5,9 @@ asked in their private chat, one question per message, through the outbox: at th
 their own zone, or in the morning when that falls in QUIET_HOURS. One reminder after
 EVALUATION_REMIND_HOURS to those who have not finished; the round closes after
 EVALUATION_CLOSE_DAYS. An optional follow-up round asks EVALUATION_FOLLOWUP_DAYS after the end
-whether the knowledge could be applied.
+whether the knowledge could be applied. One pause, one nudge: in the main round the reminder
+(an answering dialogue left idle closes without a note); the follow-up, which has no reminder,
+gets one idle note, not at night.
 
 The answers so far live in the participant's row (the draft) so that a half-answered
 questionnaire resumes where it stopped, whenever the person comes back. The finished set is

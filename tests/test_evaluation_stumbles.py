@@ -258,3 +258,24 @@ async def test_the_report_shows_the_written_answers_under_their_question(
     caption = photo.params["caption"]
     assert caption.startswith("📊 «Тренинг: медиация», 22.11.2026: как оценили вопросы")
     assert "доля ответов" in caption and "средняя оценка и число ответов" in caption
+
+
+async def test_a_long_report_is_paged_with_its_buttons_under_the_last_page(
+    harness: Harness,
+) -> None:
+    await register(harness, COORDINATOR)
+    await make_coordinator(harness, COORDINATOR, "RU-MOW")
+    event_id = await make_event(harness, regions=("RU-MOW",), evaluation={"template": "short"})
+    await crowd_going(harness, event_id, CROWD[:6])
+    await at(harness, ENDS + timedelta(minutes=1))
+    for n, user_id in enumerate(CROWD[:6]):
+        await answer_with(harness, user_id, event_id, ["5", "4", f"text:Отзыв {n} " + "x" * 1900])
+    c = harness.person(COORDINATOR)
+    await c.send(f"/evaluation {event_id}")
+    sent = [call.params["text"] for call in harness.telegram.sent(chat_id=COORDINATOR)]
+    start = next(n for n, text in enumerate(sent) if "📊 <b>Оценка" in text)
+    report = sent[start:]
+    assert len(report) >= 2 and all(len(text) <= 4096 for text in report)
+    assert all(f"— Отзыв {n} xxx" in "".join(report) for n in range(6))
+    assert "x" * 1000 not in "".join(report)  # cut short in the chat; whole in the file
+    assert "Таблица XLSX" in " ".join(c.buttons()) and c.last == report[-1]
