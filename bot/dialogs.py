@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.settings import Settings
+from bot.timefmt import quiet_until
 from storage.db import Storage
 from storage.dialogs import Dialog
 
@@ -57,6 +59,9 @@ async def advance(
     return await storage.dialogs.save(updated, now=now, expires_at=_expiry(settings, now))
 
 
+# in a dialogue's data, how its idle note goes out: not at all (the flow reminds by itself),
+# outside quiet hours in this IANA zone, once per this outbox key
+TIMEOUT_SILENT, TIMEOUT_ZONE, TIMEOUT_KEY = "timeout_silent", "timeout_tz", "timeout_key"
 UNSEEN = "_unseen"  # in a dialogue's data: its last question may not have reached the person
 
 
@@ -96,10 +101,13 @@ async def expire(storage: Storage, settings: Settings, now: datetime) -> list[tu
     expired = await storage.dialogs.take_expired(now)
     direct: list[tuple[int, str]] = []
     for dialog in expired:
+        if dialog.data.get(TIMEOUT_SILENT):  # the flow nudges by itself (a reminder)
+            continue
         lang = str(dialog.data.get("lang", settings.default_language))
         if dialog.flow in storage.dialogs.volatile_flows:
             direct.append((dialog.chat_id, t(lang, f"dialog.timeout.{dialog.flow}")))
             continue
+        zone = dialog.data.get(TIMEOUT_ZONE)
         await send_to_many(
             storage,
             [(dialog.chat_id, None)],
@@ -109,5 +117,8 @@ async def expire(storage: Storage, settings: Settings, now: datetime) -> list[tu
             ),
             priority=Priority.REPLY,
             now=now,
+            # with the person's zone: not at night; with a key: once, however often it idles
+            due_at=quiet_until(now, ZoneInfo(zone), settings.quiet_hours) if zone else None,
+            key=dialog.data.get(TIMEOUT_KEY),
         )
     return direct

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 from bot.access import Caller, Denied, require_coordinator
+from bot.evaluation_views import event_label, events_key, written_answers
 from bot.evaluations import (
     SCALE,
     SCALE_KEYS,
@@ -45,7 +46,6 @@ from storage.db import Storage
 from storage.evaluations import EvaluationConfig, Response
 from storage.events import Event
 
-TEXTS_SHOWN = 30  # free-text answers listed in the chat per question (all are in the export)
 COMPARED = ("relevance", "usefulness", "organisation")
 
 
@@ -226,7 +226,13 @@ def _percent(part: int, whole: int) -> str:
 
 
 def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
-    """The summary message: response rate, then each question's figures."""
+    """The summary as one text (report_lines, joined)."""
+    return "\n".join(report_lines(report, lang, zone))
+
+
+def report_lines(report: EventReport, lang: str, zone: ZoneInfo) -> list[str]:
+    """The summary: response rate, then each question's figures with its written answers
+    right under it. Whole parts, for the handler to page (the HTML of each stays intact)."""
     event = report.event
     lines = [
         t(
@@ -287,13 +293,15 @@ def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
             ) + ([t(lang, "evaluation.report.voices", n=len(s.voices))] if s.voices else [])
             body = "; ".join(shown + extra) or t(lang, "evaluation.report.no_answers")
             lines.append(f"\n<b>{title}</b>\n{body}{tail}")
+            lines += written_answers(s.texts, lang)
         else:
             lines.append(
                 f"\n<b>{title}</b>\n"
                 + t(lang, "evaluation.report.texts", n=len(s.texts), voices=len(s.voices))
                 + tail
             )
-    return "\n".join(lines)
+            lines += written_answers(s.texts, lang)
+    return lines
 
 
 def _dash(value: int | None) -> str:
@@ -311,19 +319,6 @@ def aggregate_text(aggregate: Aggregate, lang: str) -> str:
 
 def others_line(aggregate: Aggregate, lang: str) -> str:
     return t(lang, "evaluation.report.others", figures=_esc(aggregate_text(aggregate, lang)))
-
-
-def texts_of(report: EventReport, lang: str) -> list[str]:
-    """The free-text answers, question by question, as lines (the handler pages them)."""
-    lines: list[str] = []
-    for s in report.stats:
-        if not s.texts:
-            continue
-        lines.append(f"\n<b>{question_text(s.question, lang)}</b>")
-        lines += [f"— {_esc(text[:1000])}" for text in s.texts[:TEXTS_SHOWN]]
-        if len(s.texts) > TEXTS_SHOWN:
-            lines.append(t(lang, "evaluation.report.more_in_file", n=len(s.texts) - TEXTS_SHOWN))
-    return lines
 
 
 def voices_of(report: EventReport) -> list[str]:
@@ -430,6 +425,8 @@ class Comparison:
     events: list[Row]
     regions: list[Row]
     reports: list[EventReport]
+    key: list[str] = field(default_factory=list)  # the events' numbers with their full titles
+    unplaced: int = 0  # anonymous answer sets that keep no region (in the events' rows only)
 
 
 def _compared(numbers: list[int]) -> float | None:
@@ -473,42 +470,47 @@ async def compare(
         reports.append(await event_report(storage, caller, event.id, lang))
     rows = [
         Row(
-            f"{r.event.starts_at.astimezone(zone):%d.%m} {r.event.title}",
+            event_label(r.event, zone),
             r.asked,
             r.answered,
             {key: _compared(r.numbers(key)) for key in COMPARED},
         )
         for r in reports
     ]
-    asked: Counter[str] = Counter()
+    # a region's rate: its people asked and those of them who answered, from the same rows
+    # (an anonymous answer set from a small region keeps no region, but its person does)
+    counted: dict[str, list[int]] = {}
     by_region: dict[str, list[Response]] = {}
     # the regions the caller may not see one by one make one row, from the events whose
     # pool is big enough (as in the events' rows), so no small pool can be subtracted out
-    others_asked, others_answered = 0, 0
+    others = [0, 0]
     others_marks: dict[str, list[int]] = {key: [] for key in COMPARED}
+    unplaced = 0
     for r in reports:
-        for code, n in (await storage.evaluations.asked_by_region(r.event.id, "main")).items():
-            if r.full or caller.coordinates(code):
-                asked[code] += n
-            else:
-                others_asked += n
+        for code, (n, done) in (await storage.evaluations.by_region(r.event.id, "main")).items():
+            mine = r.full or caller.coordinates(code)
+            cell = counted.setdefault(code, [0, 0]) if mine else others
+            cell[0] += n
+            cell[1] += done
         for response in r.responses:
-            by_region.setdefault(response.region_code or "", []).append(response)
-        others_answered += len(r.pooled)
+            if response.region_code:
+                by_region.setdefault(response.region_code, []).append(response)
+        unplaced += sum(1 for x in (*r.responses, *r.pooled) if not x.region_code)
         for key in COMPARED:
             if len(marks := _marks(r.pooled, key)) >= SMALL_CELL:
                 others_marks[key] += marks
     region_rows = []
-    for code in sorted(set(asked) | set(by_region)):
+    for code in sorted(set(counted) | set(by_region)):
         region = regions.get(code)
-        name = region.name(lang) if region else (code or t(lang, "evaluation.report.no_region"))
-        answers = by_region.get(code, [])
-        region_rows.append(Row(name, asked.get(code, 0), len(answers), _averages(answers)))
-    if others_asked or others_answered:
+        n, done = counted.get(code, (0, 0))
+        name = region.name(lang) if region else code
+        region_rows.append(Row(name, n, done, _averages(by_region.get(code, []))))
+    if any(others):
         averages = {key: _compared(marks) for key, marks in others_marks.items()}
         label = t(lang, "evaluation.compare.others")
-        region_rows.append(Row(label, others_asked, others_answered, averages))
-    return Comparison(start, end, rows, region_rows, reports)
+        region_rows.append(Row(label, others[0], others[1], averages))
+    listed = events_key([r.event for r in reports], zone, lang)
+    return Comparison(start, end, rows, region_rows, reports, listed, unplaced)
 
 
 def _cell(value: float | None, lang: str) -> str:
@@ -542,7 +544,10 @@ def comparison_text(comparison: Comparison, lang: str) -> list[str]:
     ]
     lines.append(t(lang, "evaluation.compare.columns"))
     lines += table(t(lang, "evaluation.compare.by_event"), comparison.events)
+    lines += comparison.key
     lines += table(t(lang, "evaluation.compare.by_region"), comparison.regions)
+    if comparison.unplaced:
+        lines.append(tn(lang, "evaluation.compare.unplaced", comparison.unplaced, most=SMALL_CELL))
     lines.append(t(lang, "evaluation.compare.legend", most=SMALL_CELL))
     if any(r.pooled for r in comparison.reports):
         lines.append(t(lang, "evaluation.compare.others_note", most=SMALL_CELL))

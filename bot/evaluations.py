@@ -5,7 +5,9 @@ asked in their private chat, one question per message, through the outbox: at th
 their own zone, or in the morning when that falls in QUIET_HOURS. One reminder after
 EVALUATION_REMIND_HOURS to those who have not finished; the round closes after
 EVALUATION_CLOSE_DAYS. An optional follow-up round asks EVALUATION_FOLLOWUP_DAYS after the end
-whether the knowledge could be applied.
+whether the knowledge could be applied. One pause, one nudge: in the main round the reminder
+(an answering dialogue left idle closes without a note); the follow-up, which has no reminder,
+gets one idle note, not at night.
 
 The answers so far live in the participant's row (the draft) so that a half-answered
 questionnaire resumes where it stopped, whenever the person comes back. The finished set is
@@ -15,12 +17,14 @@ stored in one transaction; for an anonymous evaluation without any link to the m
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access import Caller, Denied, is_number, require_member
 from bot.delivery import Outgoing, Priority, send_to_many
+from bot.dialogs import TIMEOUT_KEY, TIMEOUT_SILENT, TIMEOUT_ZONE
 from bot.i18n import t
 from bot.regions import Regions
 from bot.settings import Settings
@@ -39,6 +43,7 @@ CUSTOM_TEXT_MAX = 200
 CUSTOM_OPTIONS_MAX = 6
 CUSTOM_OPTION_MAX = 40
 KINDS = ("scale", "choice", "text")
+LANGS = ("ru", "en")  # typed words are recognised in either catalog's wording
 SMALL_CELL = 5  # fewer answers than this: figures are hidden, an anonymous answer has no region
 
 
@@ -173,8 +178,7 @@ def render(
         lines.append(t(lang, "evaluation.scale_hint"))
         for value in SCALE:
             label = f"{SCALE_FACES[value]} {value}"
-            if value in (5, 1):
-                label += " — " + t(lang, f"evaluation.scale_end.{value}")
+            label += " — " + t(lang, f"evaluation.scale_word.{value}")
             rows.append([{"text": label, "callback_data": f"{prefix}:{value}"}])
     elif question.kind == "choice":
         for n, option in enumerate(question.options):
@@ -310,6 +314,19 @@ async def _remind(storage: Storage, settings: Settings, regions: Regions, now: d
     return sent
 
 
+def idle_note(event_id: int, round_: str, zone: Any) -> dict[str, Any]:
+    """How an answering dialogue left idle ends (bot/dialogs.py reads these). The main round
+    has its one reminder, which is the nudge: the dialogue closes silently. The follow-up has
+    none: one note (never twice in a round), outside quiet hours in the person's zone."""
+    if round_ == "main":
+        return {TIMEOUT_SILENT: True}
+    return {
+        TIMEOUT_SILENT: False,
+        TIMEOUT_ZONE: str(zone),
+        TIMEOUT_KEY: f"evalidle:{event_id}:{round_}",
+    }
+
+
 def _zone(regions: Regions, code: str) -> Any:
     region = regions.get(code)
     return region.tz if region else MOSCOW
@@ -360,6 +377,25 @@ async def waiting_for(storage: Storage, caller: Caller, now: datetime) -> tuple[
     if caller.member is None:
         return None
     return await storage.evaluations.waiting(caller.member.id, now)
+
+
+async def closed_lately(
+    storage: Storage, caller: Caller, now: datetime, within: timedelta
+) -> Event | None:
+    """The event whose questionnaire the caller left unfinished and that closed less than
+    `within` ago: what they type now is a late answer, refused as a late button is."""
+    if caller.member is None:
+        return None
+    found = await storage.evaluations.closed_unfinished(caller.member.id, now, now - within)
+    return await storage.events.get(found[0]) if found else None
+
+
+async def request_message(storage: Storage, event_id: int, round_: str, chat_id: int) -> int | None:
+    """The message that put the round's first question to the person (sent through the
+    outbox), so that its buttons can be taken off once the question is answered by typing."""
+    sent = await storage.outbox.delivered_with_key(f"evalask:{event_id}:{round_}:{chat_id}")
+    mine = [row for row in sent if row.chat_id == chat_id]  # the key is matched as a prefix
+    return mine[-1].message_id if mine else None
 
 
 async def typed_goes_to(
@@ -450,19 +486,48 @@ async def record(
     return Progress(event, config, round_, questions, None)
 
 
+def _words(text: str) -> str:
+    """Typed text as bare words, to compare with a button's label: "😃 5 — Отлично!" and
+    "5 отлично" read the same."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold().replace("ё", "е")).split())
+
+
+def typed_skip(text: str | None) -> bool:
+    """The person typed the "Пропустить" button's word (in either language)."""
+    words = {_words(t(lang, "evaluation.skip")) for lang in LANGS}
+    return text is not None and _words(text) in words
+
+
+def typed_mark(text: str | None) -> int | None:
+    """A mark typed instead of tapped: its digit, its word ("хорошо") or both, as on the
+    button; None if the text is not one of them."""
+    typed = _words(text or "")
+    for value in SCALE:
+        for lang in LANGS:
+            word = _words(t(lang, f"evaluation.scale_word.{value}"))
+            if typed in (str(value), word, f"{value} {word}"):
+                return value
+    return None
+
+
 def _checked(question: Question, event: Event, given: Given) -> Answer | None:
-    """The answer a button, a text or a voice gives to `question` (None: skipped)."""
+    """The answer a button, a text or a voice gives to `question` (None: skipped). Typed
+    text that reads like a button (its label, "Пропустить") counts like the button."""
     if given.button == "s":
         if not question.skippable:
             raise Denied("dialog.stale")
         return None
+    if given.button is None and question.skippable and typed_skip(given.text):
+        return None  # never stored as the person's words
     if question.kind == "scale":
-        value = given.button if given.button is not None else (given.text or "").strip()
-        if value in {str(v) for v in SCALE}:
-            return Answer(number=int(value))
-        if given.button is not None:
-            raise Denied("dialog.stale")
-        raise Denied("evaluation.hint.buttons")
+        if given.button is None:
+            mark = typed_mark(given.text)
+            if mark is not None:
+                return Answer(number=mark)
+            raise Denied("evaluation.hint.buttons")
+        if given.button in {str(v) for v in SCALE}:
+            return Answer(number=int(given.button))
+        raise Denied("dialog.stale")
     if question.kind == "choice":
         if given.button is not None:
             if is_number(given.button) and int(given.button) < len(question.options):
@@ -470,8 +535,8 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
             raise Denied("dialog.stale")
         typed = " ".join((given.text or "").split()).casefold()
         for option in question.options:  # a typed option counts like its button
-            labels = {option_label(question, option, lang).casefold() for lang in ("ru", "en")}
-            if typed in labels:
+            labels = {option_label(question, option, lang).casefold() for lang in LANGS}
+            if typed in labels or _words(typed) in {_words(label) for label in labels}:
                 return Answer(choice=option)
         raise Denied("evaluation.hint.buttons")
     if question.kind == "block" and given.button is not None:

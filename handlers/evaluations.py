@@ -22,17 +22,21 @@ from bot.evaluation_reports import (
     event_chart,
     event_report,
     export,
-    report_text,
-    texts_of,
+    report_lines,
     voices_of,
 )
+from bot.evaluation_views import comparison_chart_caption, event_chart_caption, event_label
 from bot.evaluations import (
     CODE_OF,
     ROUND_CODES,
+    SMALL_CELL,
     Given,
     Progress,
+    closed_lately,
+    idle_note,
     record,
     render,
+    request_message,
     resume,
     start_again,
     typed_goes_to,
@@ -153,6 +157,7 @@ async def show(
                 ]
             ]
         },
+        **idle_note(event.id, round_, _zone(context, caller)),
     }
     if dialog is None or dialog.flow != EVL:
         dialog = await begin_dialog(
@@ -183,10 +188,17 @@ async def typed_without_dialogue(update: Update, context: BotContext, caller: Ca
     False if they have no questionnaire waiting."""
     now = context.now()
     waiting = await waiting_for(context.storage, caller, now)
-    if waiting is None or caller.member is None:
+    if caller.member is None:
         return False
-    event_id, round_ = waiting
     lang = caller.member.language
+    if waiting is None:  # closed meanwhile: told so, as a late button press is
+        window = timedelta(days=context.settings.evaluation_close_days)
+        closed = await closed_lately(context.storage, caller, now, window)
+        if closed is None:
+            return False
+        await send(update, context, t(lang, "evaluation.closed", title=esc(closed.title)))
+        return True
+    event_id, round_ = waiting
     fresh = timedelta(minutes=context.settings.dialog_timeout_minutes)
     if await typed_goes_to(context.storage, caller, now, fresh) is None:
         button = [(t(lang, "evaluation.continue"), f"eva:{event_id}:{CODE_OF[round_]}:go")]
@@ -202,6 +214,11 @@ async def typed_without_dialogue(update: Update, context: BotContext, caller: Ca
         data={"event": event_id, "round": round_, "lang": lang},
         now=context.now(),
     )
+    asked_in = await request_message(context.storage, event_id, round_, caller.telegram_id)
+    if asked_in is not None:  # its buttons go once the question is answered
+        dialog = await dialogs.advance(
+            context.storage, context.settings, dialog, now=now, message_id=asked_in
+        )
     await answer_typed(update, context, dialog)
     return True
 
@@ -217,8 +234,9 @@ async def answer_typed(update: Update, context: BotContext, dialog: Dialog) -> N
     now = context.now()
     try:
         current = await resume(context.storage, caller, event_id, round_, now)
-    except Denied as exc:
+    except Denied as exc:  # closed meanwhile: its question's buttons go too
         await dialogs.end(context.storage, user.id)
+        await strip_keyboard(context, user.id, dialog.message_id)
         await send(update, context, t(lang, exc.key, **exc.params))
         return
     if current.next is None:
@@ -277,8 +295,7 @@ async def _recent(update: Update, context: BotContext, caller: Caller, lang: str
     events = await evaluated_events(context.storage, caller, now - timedelta(days=RECENT_DAYS), now)
     zone = _zone(context, caller)
     rows: list[list[Button]] = [
-        [(f"{e.starts_at.astimezone(zone):%d.%m} {e.title}"[:60], f"evr:{e.id}:main")]
-        for e in reversed(events[-RECENT_LISTED:])
+        [(event_label(e, zone)[:60], f"evr:{e.id}:main")] for e in reversed(events[-RECENT_LISTED:])
     ]
     if not rows:
         await send(update, context, t(lang, "evaluation.report.nothing"))
@@ -294,7 +311,11 @@ async def _send_report(context: BotContext, caller: Caller, report: EventReport,
     zone = _zone(context, caller)
     chart = event_chart(report, lang)
     if chart is not None:
-        await context.bot.send_photo(chat_id, chart, caption=esc(report.event.title[:200]))
+        day = f"{report.event.starts_at.astimezone(zone):%d.%m.%Y}"
+        caption = event_chart_caption(
+            report.event.title, day, report.restricted, lang, most=SMALL_CELL
+        )
+        await context.bot.send_photo(chat_id, chart, caption=caption)
     event_id, code = report.event.id, CODE_OF[report.round]
     rows: list[list[Button]] = []
     voices = voices_of(report)
@@ -312,13 +333,10 @@ async def _send_report(context: BotContext, caller: Caller, report: EventReport,
     if report.config.opened(other) is not None:
         label = "followup_button" if other == "followup" else "main_button"
         rows.append([(t(lang, f"evaluation.report.{label}"), f"evr:{event_id}:{other}")])
-    await context.bot.send_message(
-        chat_id, report_text(report, lang, zone), reply_markup=keyboard(rows)
-    )
-    texts = texts_of(report, lang)
-    if texts:
-        for page in pages([t(lang, "evaluation.report.texts_title"), *texts]):
-            await context.bot.send_message(chat_id, page)
+    chunks = pages(report_lines(report, lang, zone))  # written answers make it long
+    for n, page in enumerate(chunks):
+        markup = keyboard(rows) if n == len(chunks) - 1 else None
+        await context.bot.send_message(chat_id, page, reply_markup=markup)
 
 
 async def press_report(update: Update, context: BotContext) -> None:
@@ -389,7 +407,8 @@ async def compare_evaluations(update: Update, context: BotContext) -> None:
         return
     chart = comparison_chart(comparison, lang)
     if chart is not None:
-        await context.bot.send_photo(caller.telegram_id, chart)
+        caption = comparison_chart_caption(start, end, lang, most=SMALL_CELL)
+        await context.bot.send_photo(caller.telegram_id, chart, caption=caption)
     period = f"{start:%Y%m%d}:{end:%Y%m%d}"
     markup = keyboard(
         [

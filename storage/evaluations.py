@@ -267,6 +267,23 @@ class EvaluationRepo:
         )
         return (int(row[0]), str(row[1])) if row else None
 
+    async def closed_unfinished(
+        self, member_id: int, now: datetime, since: datetime
+    ) -> tuple[int, str] | None:
+        """The latest questionnaire this member left unfinished and that closed in
+        (since, now]: a text they type now was meant for it."""
+        row = await self._db.fetchone(
+            "SELECT p.event_id, p.round FROM evaluation_participants p"
+            " JOIN event_evaluations v ON v.event_id = p.event_id"
+            " WHERE p.member_id = ? AND (p.answered = 0 OR p.draft IS NOT NULL)"
+            " AND ((p.round = 'main' AND v.closes_at <= ? AND v.closes_at > ?)"
+            " OR (p.round = 'followup' AND v.followup_closes_at <= ?"
+            " AND v.followup_closes_at > ?))"
+            " ORDER BY p.asked_at DESC LIMIT 1",
+            (member_id, to_db(now), to_db(since), to_db(now), to_db(since)),
+        )
+        return (int(row[0]), str(row[1])) if row else None
+
     # ------------------------------------------------------------ reminders
 
     async def due_reminders(self, now: datetime) -> list[Due]:
@@ -318,6 +335,17 @@ class EvaluationRepo:
             (event_id, round_),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    async def by_region(self, event_id: int, round_: str) -> dict[str, tuple[int, int]]:
+        """(asked, answered) per region, both counted from the same rows: the people asked,
+        by their region (an anonymous answer set may keep no region; its person still has one)."""
+        rows = await self._db.fetchall(
+            "SELECT m.region_code, COUNT(*), COALESCE(SUM(p.answered), 0)"
+            " FROM evaluation_participants p JOIN members m ON m.id = p.member_id"
+            " WHERE p.event_id = ? AND p.round = ? GROUP BY m.region_code",
+            (event_id, round_),
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
     async def responses(self, event_id: int, round_: str) -> list[Response]:
         rows = await self._db.fetchall(

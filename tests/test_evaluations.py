@@ -153,7 +153,7 @@ async def test_voice_skip_and_wrong_input_at_each_kind_of_question(harness: Harn
     await people_going(harness, event_id, (MOSCOW_ID,))
     await at(harness, ENDS + timedelta(minutes=1))
     p = harness.person(MOSCOW_ID)
-    await p.send("отлично")  # a word where a button is expected
+    await p.send("замечательно")  # a word that is on no button
     assert "выберите ответ кнопкой" in p.texts[-2] and "вопрос 1 из 7" in p.last
     await p.send("5")  # a typed digit is as good as the button
     assert "вопрос 2 из 7" in p.last
@@ -297,10 +297,9 @@ async def test_a_half_answered_questionnaire_resumes_after_a_restart(harness: Ha
     await harness.app.post_init(harness.app)
     await p.send("Больше практики")  # typed into the question that was open
     assert "вопрос 7 из 7" in p.last
-    # a day later the dialogue has long expired: "Продолжить" goes on where they stopped
-    await at(harness, ENDS + timedelta(hours=3))
-    await p.tap("Продолжить")
-    assert "вопрос 7 из 7" in p.last
+    # a day later the dialogue has long expired: the one reminder goes on where they stopped
+    await at(harness, ENDS + timedelta(hours=24, minutes=2))
+    assert "Напоминаем" in p.last and "вопрос 7 из 7" in p.last
     await p.tap("Да")
     responses = await harness.storage.evaluations.responses(event_id, "main")
     assert len(responses) == 1 and len(responses[0].answers) == 7
