@@ -70,6 +70,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             topics=esc(", ".join(topics) if topics else t(lang, "broadcast.all_topics")),
         )
         text += "\n\n" + tn(lang, "broadcast.confirm", int(data.get("count", 0)))
+        if data.get("unreachable"):
+            text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
         rows = [
             [(t(lang, "broadcast.send"), "bc:send")],
             [(t(lang, "broadcast.change"), "bc:change")],
@@ -147,6 +149,8 @@ async def on_button(
             await go(context, dialog, "topics", topics=sorted(set(data["topics"]) ^ {code}))
         case ["bc", "topics_done"] if step == "topics":
             await go(context, dialog, "content")
+        case ["bc", "topics_all"] if step == "topics":  # everyone: no choice by topics
+            await go(context, dialog, "content", topics=[])
         case ["bc", "change"] if step == "confirm":
             await go(context, dialog, "content")
         case ["bc", "send"] if step == "confirm":
@@ -164,9 +168,10 @@ async def on_button(
             )
             await dialogs.end(context.storage, dialog.telegram_id)
             if broadcast_id is None:
-                await edit_or_send(
-                    context, dialog.chat_id, dialog.message_id, t(lang, "broadcast.nobody")
-                )
+                text = t(lang, "broadcast.nobody")
+                if data.get("unreachable"):
+                    text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
+                await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
                 return ""
             await edit_or_send(
                 context,
@@ -247,5 +252,6 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         text=content.text,
         file_id=content.file_id,
         kind=content.kind,
-        count=len(people),
+        count=len(people.reachable),
+        unreachable=len(people.unreachable),
     )
