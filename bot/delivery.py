@@ -165,6 +165,13 @@ async def send_to_many(
     )
 
 
+async def progress_text(storage: Storage, broadcast_id: int, lang: str) -> str:
+    """'📤 Отправлено 0 из 12' as the engine will update it (those known to have blocked the
+    bot count in the total, as in the final report)."""
+    progress = await storage.outbox.progress(broadcast_id)
+    return t(lang, "delivery.progress", sent=progress.sent, total=progress.total)
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
 

@@ -12,6 +12,7 @@ from bot import dialogs
 from bot.access import Caller, Denied, identify, require_coordinator
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
 from bot.context import BotContext
+from bot.delivery import progress_text
 from bot.events import target_choice
 from bot.i18n import t, tn
 from handlers.common import (
@@ -157,7 +158,7 @@ async def on_button(
             content = Content(
                 text=str(data.get("text") or ""), file_id=data.get("file_id"), kind=data.get("kind")
             )
-            broadcast_id, count = await send_broadcast(
+            broadcast_id, _count = await send_broadcast(
                 context.storage,
                 caller,
                 context.regions,
@@ -177,7 +178,7 @@ async def on_button(
                 context,
                 dialog.chat_id,
                 dialog.message_id,
-                t(lang, "delivery.progress", sent=0, total=count),
+                await progress_text(context.storage, broadcast_id, lang),
             )
             assert dialog.message_id is not None
             await context.storage.outbox.set_status_message(

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import dialogs
 from bot.access import Caller, Denied, identify, is_number, require_coordinator
 from bot.context import BotContext
+from bot.delivery import progress_text
 from bot.evaluations import (
     CUSTOM_MAX,
     CUSTOM_OPTIONS_MAX,
@@ -634,7 +635,7 @@ async def _publish(context: BotContext, caller: Caller, dialog: Dialog) -> None:
     )
     if broadcast_id is not None and count:
         status = await context.bot.send_message(
-            dialog.chat_id, t(lang, "delivery.progress", sent=0, total=count)
+            dialog.chat_id, await progress_text(context.storage, broadcast_id, lang)
         )
         await context.storage.outbox.set_status_message(
             broadcast_id, dialog.chat_id, status.message_id
