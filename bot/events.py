@@ -32,8 +32,7 @@ from bot.access import (
     require_coordinator,
 )
 from bot.delivery import Outgoing, Priority, send_to_many
-from bot.event_cards import LONGEST, Mark, announcement, rsvp_markup, when_text
-from bot.event_cards import _esc as _esc
+from bot.event_cards import LONGEST, Mark, _esc, announcement, rsvp_markup, when_text
 from bot.event_copies import (
     edit_copies,
     marks_of,

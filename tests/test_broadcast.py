@@ -142,3 +142,20 @@ async def test_an_event_preview_and_report_count_those_who_blocked_the_bot(
     await harness.deliver()
     assert "доставлено 2 из 3" in c.last and "Не получат: 1 — заблокировали бота" in c.last
     assert not any("Семинар" in t for t in harness.person(1143).texts)
+
+
+async def test_a_broadcast_to_everyone_without_a_choice_by_topics(harness: Harness) -> None:
+    await register(harness, 1151)  # education and youth
+    await make_coordinator(harness, 1151, "RU-SAM")
+    await join(harness, 1152, "Приволжский", "Самарская область", "Экология")
+    c = harness.person(1151)
+    await c.send("/broadcast")
+    assert "Всем, без отбора по темам" in c.last
+    await c.tap("Экология")
+    await c.tap("Всем, без отбора по темам")  # undoes the choice and goes on
+    assert "Пришлите сообщение" in c.last
+    await c.send("Общее собрание сети")
+    assert "Темы: все" in c.last and "Отправить это сообщение 2 участникам?" in c.last
+    await c.tap("Отправить")
+    await harness.deliver()
+    assert harness.person(1152).last == "Общее собрание сети"
