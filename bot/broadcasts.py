@@ -37,14 +37,27 @@ def check_content(content: Content) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """Who will get the message, and who of the same regions and topics will not: they
+    blocked the bot or deleted their account (Telegram refuses messages to them)."""
+
+    reachable: list[tuple[int, int | None]]
+    unreachable: list[tuple[int, int | None]]
+
+
 async def recipients(
     storage: Storage, caller: Caller, regions: Regions, chosen: list[str], topics: list[str]
-) -> list[tuple[int, int | None]]:
+) -> Recipients:
     allowed = set(coordinated_regions(caller, regions))
     if not chosen or not set(chosen) <= allowed:
         raise Denied("events.denied_region")
     people = await storage.members.audience(chosen, topics)
-    return [(p.telegram_id, p.member_id) for p in people]
+    gone = await storage.members.unreachable(chosen, topics)
+    return Recipients(
+        [(p.telegram_id, p.member_id) for p in people],
+        [(p.telegram_id, p.member_id) for p in gone],
+    )
 
 
 async def send_broadcast(
@@ -56,21 +69,23 @@ async def send_broadcast(
     content: Content,
     now: datetime,
 ) -> tuple[int | None, int]:
-    """Queue the message for every member of the regions (and topics): (broadcast id, count)."""
+    """Queue the message for every member of the regions (and topics): (broadcast id, count
+    of those it goes to). Those who blocked the bot are counted in its report, not sent to."""
     problem = check_content(content)
     if problem is not None:
         raise Denied(problem)
     people = await recipients(storage, caller, regions, chosen, topics)
-    if not people:
+    if not people.reachable:
         return None, 0
     broadcast_id = await send_to_many(
         storage,
-        people,
+        people.reachable,
         content.outgoing(),
+        unreachable=people.unreachable,
         priority=Priority.BULK,
         now=now,
         kind="broadcast",
         created_by=caller.telegram_id,
         language=caller.language or "ru",
     )
-    return broadcast_id, len(people)
+    return broadcast_id, len(people.reachable)

@@ -130,10 +130,13 @@ async def send_to_many(
     language: str = "ru",
     due_at: datetime | None = None,
     tx: Tx | None = None,
+    unreachable: Sequence[tuple[int, int | None]] = (),
 ) -> int | None:
     """Queue a message for each (chat_id, member_id). `message` may be a function of the
     recipient (their language, their time zone). With `key`, queueing again is a no-op per
-    recipient. With `kind`, the queue forms a broadcast with progress and a final report."""
+    recipient. With `kind`, the queue forms a broadcast with progress and a final report;
+    `unreachable` are the people of its audience known to have blocked the bot: never sent
+    to, they are counted in the report as not reached."""
     rows: list[Recipient] = []
     method = "sendMessage"
     for chat_id, member_id in recipients:
@@ -147,6 +150,8 @@ async def send_to_many(
                 key=f"{key}:{chat_id}" if key else None,
             )
         )
+    if kind is not None:
+        rows += [Recipient(c, m, {}, unreachable=True) for c, m in unreachable]
     return await storage.outbox.enqueue(
         rows,
         method=method,
@@ -158,6 +163,13 @@ async def send_to_many(
         status_language=language,
         tx=tx,
     )
+
+
+async def progress_text(storage: Storage, broadcast_id: int, lang: str) -> str:
+    """'📤 Отправлено 0 из 12' as the engine will update it (those known to have blocked the
+    bot count in the total, as in the final report)."""
+    progress = await storage.outbox.progress(broadcast_id)
+    return t(lang, "delivery.progress", sent=progress.sent, total=progress.total)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -501,14 +513,13 @@ class DeliveryEngine:
     async def _send_report(self, broadcast: Broadcast, progress: Progress) -> None:
         if broadcast.status_chat_id is None:
             return
-        text = t(
-            broadcast.status_language,
-            "delivery.report",
-            sent=progress.sent,
-            total=progress.total,
-            blocked=progress.blocked,
-            failed=progress.failed,
-        )
+        lang = broadcast.status_language
+        lines = [t(lang, "delivery.report", sent=progress.sent, total=progress.total)]
+        if progress.blocked:  # blocked the bot before the broadcast or during it
+            lines.append(t(lang, "delivery.report_blocked", n=progress.blocked))
+        if progress.failed:
+            lines.append(t(lang, "delivery.report_failed", n=progress.failed))
+        text = "\n".join(lines)
         try:
             await self.bot.send_message(broadcast.status_chat_id, text)
         except TelegramError as exc:

@@ -12,6 +12,7 @@ import html
 import io
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -19,7 +20,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
-from babel.dates import format_datetime
 from icalendar import Calendar
 from icalendar import Event as IcsEvent
 from openpyxl import Workbook
@@ -32,9 +32,18 @@ from bot.access import (
     require_coordinator,
 )
 from bot.delivery import Outgoing, Priority, send_to_many
-from bot.i18n import t, tn
+from bot.event_cards import LONGEST, Mark, _esc, announcement, rsvp_markup, when_text
+from bot.event_copies import (
+    edit_copies,
+    marks_of,
+    personal,
+    places_left,
+    refresh_marks,
+    rerender_pending,
+)
+from bot.i18n import t
 from bot.regions import Regions, Topic
-from bot.timefmt import MOSCOW, zone_name
+from bot.timefmt import MOSCOW, moment
 from storage.db import Storage
 from storage.events import Audience, Event, NewEvent, Participant, RsvpChange
 from storage.roles import ALL_REGIONS
@@ -113,6 +122,11 @@ def split_program(text: str) -> tuple[str, ...] | None:
     return tuple(blocks)
 
 
+def is_blank_title(text: str) -> bool:
+    """Nothing to read as a title: no letter or digit at all (empty, spaces, dots, emoji)."""
+    return not any(ch.isalnum() for ch in text)
+
+
 def is_url(text: str) -> bool:
     return bool(_URL.match(text.strip()))
 
@@ -149,8 +163,12 @@ async def upcoming_for(storage: Storage, caller: Caller, now: datetime) -> list[
     return await storage.events.upcoming(sorted({member.region_code, *caller.regions}), now)
 
 
-async def audience_size(storage: Storage, draft: NewEvent) -> int:
-    return len(await storage.events.audience(preview_event(draft)))
+async def audience_size(storage: Storage, draft: NewEvent) -> tuple[int, int]:
+    """Who will receive the announcement, and who of the same audience will not (blocked
+    the bot or deleted their account)."""
+    event = preview_event(draft)
+    reached = await storage.events.audience(event)
+    return len(reached), len(await storage.events.unreachable(event))
 
 
 def organiser_zone(caller: Caller, regions: Regions) -> ZoneInfo:
@@ -159,100 +177,6 @@ def organiser_zone(caller: Caller, regions: Regions) -> ZoneInfo:
 
 
 # ---------------------------------------------------------------- showing an event
-
-
-def when_text(start: datetime, end: datetime, lang: str, zone: ZoneInfo) -> str:
-    """'25 декабря 2026, 14:00–18:00 по Иркутску (09:00–13:00 МСК)'."""
-    loc = lang if lang in ("ru", "en") else "ru"
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    day = format_datetime(local_start, "d MMMM y", locale=loc)
-    if local_end.date() == local_start.date():
-        span = f"{local_start:%H:%M}–{local_end:%H:%M}"
-    else:
-        end_day = format_datetime(local_end, "d MMMM, HH:mm", locale=loc)
-        span = f"{local_start:%H:%M} – {end_day}"
-    if start.astimezone(zone).utcoffset() == start.astimezone(MOSCOW).utcoffset():
-        return t(lang, "events.when_moscow", day=day, span=span)
-    msk_start, msk_end = start.astimezone(MOSCOW), end.astimezone(MOSCOW)
-    msk = f"{msk_start:%H:%M}–{msk_end:%H:%M}"
-    if msk_start.date() != local_start.date() or msk_end.date() != msk_start.date():
-        first = format_datetime(msk_start, "d MMMM, HH:mm", locale=loc)
-        last = format_datetime(msk_end, "d MMMM, HH:mm", locale=loc)
-        msk = (
-            f"{first} – {last}"
-            if msk_end.date() != msk_start.date()
-            else (f"{first}–{msk_end:%H:%M}")
-        )
-    return t(
-        lang, "events.when_local", day=day, span=span, zone=zone_name(zone, lang, start), msk=msk
-    )
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def announcement(
-    event: Event,
-    lang: str,
-    zone: ZoneInfo,
-    regions: Regions,
-    topics: list[Topic],
-    *,
-    places_left: int | None = None,
-) -> str:
-    """The announcement exactly as a member reads it."""
-    lines = [
-        t(lang, "events.card_title", title=_esc(event.title)),
-        t(lang, "events.card_when", when=when_text(event.starts_at, event.ends_at, lang, zone)),
-    ]
-    if event.place:
-        lines.append(t(lang, "events.card_place", place=_esc(event.place)))
-    if event.online_url:
-        lines.append(t(lang, "events.card_online", url=_esc(event.online_url)))
-    lines.append("")
-    lines.append(_esc(event.description))
-    if event.program:
-        lines.append("")
-        lines.append(t(lang, "events.card_program"))
-        lines.extend(f"• {_esc(block)}" for block in event.program)
-    footer: list[str] = []
-    names = [r.name(lang) for code in event.regions if (r := regions.get(code))]
-    if len(names) <= 5:
-        footer.append(t(lang, "events.card_regions", regions=_esc(", ".join(names))))
-    else:
-        footer.append(tn(lang, "events.card_many_regions", len(names)))
-    if event.topics:
-        chosen = [tp.name(lang) for tp in topics if tp.code in event.topics]
-        footer.append(t(lang, "events.card_topics", topics=_esc(", ".join(chosen))))
-    if event.capacity is not None:
-        if places_left is None:
-            footer.append(tn(lang, "events.card_capacity", event.capacity))
-        else:
-            footer.append(tn(lang, "events.card_places_left", max(places_left, 0)))
-    lines.append("")
-    lines.extend(footer)
-    return "\n".join(lines)
-
-
-def rsvp_markup(event_id: int, lang: str, chosen: str | None = None) -> dict[str, object]:
-    """The buttons under an announcement (as Bot API JSON, for the outbox)."""
-
-    def label(answer: str) -> str:
-        mark = "✅ " if chosen == answer or (answer == "going" and chosen == "waitlist") else ""
-        return mark + t(lang, f"events.answer.{answer}")
-
-    return {
-        "inline_keyboard": [
-            [
-                {"text": label("going"), "callback_data": f"ev:{event_id}:going"},
-                {"text": label("maybe"), "callback_data": f"ev:{event_id}:maybe"},
-            ],
-            [{"text": label("no"), "callback_data": f"ev:{event_id}:no"}],
-            [{"text": t(lang, "events.add_to_calendar"), "callback_data": f"ev:{event_id}:ics"}],
-        ]
-    }
-
 
 # ---------------------------------------------------------------- publishing
 
@@ -286,9 +210,12 @@ async def _announce(
     regions: Regions,
     topics: list[Topic],
     now: datetime,
+    only_regions: Sequence[str] | None = None,
 ) -> tuple[int | None, int]:
     """Queue the announcement to the event's audience and linked groups. Whoever already has
-    it (same key) is not queued again. Returns the broadcast id and the audience size."""
+    it (same key) is not queued again. Members who blocked the bot (of `only_regions`, the
+    regions just added, if given) are counted in the report. Returns the broadcast id and
+    the audience size."""
     audience = await storage.events.audience(event)
     lang = caller.language or "ru"
     groups = await storage.groups.for_regions(event.regions)
@@ -303,10 +230,16 @@ async def _announce(
         return Outgoing(text=text, markup=rsvp_markup(event.id, person.language))
 
     by_chat = {a.telegram_id: a for a in audience}
+    gone = [
+        (a.telegram_id, a.member_id)
+        for a in await storage.events.unreachable(event)
+        if only_regions is None or a.region_code in only_regions
+    ]
     broadcast_id = await send_to_many(
         storage,
         [(a.telegram_id, a.member_id or None) for a in audience],
         render,
+        unreachable=gone,
         priority=Priority.BULK,
         now=now,
         key=f"ev{event.id}",
@@ -350,6 +283,7 @@ class Answered:
     event: Event
     change: RsvpChange
     waitlist_position: int | None
+    card: Outgoing  # the member's copy as it reads now: their answer in the text and buttons
 
 
 async def visible_event(storage: Storage, caller: Caller, event_id: int) -> Event:
@@ -366,9 +300,20 @@ async def visible_event(storage: Storage, caller: Caller, event_id: int) -> Even
 
 
 async def answer(
-    storage: Storage, caller: Caller, event_id: int, wanted: str, now: datetime
+    storage: Storage,
+    caller: Caller,
+    event_id: int,
+    wanted: str,
+    now: datetime,
+    regions: Regions,
+    topics: list[Topic],
+    *,
+    shown_in: tuple[int, int] | None = None,
 ) -> Answered:
-    """'Пойду' / 'Возможно' / 'Не пойду': once per member; 'Пойду' over capacity waits."""
+    """'Пойду' / 'Возможно' / 'Не пойду': once per member; 'Пойду' over capacity waits.
+    The member's other copies of the announcement (not `shown_in`, the (chat, message) they
+    pressed in, which the caller edits at once) are edited to show the answer; when the
+    waitlist moves, so are the copies of everyone on it."""
     if wanted not in ANSWERS:
         raise Denied("dialog.stale")
     event = await visible_event(storage, caller, event_id)
@@ -380,12 +325,20 @@ async def answer(
     change = await storage.events.answer(event.id, member.id, wanted, event.capacity, now)
     if change.promoted is not None:
         await _tell_promoted(storage, event, change.promoted, now)
-    position = None
-    if change.answer == "waitlist":
-        waiting = await storage.events.attendees(event.id, ["waitlist"])
-        ids = [a.member_id for a in waiting]
-        position = ids.index(member.id) + 1 if member.id in ids else None
-    return Answered(event, change, position)
+    marks = await marks_of(storage, event.id)
+    mark = marks.get(member.id, Mark(change.answer))
+    if change.answer != change.previous:
+        await refresh_marks(
+            storage, event, regions, topics, now, [member.id], skip_message=shown_in
+        )
+    if "waitlist" in (change.answer, change.previous) or change.promoted is not None:
+        moved = [m for m, other in marks.items() if other.answer == "waitlist" and m != member.id]
+        if change.promoted is not None:
+            moved.append(change.promoted.member_id)
+        await refresh_marks(storage, event, regions, topics, now, moved)
+    left = await places_left(storage, event)
+    card = personal(event, caller.language or "ru", member.region_code, regions, topics, mark, left)
+    return Answered(event, change, mark.position, card)
 
 
 async def _tell_promoted(storage: Storage, event: Event, person: Audience, now: datetime) -> None:
@@ -597,7 +550,8 @@ class CheckIn(Enum):
     DONE = "done"
     AGAIN = "again"
     WRONG_CODE = "wrong_code"
-    NOT_OPEN = "not_open"
+    NOT_YET = "not_yet"  # opens CHECKIN_OPENS before the start
+    CLOSED = "closed"  # closed CHECKIN_CLOSES after the end
     CANCELLED = "cancelled"
 
 
@@ -615,48 +569,29 @@ async def check_in(
         return CheckIn.WRONG_CODE, event
     if event.status != "published":
         return CheckIn.CANCELLED, event
-    if not event.starts_at - CHECKIN_OPENS <= now <= event.ends_at + CHECKIN_CLOSES:
-        return CheckIn.NOT_OPEN, event
+    if now < event.starts_at - CHECKIN_OPENS:
+        return CheckIn.NOT_YET, event
+    if now > event.ends_at + CHECKIN_CLOSES:
+        return CheckIn.CLOSED, event
     first = await storage.events.check_in(event.id, member.id, now)
     return (CheckIn.DONE if first else CheckIn.AGAIN), event
 
 
-async def _edit_copies(
-    storage: Storage,
-    event: Event,
-    regions: Regions,
-    topics: list[Topic],
-    now: datetime,
-    *,
-    cancelled: bool = False,
-) -> int:
-    """Queue an edit of every delivered announcement, each in its reader's language and zone."""
-    copies = await storage.events.delivered_copies(event.id)
-    if not copies:
-        return 0
-    by_chat = {c.chat_id: c for c in copies}
-
-    def render(chat_id: int, _member_id: int | None) -> Outgoing:
-        copy = by_chat[chat_id]
-        region = regions.get(copy.region_code or "")
-        zone = region.tz if region else MOSCOW
-        text = announcement(event, copy.language, zone, regions, topics)
-        if cancelled:
-            text = f"{t(copy.language, 'events.cancelled_banner')}\n\n{text}"
-            return Outgoing(text=text, edit_message_id=copy.message_id)
-        return Outgoing(
-            text=text, markup=rsvp_markup(event.id, copy.language), edit_message_id=copy.message_id
-        )
-
-    await send_to_many(
-        storage,
-        [(c.chat_id, c.member_id) for c in copies],
-        render,
-        priority=Priority.BULK,
-        now=now,
-        key=f"edit{event.id}:{now.timestamp()}",
+def checkin_message(outcome: CheckIn, event: Event | None, lang: str, zone: ZoneInfo) -> str:
+    """What the member reads after scanning the code; outside the window, when it opens or
+    until when it was open, in their own time (the same window check_in applies)."""
+    title = _esc(event.title) if event else ""
+    if event is None or outcome not in (CheckIn.NOT_YET, CheckIn.CLOSED):
+        return t(lang, f"events.checkin.{outcome.value}", title=title)
+    opens, closes = event.starts_at - CHECKIN_OPENS, event.ends_at + CHECKIN_CLOSES
+    return t(
+        lang,
+        f"events.checkin.{outcome.value}",
+        title=title,
+        opens=moment(opens, lang, zone),
+        closes=moment(closes, lang, zone),
+        hours=int(CHECKIN_OPENS.total_seconds() // 3600),
     )
-    return len(copies)
 
 
 async def cancel_event(
@@ -697,7 +632,7 @@ async def cancel_event(
         now=now,
         key=f"cancel{event.id}",
     )
-    await _edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
+    await edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
     return cancelled, len(people)
 
 
@@ -749,22 +684,22 @@ async def edit_event(
         updated = await storage.events.update(event.id, now, **changes)
     if updated is None:
         raise Denied("events.cancelled")
+    promoted: list[Audience] = []
+    if field == "capacity":  # before the copies are edited: they show each one's new answer
+        promoted = await storage.events.promote_waiting(event.id, updated.capacity, now)
     await storage.outbox.cancel_pending(f"edit{event.id}:%")  # superseded by this edit
-    await _rerender_pending(storage, updated, regions, topics)
-    copies = await _edit_copies(storage, updated, regions, topics, now)
-    result = Edited(updated, copies)
+    await rerender_pending(storage, updated, regions, topics)
+    copies = await edit_copies(storage, updated, regions, topics, now)
+    result = Edited(updated, copies, promoted=len(promoted))
+    for person in promoted:
+        await _tell_promoted(storage, updated, person, now)
     if field == "when":
         await storage.outbox.cancel_pending(f"rem%:{event.id}:%")  # reminders of the old time
         told = await _tell_moved(storage, updated, regions, now)
         result = dataclasses.replace(result, told=told)
-    elif field == "capacity":
-        promoted = await storage.events.promote_waiting(event.id, updated.capacity, now)
-        for person in promoted:
-            await _tell_promoted(storage, updated, person, now)
-        result = dataclasses.replace(result, promoted=len(promoted))
     elif field == "regions":
         before = {a.telegram_id for a in await storage.events.audience(event)}
-        await _announce(storage, caller, updated, regions, topics, now)
+        await _announce(storage, caller, updated, regions, topics, now, only_regions=added)
         after = await storage.events.audience(updated)
         result = dataclasses.replace(
             result, added=len([a for a in after if a.telegram_id not in before])
@@ -781,6 +716,8 @@ def _changes(event: Event, field: str, value: str, now: datetime) -> dict[str, A
     }
     if field in lengths:
         low, high = lengths[field]
+        if field == "title" and is_blank_title(value):
+            raise Denied("events.hint.title_blank")
         if not low <= len(value) <= high:
             raise Denied(f"events.hint.edit_{field}")
         if field != "place":
@@ -855,21 +792,6 @@ async def _tell_moved(storage: Storage, event: Event, regions: Regions, now: dat
     return len(people)
 
 
-async def _rerender_pending(
-    storage: Storage, event: Event, regions: Regions, topics: list[Topic]
-) -> None:
-    """Announcements still queued go out with the new text."""
-    for row in await storage.outbox.pending_with_key(f"ev{event.id}:"):
-        member = await storage.members.by_id(row.member_id) if row.member_id else None
-        lang = member.language if member else str(row.payload.get("lang", "ru"))
-        region = regions.get(member.region_code) if member else None
-        zone = region.tz if region else MOSCOW
-        text = announcement(event, lang, zone, regions, topics)
-        await storage.outbox.replace_payload(
-            row.id, Outgoing(text=text, markup=rsvp_markup(event.id, lang)).payload()
-        )
-
-
 def plain_length(text: str) -> int:
     """What Telegram counts: the text without HTML tags, entities unescaped."""
     return len(html.unescape(re.sub(r"<[^>]+>", "", text)))
@@ -881,7 +803,9 @@ ANNOUNCEMENT_LIMIT = 4000  # of Telegram's 4096, leaving room for the cancellati
 def too_long_by(event: Event, regions: Regions, topics: list[Topic]) -> int:
     """How many characters the longest rendering of the announcement is over the limit."""
     longest = max(
-        plain_length(announcement(event, lang, MOSCOW, regions, topics, places_left=0))
+        plain_length(
+            announcement(event, lang, MOSCOW, regions, topics, places_left=0, mark=LONGEST)
+        )
         for lang in ("ru", "en")
     )
     return max(0, longest - ANNOUNCEMENT_LIMIT)

@@ -12,6 +12,7 @@ from bot import dialogs
 from bot.access import Caller, Denied, identify, require_coordinator
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
 from bot.context import BotContext
+from bot.delivery import progress_text
 from bot.events import target_choice
 from bot.i18n import t, tn
 from handlers.common import (
@@ -70,6 +71,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             topics=esc(", ".join(topics) if topics else t(lang, "broadcast.all_topics")),
         )
         text += "\n\n" + tn(lang, "broadcast.confirm", int(data.get("count", 0)))
+        if data.get("unreachable"):
+            text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
         rows = [
             [(t(lang, "broadcast.send"), "bc:send")],
             [(t(lang, "broadcast.change"), "bc:change")],
@@ -147,13 +150,15 @@ async def on_button(
             await go(context, dialog, "topics", topics=sorted(set(data["topics"]) ^ {code}))
         case ["bc", "topics_done"] if step == "topics":
             await go(context, dialog, "content")
+        case ["bc", "topics_all"] if step == "topics":  # everyone: no choice by topics
+            await go(context, dialog, "content", topics=[])
         case ["bc", "change"] if step == "confirm":
             await go(context, dialog, "content")
         case ["bc", "send"] if step == "confirm":
             content = Content(
                 text=str(data.get("text") or ""), file_id=data.get("file_id"), kind=data.get("kind")
             )
-            broadcast_id, count = await send_broadcast(
+            broadcast_id, _count = await send_broadcast(
                 context.storage,
                 caller,
                 context.regions,
@@ -164,15 +169,16 @@ async def on_button(
             )
             await dialogs.end(context.storage, dialog.telegram_id)
             if broadcast_id is None:
-                await edit_or_send(
-                    context, dialog.chat_id, dialog.message_id, t(lang, "broadcast.nobody")
-                )
+                text = t(lang, "broadcast.nobody")
+                if data.get("unreachable"):
+                    text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
+                await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
                 return ""
             await edit_or_send(
                 context,
                 dialog.chat_id,
                 dialog.message_id,
-                t(lang, "delivery.progress", sent=0, total=count),
+                await progress_text(context.storage, broadcast_id, lang),
             )
             assert dialog.message_id is not None
             await context.storage.outbox.set_status_message(
@@ -247,5 +253,6 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         text=content.text,
         file_id=content.file_id,
         kind=content.kind,
-        count=len(people),
+        count=len(people.reachable),
+        unreachable=len(people.unreachable),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -11,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.access import Caller, Denied, identify, is_number, require_coordinator
 from bot.context import BotContext
+from bot.delivery import progress_text
 from bot.evaluations import (
     CUSTOM_MAX,
     CUSTOM_OPTIONS_MAX,
@@ -24,21 +23,22 @@ from bot.evaluations import (
     TEMPLATES,
     valid_custom,
 )
+from bot.event_cards import announcement, when_text
 from bot.events import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
     EDITABLE,
     PLACE_MAX,
     TITLE_MAX,
-    announcement,
     at_time,
     audience_size,
     cancel_event,
     check_in,
+    checkin_message,
     checkin_payload,
     checkin_qr,
     edit_event,
-    ics,
+    is_blank_title,
     is_url,
     managed_event,
     managed_events,
@@ -48,16 +48,13 @@ from bot.events import (
     participants_xlsx,
     preview_event,
     publish,
-    rsvp_markup,
     split_program,
     target_choice,
     too_long_by,
     upcoming_for,
     visible_event,
     visible_participants,
-    when_text,
 )
-from bot.events import answer as answer_event
 from bot.i18n import t, tn
 from bot.timefmt import MOSCOW, offset_label, zone_name
 from handlers.common import (
@@ -76,13 +73,13 @@ from handlers.common import (
 )
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
+from handlers.event_answers import send_event
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 from storage.events import Event, NewEvent
 
 EVT = "evt"
 CALLBACK_PATTERN = r"^evt:"
-ANSWER_PATTERN = r"^ev:"
 TIMES = ("09:00", "10:00", "11:00", "12:00", "14:00", "15:00", "16:00", "18:00")
 DURATIONS = (60, 120, 180, 240, 360, 480, 1440 * 2, 1440 * 3)
 CAPACITIES = (20, 30, 50, 100)
@@ -209,6 +206,11 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             card=card,
             count=data.get("audience", 0),
             survey=_evaluation_summary(data, lang),
+            unreachable=(
+                t(lang, "events.preview_unreachable", n=data["unreachable"])
+                if data.get("unreachable")
+                else ""
+            ),
         )
         rows = [
             [(t(lang, "events.publish"), "evt:publish")],
@@ -359,6 +361,8 @@ def topic_rows(
         [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"{prefix}:topic:{tp.code}")]
         for tp in context.topics
     ]
+    everyone = ("✅ " if not chosen else "") + t(lang, "events.all_topics")
+    rows.append([(everyone, f"{prefix}:topics_all")])
     rows.append([(t(lang, "reg.topics_done"), f"{prefix}:topics_done")])
     return rows
 
@@ -516,6 +520,8 @@ async def on_button(
             await go(context, dialog, "topics", topics=sorted(chosen))
         case ["evt", "topics_done"] if step == "topics":
             await _to_preview_or(context, dialog, _next_step(dialog, "topics"))
+        case ["evt", "topics_all"] if step == "topics":  # everyone: no choice by topics
+            await _to_preview_or(context, dialog, _next_step(dialog, "topics"), topics=[])
         case ["evt", "cap", number] if step == "capacity" and is_number(number):
             if int(number) not in (0, *CAPACITIES):
                 return None
@@ -591,15 +597,15 @@ async def _to_preview_or(context: BotContext, dialog: Dialog, step: str, **chang
             context.storage, context.settings, dialog, now=context.now(), **changes
         )
         draft = draft_of(dialog, None)
-        count = 0
+        count = gone = 0
         if draft is not None:
             excess = too_long_by(preview_event(draft), context.regions, context.topics)
             if excess:
                 hint = t(_lang(dialog), "events.hint.too_long", excess=excess)
                 await go(context, dialog, "description", editing=True, hint=hint)
                 return
-            count = await audience_size(context.storage, draft)
-        await go(context, dialog, "preview", audience=count, editing=False)
+            count, gone = await audience_size(context.storage, draft)
+        await go(context, dialog, "preview", audience=count, unreachable=gone, editing=False)
     else:
         await go(context, dialog, step, **changes)
 
@@ -629,7 +635,7 @@ async def _publish(context: BotContext, caller: Caller, dialog: Dialog) -> None:
     )
     if broadcast_id is not None and count:
         status = await context.bot.send_message(
-            dialog.chat_id, t(lang, "delivery.progress", sent=0, total=count)
+            dialog.chat_id, await progress_text(context.storage, broadcast_id, lang)
         )
         await context.storage.outbox.set_status_message(
             broadcast_id, dialog.chat_id, status.message_id
@@ -649,6 +655,9 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
     assert message is not None
     lang = _lang(dialog)
     text = (message.text or "").strip()
+    if dialog.step == "title" and is_blank_title(text):  # a photo, a sticker, only dots
+        await show(context, dialog, new_message=True, hint=t(lang, "events.hint.title_blank"))
+        return
     if not text:
         key = "reg.hint.text_please" if dialog.step in TEXT_STEPS else "reg.hint.use_buttons"
         await show(context, dialog, new_message=True, hint=t(lang, key))
@@ -793,78 +802,6 @@ async def _typed_end(
 
 
 # ---------------------------------------------------------------- members: answers, list
-
-
-async def press_answer(update: Update, context: BotContext) -> None:
-    """ev:<id>:going|maybe|no|ics|open under an announcement."""
-    query = update.callback_query
-    assert query is not None
-    caller = await caller_of(update, context)
-    lang = lang_of(update, context, caller)
-    parts = split_data(query)
-    if len(parts) != 3 or not is_number(parts[1]):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-        return
-    event_id, action = int(parts[1]), parts[2]
-    try:
-        if action == "ics":
-            event = await visible_event(context.storage, caller, event_id)
-            await answer(query)
-            await context.bot.send_document(
-                caller.telegram_id,
-                ics(event, lang, context.now()),
-                filename=f"event-{event.id}.ics",
-                caption=t(lang, "events.ics_caption", title=esc(event.title)),
-            )
-            return
-        if action == "open":
-            event = await visible_event(context.storage, caller, event_id)
-            await answer(query)
-            await send_event(context, caller, event, lang)
-            return
-        result = await answer_event(context.storage, caller, event_id, action, context.now())
-    except Denied as exc:
-        await answer(query, t(lang, exc.key), alert=True)
-        return
-    change = result.change
-    if change.answer == "waitlist":
-        note = t(lang, "events.waitlisted", position=result.waitlist_position or "?")
-    elif change.previous == "waitlist" and change.answer == "maybe":
-        note = t(lang, "events.answered.left_waitlist")
-    else:
-        note = t(lang, f"events.answered.{change.answer}")
-    await answer(query, note, alert=True)
-    message = query.message
-    private = message is not None and message.chat.type == "private"
-    if message is not None and private and change.answer != change.previous:
-        markup = InlineKeyboardMarkup.de_json(
-            rsvp_markup(event_id, lang, change.answer), context.bot
-        )
-        with contextlib.suppress(TelegramError):  # the buttons are a convenience
-            await context.bot.edit_message_reply_markup(
-                message.chat.id, message.message_id, reply_markup=markup
-            )
-    if change.promoted is not None and context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
-
-
-async def send_event(context: BotContext, caller: Caller, event: Event, lang: str) -> None:
-    region = context.regions.get(caller.member.region_code) if caller.member else None
-    zone = region.tz if region else MOSCOW
-    counts = await context.storage.events.counts(event.id)
-    left = event.capacity - counts.going if event.capacity is not None else None
-    text = announcement(event, lang, zone, context.regions, context.topics, places_left=left)
-    if event.status == "cancelled":
-        text = f"{t(lang, 'events.cancelled')}\n\n{text}"
-        await context.bot.send_message(caller.telegram_id, text)
-        return
-    chosen = (
-        await context.storage.events.answer_of(event.id, caller.member.id)
-        if (caller.member)
-        else None
-    )
-    markup = InlineKeyboardMarkup.de_json(rsvp_markup(event.id, lang, chosen), context.bot)
-    await context.bot.send_message(caller.telegram_id, text, reply_markup=markup)
 
 
 PAGE = 8
@@ -1236,7 +1173,6 @@ async def check_in_link(context: BotContext, caller: Caller, value: str, lang: s
     except Denied as exc:
         await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
         return
-    title = esc(event.title) if event else ""
-    await context.bot.send_message(
-        caller.telegram_id, t(lang, f"events.checkin.{outcome.value}", title=title)
-    )
+    region = context.regions.get(caller.member.region_code) if caller.member else None
+    text = checkin_message(outcome, event, lang, region.tz if region else MOSCOW)
+    await context.bot.send_message(caller.telegram_id, text)

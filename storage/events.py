@@ -193,6 +193,10 @@ class EventRepo:
         """Active members of the event's regions (and, if it has topics, with one of them)."""
         return await audience(self._db, event.regions, event.topics)
 
+    async def unreachable(self, event: Event) -> list[Audience]:
+        """Members of the audience who blocked the bot: they will not get the announcement."""
+        return await audience(self._db, event.regions, event.topics, status="unreachable")
+
     async def answer(
         self, event_id: int, member_id: int, wanted: str, capacity: int | None, now: datetime
     ) -> RsvpChange:
@@ -250,6 +254,24 @@ class EventRepo:
             "SELECT answer FROM rsvps WHERE event_id = ? AND member_id = ?", (event_id, member_id)
         )
         return str(row[0]) if row else None
+
+    async def marks(self, event_id: int) -> dict[int, tuple[str, int | None]]:
+        """Each member's answer, with their place on the waitlist (1 = next to get a place,
+        counted as the promotion goes: first come, members still active)."""
+        rows = await self._db.fetchall(
+            "SELECT r.member_id, r.answer, m.status FROM rsvps r JOIN members m"
+            " ON m.id = r.member_id WHERE r.event_id = ? ORDER BY r.answered_at, m.id",
+            (event_id,),
+        )
+        marks: dict[int, tuple[str, int | None]] = {}
+        waiting = 0
+        for row in rows:
+            position = None
+            if row["answer"] == "waitlist" and row["status"] == "active":
+                waiting += 1
+                position = waiting
+            marks[int(row["member_id"])] = (str(row["answer"]), position)
+        return marks
 
     async def counts(self, event_id: int) -> Counts:
         kept = await kept_counts(self._db, event_id)  # past the retention: the numbers kept
@@ -435,18 +457,19 @@ def _event(row: aiosqlite.Row, regions: list[str], topics: list[str]) -> Event:
 
 
 async def audience(
-    db: Database, regions: Sequence[str], topics: Sequence[str] = ()
+    db: Database, regions: Sequence[str], topics: Sequence[str] = (), *, status: str = "active"
 ) -> list[Audience]:
     """Active, approved members of these regions (and, if topics are given, with one of
-    them): a member waiting for approval gets no announcements."""
+    them): a member waiting for approval gets no announcements. With status 'unreachable':
+    those of them who blocked the bot (counted, not sent to)."""
     if not regions:
         return []
     marks = ",".join("?" * len(regions))
     sql = (
         "SELECT m.id, m.telegram_id, m.language, m.region_code FROM members m"
-        f" WHERE m.status = 'active' AND m.approval = 'approved' AND m.region_code IN ({marks})"
+        f" WHERE m.status = ? AND m.approval = 'approved' AND m.region_code IN ({marks})"
     )
-    params: list[object] = list(regions)
+    params: list[object] = [status, *regions]
     if topics:
         topic_marks = ",".join("?" * len(topics))
         sql += (

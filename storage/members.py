@@ -275,6 +275,12 @@ class MemberRepo:
         """Active members of these regions (and, if topics are given, with one of them)."""
         return await audience(self._db, regions, topics)
 
+    async def unreachable(
+        self, regions: Sequence[str], topics: Sequence[str] = ()
+    ) -> list[Audience]:
+        """Members of these regions (and topics) who blocked the bot or deleted their account."""
+        return await audience(self._db, regions, topics, status="unreachable")
+
     async def counts_by_region(self) -> list[RegionCount]:
         rows = await self._db.fetchall(
             "SELECT region_code,"

@@ -17,12 +17,16 @@ if TYPE_CHECKING:
     from storage.db import Database, Tx
 
 
+UNREACHABLE = "unreachable before sending"  # the error of a row never tried
+
+
 @dataclass(frozen=True)
 class Recipient:
     chat_id: int
     member_id: int | None
     payload: dict[str, Any]
     key: str | None = None  # dedupe key: the same key is queued once
+    unreachable: bool = False  # known to have blocked the bot: counted, never sent
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ class OutboxRepo:
             broadcast_id = int(row["id"])
         await tx.executemany(
             "INSERT INTO outbox (broadcast_id, dedupe_key, chat_id, member_id, priority,"
-            " method, payload, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " method, payload, due_at, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (dedupe_key) DO NOTHING",
             [
                 (
@@ -177,8 +181,11 @@ class OutboxRepo:
                     r.member_id,
                     priority,
                     method,
-                    json.dumps(r.payload, ensure_ascii=False),
+                    # a message never sent keeps no text
+                    "{}" if r.unreachable else json.dumps(r.payload, ensure_ascii=False),
                     due,
+                    "blocked" if r.unreachable else "pending",
+                    UNREACHABLE if r.unreachable else None,
                 )
                 for r in recipients
             ],
@@ -263,6 +270,25 @@ class OutboxRepo:
             (key_glob(f"{key_prefix}%"),),
         )
         return [_row(r) for r in rows]
+
+    async def record_sent(
+        self,
+        *,
+        chat_id: int,
+        member_id: int | None,
+        method: str,
+        key: str,
+        message_id: int,
+        now: datetime,
+    ) -> None:
+        """A message the bot sent directly (a reply), kept like one sent from the outbox so
+        later edits reach it; purged and erased with the others. No text is kept."""
+        await self._db.execute(
+            "INSERT INTO outbox (dedupe_key, chat_id, member_id, priority, method, payload,"
+            " status, attempts, due_at, sent_at, message_id)"
+            " VALUES (?, ?, ?, 0, ?, '{}', 'sent', 1, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (key, chat_id, member_id, method, to_db(now), to_db(now), message_id),
+        )
 
     async def delivered_with_key(self, key_prefix: str) -> list[OutboxRow]:
         """Messages with this key prefix that reached their chat (to edit or answer them)."""

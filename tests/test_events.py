@@ -419,15 +419,31 @@ async def test_participants_list_as_xlsx_and_qr_check_in(harness: Harness) -> No
     assert len(names) == 3  # the federal coordinator still sees everyone
 
 
-async def test_check_in_only_on_the_day(harness: Harness) -> None:
+async def test_check_in_window_and_its_refusal_agree(harness: Harness) -> None:
     await register(harness, 901)
     await make_coordinator(harness, 901, "RU-SAM")
-    event_id = await create_event(harness, 901)
+    event_id = await create_event(harness, 901)  # 25.11 14:00–17:00 Samara (10:00 UTC)
     event = await harness.storage.events.get(event_id)
     assert event is not None
     p = harness.person(901)
-    await p.send(f"/start ci_{event_id}_{event.checkin_secret}")
-    assert "только в день мероприятия" in p.last
+    link = f"/start ci_{event_id}_{event.checkin_secret}"
+    harness.clock.now = datetime(2026, 11, 24, 21, 59, tzinfo=UTC)  # 01:59 in Samara
+    await p.send(link)
+    assert p.last == (
+        "Отметка на мероприятии «Семинар: права детей» ещё не открыта: она откроется"
+        " за 12 часов до начала — 25 ноября 2026, 02:00 по Самаре."
+    )
+    harness.clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)  # 02:00: what the text said
+    await p.send(link)
+    assert "Вы отмечены" in p.last
+    harness.clock.now = datetime(2026, 11, 26, 1, 1, tzinfo=UTC)  # 12 h after the end, and a bit
+    await p.send(link)
+    assert p.last == (
+        "Отметка на мероприятии «Семинар: права детей» уже закрыта:"
+        " она была открыта до 26 ноября 2026, 05:00 по Самаре."
+    )
+    rows = await harness.storage.db.fetchall("SELECT checked_in_at FROM rsvps")
+    assert [r[0] is not None for r in rows] == [True]
 
 
 async def test_cancelling_tells_those_coming_and_marks_every_copy(harness: Harness) -> None:
