@@ -17,6 +17,7 @@ from bot.context import BotContext
 from bot.escalation import card_markup, card_text
 from bot.exports import export_incidents, parse_period
 from bot.i18n import t, tn
+from bot.incident_view import timeline_line
 from bot.incidents import (
     CATEGORIES,
     CHOSEN_URGENCIES,
@@ -124,7 +125,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         ]
     elif step == "category":
         text = t(lang, "incidents.ask.category")
-        rows = [[(t(lang, f"incidents.category.{c}"), f"rep:cat:{c}")] for c in CATEGORIES]
+        buttons = [(t(lang, f"incidents.category_button.{c}"), f"rep:cat:{c}") for c in CATEGORIES]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]  # fits a phone screen
         rows.append(_nav(lang))
     elif step == "region":
         own = context.regions.get(str(data.get("home", "")))
@@ -233,7 +235,11 @@ async def _reports_left(context: BotContext, caller: Caller) -> tuple[int, int]:
 def _too_many(context: BotContext, limit: int, lang: str) -> str:
     if limit < context.settings.reports_per_hour:  # after an abuse mark
         return t(lang, "incidents.too_many_marked")
-    return tn(lang, "incidents.too_many", limit)
+    lines = [tn(lang, "incidents.too_many", limit)]
+    if context.settings.network_contact:  # a way to write to someone directly
+        lines.append(t(lang, "incidents.contact", contact=esc(context.settings.network_contact)))
+    lines.append(t(lang, "incidents.emergency_call"))
+    return "\n\n".join(lines)
 
 
 async def press_button(update: Update, context: BotContext) -> None:
@@ -578,7 +584,7 @@ async def coord_text(update: Update, context: BotContext, dialog: Dialog) -> Non
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await send(update, context, t(lang, "incidents.input_cancelled"))
         return
-    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    caller = await caller_of(update, context)
     incident_id = int(dialog.data["incident"])
     store, settings, regions, now = (
         context.storage,
@@ -651,22 +657,7 @@ async def _send_card(
     await send(update, context, text, InlineKeyboardMarkup.de_json(markup, context.bot))
     lines = [t(lang, "incidents.timeline_title", id=incident.id)]
     for entry in await context.storage.incidents.timeline(incident.id):
-        who = esc(entry.actor_name) if entry.actor_name else t(lang, "incidents.timeline_system")
-        line = t(
-            lang,
-            f"incidents.timeline.{entry.action}",
-            at=moment(entry.at, lang, zone),
-            who=who,
-        )
-        if entry.detail and entry.action in (
-            "resolved",
-            "progress",
-            "question",
-            "answer",
-            "details",
-        ):
-            line += f"\n   <i>{esc(entry.detail[:300])}</i>"
-        lines.append(line)
+        lines.append(timeline_line(entry, lang, zone))
     first, *rest = list(pages(lines)) or [""]
     await send(update, context, first)
     caption = t(lang, "incidents.card.attachment_caption", id=incident.id)

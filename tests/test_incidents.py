@@ -226,7 +226,7 @@ async def test_the_ladder_for_a_normal_report(harness: Harness) -> None:
     assert not any("ждёт ответа" in t for t in harness.person(REGIONAL).texts)
     await later(harness, minutes=1)  # 2 hours: the region's coordinators are reminded
     reminder = harness.telegram.sent("sendMessage", chat_id=REGIONAL)[-1]
-    assert "ждёт ответа уже 120 мин" in reminder.params["text"]
+    assert "ждёт ответа уже 2 ч." in reminder.params["text"]  # #13: hours, not "120 мин"
     assert reminder.params.get("reply_parameters")  # as a reply to the card
     assert cards(harness, FEDERAL) == []
     await later(harness, minutes=120)  # 4 hours: federal coordinators
