@@ -193,7 +193,7 @@ def card_text(
             else "incidents.card.reporter_named",
         ),
         "",
-        _esc(incident.description),
+        _esc(incident.description) or t(lang, "incidents.card.no_description"),
     ]
     if attachments:
         lines.append("\n" + t(lang, "incidents.card.attachments", n=attachments))

@@ -12,7 +12,8 @@ from bot.timefmt import moment
 from storage.incidents import TimelineEntry
 
 DETAIL_SHOWN = 300  # characters of a note, a question, an answer shown in the timeline
-_WITH_DETAIL = ("resolved", "progress", "question", "answer", "details", "clarified")
+_WITH_DETAIL = ("resolved", "progress", "question", "answer", "details")
+_CLARIFIED = ("category", "place", "description", "attachment")
 _NOTIFIED = re.compile(r"^(\w+); level (\d); \d+$")  # 'timeout; level 2; 3'
 _LEVEL = re.compile(r"^level (\d)$")
 
@@ -38,6 +39,8 @@ def timeline_line(entry: TimelineEntry, lang: str, zone: ZoneInfo) -> str:
     if level is not None:
         key = f"incidents.timeline_to.{entry.action}"
         return t(lang, key, at=at, level=_level(lang, level[1]))
+    if entry.action == "clarified" and detail in _CLARIFIED:
+        return t(lang, f"incidents.timeline_clarified.{detail}", at=at)
     line = t(lang, f"incidents.timeline.{entry.action}", at=at, who=who)
     if detail and entry.action in _WITH_DETAIL:
         line += f"\n   <i>{html.escape(detail[:DETAIL_SHOWN], quote=False)}</i>"

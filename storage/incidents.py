@@ -430,6 +430,10 @@ _CHANGEABLE = frozenset(
         "closed_at",
         "description",
         "abuse",
+        "category",  # the details of a report sent by the fast path (#13)
+        "place",
+        "latitude",
+        "longitude",
     }
 )
 
