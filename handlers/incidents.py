@@ -17,6 +17,7 @@ from bot.context import BotContext
 from bot.escalation import card_markup, card_text
 from bot.exports import export_incidents, parse_period
 from bot.i18n import t, tn
+from bot.incident_urgent import make_urgent, waits_until
 from bot.incident_view import timeline_line
 from bot.incidents import (
     CATEGORIES,
@@ -319,7 +320,15 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
         context.bot_data.reporters.remember(incident.id, caller.telegram_id, now)
     context.bot_data.checkpoint_wanted = report.anonymous
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
-    await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
+    until = await waits_until(context.storage, incident, now)
+    if until is None:
+        text, markup = t(lang, key, code=incident.code), None
+    else:  # the coordinators' night: the truth, and a way not to wait
+        at = moment(until, lang, _home_zone(context, dialog))
+        text = t(lang, key.replace("receipt", "receipt_quiet"), code=incident.code, until=at)
+        urgent = (t(lang, "incidents.button.urgent"), f"ist:{incident.code}:urgent")
+        markup = keyboard([[urgent]])
+    await edit_or_send(context, dialog.chat_id, dialog.message_id, text, markup)
     _wake(context)
     return ""
 
@@ -889,6 +898,12 @@ async def press_status(update: Update, context: BotContext) -> None:
                 t(lang, "incidents.withdraw_confirm", code=incident.code),
                 markup,
             )
+        elif action == ["urgent"]:
+            await make_urgent(context.storage, context.settings, context.regions, code, now)
+            await answer(query)
+            text = t(lang, "incidents.made_urgent", code=incident.code)
+            await edit_or_send(context, message.chat.id, message.message_id, text)
+            _wake(context)
         elif action == ["withdraw_yes"]:
             await withdraw(context.storage, context.settings, context.regions, incident.code, now)
             await answer(query)

@@ -6,9 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
 from bot.timefmt import duration
-from tests.conftest import ADMIN_ID, Harness
+from tests.conftest import ADMIN_ID, Harness, flow_settings
 from tests.test_incidents import FEDERAL, REGIONAL, REPORTER, cards, later, network, report
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return flow_settings(db_path, network_contact="@ngo_help  или +7 900 000-00-00")
 
 
 def test_durations_read_as_hours_and_minutes() -> None:
@@ -90,3 +100,60 @@ async def test_the_category_list_fits_a_phone_screen(harness: Harness) -> None:
     await p.tap("📍")
     await p.tap("Пропустить")
     assert "Когда это произошло" in p.last
+
+
+async def test_at_the_reporting_limit_there_is_a_way_to_write_to_someone(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    for _ in range(5):
+        await report(harness, REPORTER)
+    p = harness.person(REPORTER)
+    await p.send("/report")
+    assert "это предел" in p.last and "напишите координатору напрямую" not in p.last
+    assert "/status" in p.last and "Добавить подробности" in p.last  # the way to a coordinator
+    assert "Написать сети напрямую: @ngo_help или +7 900 000-00-00" in p.last
+    assert "звоните 112" in p.last
+    assert len(await harness.storage.db.fetchall("SELECT id FROM incidents")) == 5
+
+
+async def test_a_report_at_night_gets_a_receipt_that_tells_the_truth(harness: Harness) -> None:
+    await network(harness)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    code = await report(harness, REPORTER)
+    p = harness.person(REPORTER)
+    receipt = p.last
+    assert "уже получили" not in receipt and "увидят его утром" in receipt
+    assert "08:00 по Самаре" in receipt and "звоните 112" in receipt
+    await harness.deliver()
+    assert cards(harness, REGIONAL) == []  # it waits for the morning indeed
+    await p.tap("Срочно, не ждать утра")
+    assert f"Обращение {code} теперь срочное" in p.last
+    await harness.deliver()
+    card = cards(harness, REGIONAL)[-1]
+    assert "срочно, сегодня" in card
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None and incident.urgency == "high"
+    await p.press(f"ist:{code}:urgent", message_id=1)
+    assert "ничего менять не нужно" in p.alerts()[-1]
+    await later(harness, minutes=60)  # a high report goes up after an hour, night or not
+    assert len(cards(harness, FEDERAL)) == 1
+    await harness.person(FEDERAL).send("/incident 1")
+    assert "заявитель отметил: срочно, не ждать утра" in harness.person(FEDERAL).texts[-1]
+    await report(harness, REPORTER, urgency="Нужна реакция сегодня")  # does not wait
+    assert "Координаторы региона уже получили его" in p.last
+
+
+async def test_an_anonymous_report_at_night_is_told_the_same(harness: Harness) -> None:
+    await network(harness)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    code = await report(harness, REPORTER, anonymous=True)
+    p = harness.person(REPORTER)
+    assert "увидят его утром" in p.last and "Сохраните код" in p.last
+    await p.tap("Срочно")
+    await harness.deliver()
+    assert "срочно, сегодня" in cards(harness, REGIONAL)[-1]
+    outbox = await harness.storage.db.fetchall("SELECT chat_id FROM outbox")
+    assert REPORTER not in [r[0] for r in outbox]
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None and incident.reporter_member_id is None
