@@ -215,14 +215,16 @@ async def extra_text(update: Update, context: BotContext, dialog: Dialog) -> Non
     lang, step = _lang(dialog), dialog.step
     text = (message.text or "").strip()
     moved = replace(dialog, message_id=None)
-    if typed_button(dialog, text) == ["dlg", "cancel"]:
+    said = typed_button(dialog, text)
+    if said == ["dlg", "cancel"]:
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await _finish(context, moved)
         return
-    detail = _detail_of(message, step, text)
+    detail = None if said is not None else _detail_of(message, step, text)  # "назад": a hint
     if detail is None:
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
-        hint_key = "reg.hint.use_buttons" if step == "category" else "incidents.hint.details"
+        plain = step == "category" or said is not None
+        hint_key = "reg.hint.use_buttons" if plain else "incidents.hint.details"
         await show(context, moved, new_message=True, hint=t(lang, hint_key))
         return
     if not await _add(context, dialog, detail):

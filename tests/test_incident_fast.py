@@ -65,6 +65,8 @@ async def test_sent_after_the_region_and_a_few_words_then_details_update_the_car
     assert "Что: Нападение, насилие" in cards(harness, REGIONAL)[-1]
     regional = harness.person(REGIONAL)
     assert "уточнил обращение №1: что произошло — Нападение, насилие" in regional.last
+    await p.send("Назад")  # a word for a button, not the place
+    assert "кнопк" in p.last and "Где именно?" in p.last
     await p.send("Самара, ул. Победы, 5")
     await p.send("Двое мужчин, один ранен, полицию вызвали")
     await p.send(None, **PHOTO)

@@ -5,7 +5,6 @@ name, a category list that fits a phone screen."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
 from pathlib import Path
 
 import pytest
