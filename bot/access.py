@@ -31,6 +31,7 @@ class Caller:
     member: Member | None
     is_admin: bool
     regions: frozenset[str]  # regions this person coordinates; ALL_REGIONS for federal
+    telegram_name: str = ""  # their name in Telegram, for someone without a member profile
 
     @property
     def is_member(self) -> bool:

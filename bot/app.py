@@ -51,6 +51,7 @@ from handlers import (
     events,
     groups,
     guard,
+    incident_fast,
     incidents,
     profile,
     registration,
@@ -117,9 +118,11 @@ def build_application(
         incidents.REPORT: incidents.question,
         incidents.COORD: incidents.coord_question,
         incidents.REPORTER: incidents.reporter_question,
+        incident_fast.EXTRAS: incident_fast.extra_question,
     }
-    # the report dialogue and a reporter's input are kept in memory only (storage.dialogs)
-    assert {incidents.REPORT, incidents.REPORTER} <= VOLATILE_FLOWS
+    # the report dialogue, a reporter's input and the details after a fast report are kept in
+    # memory only (storage.dialogs)
+    assert {incidents.REPORT, incidents.REPORTER, incident_fast.EXTRAS} <= VOLATILE_FLOWS
     data.show_again = dict.fromkeys(data.renderers, dialog.show_anew)
     data.show_again[evaluations.EVL] = evaluations.show_again
     data.button_handlers = {
@@ -131,6 +134,7 @@ def build_application(
         incidents.REPORT: incidents.press_button,
         incidents.COORD: incidents.coord_button,
         incidents.REPORTER: incidents.reporter_button,
+        incident_fast.EXTRAS: incident_fast.press_extra,
     }
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
     text_flows: dict[str, profile.TextFlow] = {
@@ -142,6 +146,7 @@ def build_application(
         incidents.REPORT: incidents.answer_report,
         incidents.COORD: incidents.coord_text,
         incidents.REPORTER: incidents.reporter_text,
+        incident_fast.EXTRAS: incident_fast.extra_text,
         evaluations.EVL: evaluations.answer_typed,
     }
     app.add_handlers(
@@ -184,6 +189,7 @@ def build_application(
             CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
             CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
             CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
+            CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),
             CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
             CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
             CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import html
 import logging
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_timedelta
-
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.regions import Regions
 from bot.revocation import queue_stubs
 from bot.settings import Settings
-from bot.timefmt import MOSCOW, moment, quiet_until
+from bot.timefmt import MOSCOW, duration, moment, quiet_until
 from storage import revocation
 from storage.db import Storage, Tx
 from storage.incidents import Incident, Step
@@ -194,7 +193,7 @@ def card_text(
             else "incidents.card.reporter_named",
         ),
         "",
-        _esc(incident.description),
+        _esc(incident.description) or t(lang, "incidents.card.no_description"),
     ]
     if attachments:
         lines.append("\n" + t(lang, "incidents.card.attachments", n=attachments))
@@ -422,18 +421,21 @@ async def refresh_cards(
             )
             continue
         zone = ZoneInfo(str(meta.get("tz", MOSCOW.key)))
+        text = card_text(incident, lang, zone, regions, attachments)
+        # two changes in one moment (a timeout, then a press) are two edits, not one
+        differs = zlib.crc32(text.encode())
         await send_to_many(
             storage,
             [(row.chat_id, row.member_id)],
             Outgoing(
-                text=card_text(incident, lang, zone, regions, attachments),
+                text=text,
                 markup=card_markup(incident, lang),
                 edit_message_id=row.message_id,
                 meta=meta,
             ),
             priority=PRIORITY,
             now=now,
-            key=f"incedit{incident.id}:{stamp}:{row.message_id}",
+            key=f"incedit{incident.id}:{stamp}:{differs}:{row.message_id}",
             tx=tx,
         )
 
@@ -577,7 +579,7 @@ async def _fire(
             await _broken_setup(
                 storage, tx, incident, [incident.level], people, unreachable, regions, now
             )
-            await reach(
+            higher = await reach(
                 storage,
                 tx,
                 incident,
@@ -589,8 +591,9 @@ async def _fire(
                 attachments=files,
                 reason="unreachable",
             )
+            await refresh_cards(storage, tx, higher, cards, regions, now, len(files), admins=admins)
             return
-        waited = int((now - incident.created_at).total_seconds() // 60)
+        waited = now - incident.created_at
         await reply_to_cards(
             storage,
             tx,
@@ -600,7 +603,7 @@ async def _fire(
             now,
             key=f"increm{incident.id}:{step.id}",
             text_key="incidents.reminder",
-            minutes=waited,
+            waited=lambda lang: duration(waited, lang),
         )
         await storage.incidents.note(
             tx, incident.id, "reminded", now, detail=f"level {incident.level}"
@@ -611,7 +614,7 @@ async def _fire(
         )
     elif step.kind == "escalate":
         if incident.level < max_level(incident):
-            await reach(
+            higher = await reach(
                 storage,
                 tx,
                 incident,
@@ -624,6 +627,8 @@ async def _fire(
                 reason="timeout",
                 since=step.due_at,
             )
+            # every earlier card says where the report is now, as after "Передать выше"
+            await refresh_cards(storage, tx, higher, cards, regions, now, len(files), admins=admins)
     elif step.kind == "stale" and incident.state == "acknowledged":
         assignee = incident.assignee_telegram_id
         viewers = [v for level in LEVELS for v in people.get(level, []) if v.chat_id == assignee][
@@ -638,7 +643,7 @@ async def _fire(
             now,
             key=f"incstale{incident.id}:{step.id}",
             text_key="incidents.stale",
-            span=lambda lang: format_timedelta(remind_every(incident), locale=lang),
+            span=lambda lang: duration(remind_every(incident), lang),
         )
         await storage.incidents.note(tx, incident.id, "stale_reminded", now)
         await storage.incidents.add_step(
@@ -658,9 +663,8 @@ async def _fire(
         if changed is None:
             return
         await storage.incidents.note(tx, incident.id, "unassigned", now)
-        await refresh_cards(storage, tx, changed, cards, regions, now, len(files), admins=admins)
         target = min(changed.level + 1, max(max_level(changed), changed.level))
-        await reach(
+        changed = await reach(
             storage,
             tx,
             changed,
@@ -672,6 +676,7 @@ async def _fire(
             attachments=files,
             reason="no_progress",
         )
+        await refresh_cards(storage, tx, changed, cards, regions, now, len(files), admins=admins)
 
 
 # ---------------------------------------------------------------- the morning digest
@@ -740,7 +745,6 @@ def digest_text(incidents: list[Incident], viewer: Viewer, regions: Regions, now
     lines = [t(lang, "incidents.digest.title", n=len(incidents))]
     for incident in incidents[:DIGEST_LINES]:
         region = regions.get(incident.region_code)
-        hours = int((now - incident.created_at).total_seconds() // 3600)
         lines.append(
             t(
                 lang,
@@ -750,7 +754,7 @@ def digest_text(incidents: list[Incident], viewer: Viewer, regions: Regions, now
                 category=t(lang, f"incidents.category.{incident.category}"),
                 region=_esc(region.name(lang) if region else incident.region_code),
                 state=t(lang, f"incidents.state.{incident.state}"),
-                hours=hours,
+                waited=duration(now - incident.created_at, lang),
             )
         )
     if len(incidents) > DIGEST_LINES:

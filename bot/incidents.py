@@ -272,8 +272,12 @@ async def visible_open(
 
 
 def actor_name(caller: Caller) -> str:
+    """The member's name; for someone without a profile (a bootstrap admin), their name in
+    Telegram; the id only if Telegram gave no name either."""
     if caller.member is not None and caller.member.name:
         return caller.member.name
+    if caller.telegram_name.strip():
+        return caller.telegram_name.strip()
     return f"id {caller.telegram_id}"
 
 

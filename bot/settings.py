@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     incident_low_max_level: int = Field(default=1, ge=1, le=3)
     quiet_hours: Annotated[tuple[int, int], NoDecode] = (22, 8)
     reports_per_hour: int = Field(default=5, ge=1, le=100)
+    # how to reach the network's people directly (a @username, a phone, an e-mail): shown
+    # when someone's reports reach the hourly limit; empty = not shown
+    network_contact: str | None = Field(default=None, max_length=200)
     digest_hour: Annotated[int | None, NoDecode] = Field(default=9, ge=0, le=23)  # None = off
     # webhook mode (instead of long polling) when WEBHOOK_URL is set
     webhook_url: str | None = None  # the public https address Telegram posts updates to
@@ -194,6 +197,14 @@ class Settings(BaseSettings):
             # the token is in every request's address: plain http only to this machine
             raise ValueError("must start with https:// (http:// only for a server on this machine)")
         return value.rstrip("/")
+
+    @field_validator("network_contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        text = " ".join((value or "").split())
+        if any(c in text for c in "<>"):
+            raise ValueError("must be plain text like @ngo_help or +7 900 000-00-00 (no < or >)")
+        return text or None
 
     @field_validator("webhook_url")
     @classmethod

@@ -36,6 +36,22 @@ def moment(when: datetime, lang: str, zone: ZoneInfo = MOSCOW) -> str:
     return f"{text} {zone_name(zone, lang, when)}"
 
 
+def duration(span: timedelta, lang: str) -> str:
+    """'45 мин', '2 ч 33 мин', '3 ч', '2 дн. 5 ч' (minutes dropped after two days): a waiting
+    time a person reads at a glance, never '153 мин'."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days >= 2:
+        parts = [("days", days), ("hours", hours)]
+    elif days:
+        parts = [("hours", days * 24 + hours), ("minutes", minutes)]
+    else:
+        parts = [("hours", hours), ("minutes", minutes)]
+    shown = [t(lang, f"span.{unit}", n=n) for unit, n in parts if n]
+    return " ".join(shown) or t(lang, "span.minutes", n=0)
+
+
 def quiet_until(now: datetime, zone: ZoneInfo, quiet: tuple[int, int] | list[int]) -> datetime:
     """`now`, or the end of the quiet hours in `zone` if `now` falls inside them."""
     start, end = int(quiet[0]), int(quiet[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import replace
 
 from telegram import (
     CallbackQuery,
@@ -54,7 +55,11 @@ def is_private(update: Update) -> bool:
 
 
 async def caller_of(update: Update, context: BotContext) -> Caller:
-    return await identify(context.storage, context.settings, user_of(update).id)
+    """Who is asking, with their Telegram name (how a bootstrap admin without a member
+    profile is named on cards and in timelines)."""
+    user = user_of(update)
+    caller = await identify(context.storage, context.settings, user.id)
+    return replace(caller, telegram_name=(user.full_name or "")[:100])
 
 
 def lang_of(update: Update, context: BotContext, caller: Caller | None = None) -> str:

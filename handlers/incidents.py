@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
@@ -17,6 +17,8 @@ from bot.context import BotContext
 from bot.escalation import card_markup, card_text
 from bot.exports import export_incidents, parse_period
 from bot.i18n import t, tn
+from bot.incident_urgent import make_urgent, waits_until
+from bot.incident_view import timeline_line
 from bot.incidents import (
     CATEGORIES,
     CHOSEN_URGENCIES,
@@ -41,7 +43,7 @@ from bot.incidents import (
     visible_open,
     withdraw,
 )
-from bot.limits import codes_refused, count_report, mark_abuse, reports_left, wrong_code
+from bot.limits import codes_refused, count_report, mark_abuse, wrong_code
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
     Button,
@@ -60,6 +62,15 @@ from handlers.common import (
 )
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
+from handlers.incident_common import (
+    _attachment,
+    _home_zone,
+    _lang,
+    _reports_left,
+    _too_many,
+    _wake,
+)
+from handlers.incident_fast import fast_answer, fast_button, fast_question
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 from storage.incidents import Incident
@@ -89,22 +100,25 @@ STEPS = (
 TEXT_STEPS = ("region", "place", "day", "description", "files")
 
 
-def _lang(dialog: Dialog) -> str:
-    return str(dialog.data.get("lang", "ru"))
-
-
 def _nav(lang: str) -> list[Button]:
     return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
 
 
+FAST_STEPS = ("danger", "region", "fast")  # someone is in danger: sent after these (#13)
+
+
+def _order(dialog: Dialog) -> tuple[str, ...]:
+    return FAST_STEPS if dialog.data.get("danger") else STEPS
+
+
 def _previous(dialog: Dialog) -> str | None:
-    order = [s for s in STEPS if not (s == "urgency" and dialog.data.get("danger"))]
+    order = _order(dialog)
     index = order.index(dialog.step) if dialog.step in order else 0
     return order[index - 1] if index > 0 else None
 
 
 def _next(dialog: Dialog, step: str) -> str:
-    order = [s for s in STEPS if not (s == "urgency" and dialog.data.get("danger"))]
+    order = _order(dialog)
     return order[order.index(step) + 1]
 
 
@@ -124,7 +138,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         ]
     elif step == "category":
         text = t(lang, "incidents.ask.category")
-        rows = [[(t(lang, f"incidents.category.{c}"), f"rep:cat:{c}")] for c in CATEGORIES]
+        buttons = [(t(lang, f"incidents.category_button.{c}"), f"rep:cat:{c}") for c in CATEGORIES]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]  # fits a phone screen
         rows.append(_nav(lang))
     elif step == "region":
         own = context.regions.get(str(data.get("home", "")))
@@ -170,6 +185,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             [(t(lang, "incidents.anonymous"), "rep:anon:yes")],
             _nav(lang),
         ]
+    elif step == "fast":
+        return fast_question(dialog)
     elif step == "summary":
         text = _summary(context, dialog)
         rows = [[(t(lang, "incidents.send"), "rep:send")], _nav(lang)]
@@ -223,19 +240,6 @@ async def start_report(update: Update, context: BotContext) -> None:
     await show(context, dialog, new_message=True)
 
 
-async def _reports_left(context: BotContext, caller: Caller) -> tuple[int, int]:
-    data = context.bot_data
-    return await reports_left(
-        context.storage, context.settings, data.report_quota, data.reporters, caller, context.now()
-    )
-
-
-def _too_many(context: BotContext, limit: int, lang: str) -> str:
-    if limit < context.settings.reports_per_hour:  # after an abuse mark
-        return t(lang, "incidents.too_many_marked")
-    return tn(lang, "incidents.too_many", limit)
-
-
 async def press_button(update: Update, context: BotContext) -> None:
     """Every button of the /report dialogue (rep:..., and dlg:back / dlg:cancel)."""
     await press_flow_button(update, context, REPORT, on_button, lost="incidents.draft_lost")
@@ -264,11 +268,13 @@ async def on_button(
                     context, dialog.chat_id, dialog.message_id, t(lang, "incidents.emergency")
                 )
                 dialog = replace(dialog, message_id=None)
-            await go(context, dialog, "category", danger=danger)
+            await go(context, dialog, "region" if danger else "category", danger=danger)
+        case ["rep", "fastanon", choice] if dialog.step == "fast":
+            return await fast_button(context, dialog, choice)
         case ["rep", "cat", category] if dialog.step == "category" and category in CATEGORIES:
             await go(context, dialog, "region", category=category)
         case ["rep", "region", code] if dialog.step == "region" and context.regions.get(code):
-            await go(context, dialog, "place", region=code)
+            await go(context, dialog, _next(dialog, "region"), region=code)
         case ["rep", "place", "skip"] if dialog.step == "place":
             await go(context, dialog, "day", place=None, location=None)
         case ["rep", "day", ago] if dialog.step == "day" and ago in ("0", "1"):
@@ -294,11 +300,6 @@ async def on_button(
     return ""
 
 
-def _home_zone(context: BotContext, dialog: Dialog) -> Any:
-    region = context.regions.get(str(dialog.data.get("region") or dialog.data.get("home") or ""))
-    return region.tz if region else MOSCOW
-
-
 async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> str:
     lang = _lang(dialog)
     now = context.now()
@@ -319,14 +320,17 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
         context.bot_data.reporters.remember(incident.id, caller.telegram_id, now)
     context.bot_data.checkpoint_wanted = report.anonymous
     key = "incidents.receipt_anonymous" if report.anonymous else "incidents.receipt"
-    await edit_or_send(context, dialog.chat_id, dialog.message_id, t(lang, key, code=incident.code))
+    until = await waits_until(context.storage, incident, now)
+    if until is None:
+        text, markup = t(lang, key, code=incident.code), None
+    else:  # the coordinators' night: the truth, and a way not to wait
+        at = moment(until, lang, _home_zone(context, dialog))
+        text = t(lang, key.replace("receipt", "receipt_quiet"), code=incident.code, until=at)
+        urgent = (t(lang, "incidents.button.urgent"), f"ist:{incident.code}:urgent")
+        markup = keyboard([[urgent]])
+    await edit_or_send(context, dialog.chat_id, dialog.message_id, text, markup)
     _wake(context)
     return ""
-
-
-def _wake(context: BotContext) -> None:
-    if context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
 
 
 async def answer_report(update: Update, context: BotContext, dialog: Dialog) -> None:
@@ -352,12 +356,16 @@ async def answer_report(update: Update, context: BotContext, dialog: Dialog) -> 
         await go(context, moved, step_name, **changes)
 
     text = (message.text or "").strip()
+    if step == "fast":
+        caller = await identify(context.storage, context.settings, dialog.telegram_id)
+        await fast_answer(update, context, dialog, caller)
+        return
     if step == "region" and text:
         found = context.regions.match(text[:100])
         if not found:
             await hint("incidents.hint.region", typed=esc(text[:100]))
             return
-        await ahead("place", region=found[0].code)
+        await ahead(_next(dialog, "region"), region=found[0].code)
     elif step == "place" and message.location is not None:
         location = [message.location.latitude, message.location.longitude]
         await ahead("day", location=location)
@@ -395,16 +403,6 @@ async def answer_report(update: Update, context: BotContext, dialog: Dialog) -> 
         await hint("incidents.hint.kind")
     else:
         await hint("reg.hint.use_buttons")
-
-
-def _attachment(message: Message) -> tuple[str, str] | None:
-    if message.photo:
-        return ("photo", message.photo[-1].file_id)
-    if message.document is not None:
-        return ("document", message.document.file_id)
-    if message.voice is not None:
-        return ("voice", message.voice.file_id)
-    return None
 
 
 def _typed_day(text: str, today: date) -> date | None:
@@ -578,7 +576,7 @@ async def coord_text(update: Update, context: BotContext, dialog: Dialog) -> Non
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await send(update, context, t(lang, "incidents.input_cancelled"))
         return
-    caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    caller = await caller_of(update, context)
     incident_id = int(dialog.data["incident"])
     store, settings, regions, now = (
         context.storage,
@@ -651,22 +649,7 @@ async def _send_card(
     await send(update, context, text, InlineKeyboardMarkup.de_json(markup, context.bot))
     lines = [t(lang, "incidents.timeline_title", id=incident.id)]
     for entry in await context.storage.incidents.timeline(incident.id):
-        who = esc(entry.actor_name) if entry.actor_name else t(lang, "incidents.timeline_system")
-        line = t(
-            lang,
-            f"incidents.timeline.{entry.action}",
-            at=moment(entry.at, lang, zone),
-            who=who,
-        )
-        if entry.detail and entry.action in (
-            "resolved",
-            "progress",
-            "question",
-            "answer",
-            "details",
-        ):
-            line += f"\n   <i>{esc(entry.detail[:300])}</i>"
-        lines.append(line)
+        lines.append(timeline_line(entry, lang, zone))
     first, *rest = list(pages(lines)) or [""]
     await send(update, context, first)
     caption = t(lang, "incidents.card.attachment_caption", id=incident.id)
@@ -915,6 +898,12 @@ async def press_status(update: Update, context: BotContext) -> None:
                 t(lang, "incidents.withdraw_confirm", code=incident.code),
                 markup,
             )
+        elif action == ["urgent"]:
+            await make_urgent(context.storage, context.settings, context.regions, code, now)
+            await answer(query)
+            text = t(lang, "incidents.made_urgent", code=incident.code)
+            await edit_or_send(context, message.chat.id, message.message_id, text)
+            _wake(context)
         elif action == ["withdraw_yes"]:
             await withdraw(context.storage, context.settings, context.regions, incident.code, now)
             await answer(query)

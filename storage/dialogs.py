@@ -45,8 +45,9 @@ def _dialog(row: aiosqlite.Row) -> Dialog:
 
 
 # The flows kept in memory only: the /report dialogue (it may become anonymous at its end, and
-# its answers are typed long before) and a reporter's input in /status (linked to a code).
-VOLATILE_FLOWS = frozenset({"rep", "ist"})
+# its answers are typed long before), a reporter's input in /status (linked to a code) and the
+# optional details after a report sent by the fast path (linked to its code, too).
+VOLATILE_FLOWS = frozenset({"rep", "ist", "rpx"})
 VOLATILE_LIMIT = 10_000  # dialogues kept in memory at most (the oldest goes first)
 
 

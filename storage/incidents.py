@@ -430,6 +430,11 @@ _CHANGEABLE = frozenset(
         "closed_at",
         "description",
         "abuse",
+        "urgency",  # made urgent by the reporter during quiet hours (#13)
+        "category",  # the details of a report sent by the fast path (#13)
+        "place",
+        "latitude",
+        "longitude",
     }
 )
 

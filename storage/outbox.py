@@ -303,14 +303,20 @@ class OutboxRepo:
         row = await self._db.fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (key,))
         return row is not None
 
-    async def replace_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
+    async def replace_payload(
+        self, row_id: int, payload: dict[str, Any], tx: Tx | None = None
+    ) -> bool:
         """A queued message changed before it went out (an event was edited)."""
-        return (
-            await self._db.execute(
-                "UPDATE outbox SET payload = ? WHERE id = ? AND status = 'pending'",
-                (json.dumps(payload, ensure_ascii=False), row_id),
-            )
-            > 0
+        sql = "UPDATE outbox SET payload = ? WHERE id = ? AND status = 'pending'"
+        params = (json.dumps(payload, ensure_ascii=False), row_id)
+        return (await (tx or self._db).execute(sql, params)) > 0
+
+    async def bring_forward(self, key_pattern: str, now: datetime, tx: Tx) -> int:
+        """Queued rows (dedupe key LIKE the pattern) waiting for later go out now."""
+        return await tx.execute(
+            "UPDATE outbox SET due_at = ? WHERE dedupe_key LIKE ? AND status = 'pending'"
+            " AND due_at > ?",
+            (to_db(now), key_pattern, to_db(now)),
         )
 
     async def retarget(self, row_id: int, chat_id: int) -> None:

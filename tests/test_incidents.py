@@ -37,7 +37,19 @@ async def report(
     """The whole /report dialogue; returns the receipt code."""
     p = h.person(user_id)
     await p.send("/report")
-    await p.tap("Да, опасность" if danger else "Нет")
+    if danger:  # the fast path (#13): the region and what is happening, sent at once
+        await p.tap("Да, опасность")
+        await p.tap("📍")
+        if anonymous:
+            await p.tap("Анонимно")
+        await p.send(description)
+        for text in reversed(p.texts):
+            if "Обращение отправлено сразу" in text:
+                found = re.search(r"Код обращения: <code>([A-Z0-9-]+)</code>", text)
+                assert found, text
+                return found[1]
+        raise AssertionError(p.screen())
+    await p.tap("Нет")
     await p.tap(category)
     await p.tap("📍")
     await p.send("Самара, ул. Победы, 5")
@@ -124,15 +136,9 @@ async def test_danger_shows_112_at_once_and_makes_it_critical(harness: Harness) 
     await p.send("/report")
     await p.tap("Да, опасность")
     assert any("звоните 112" in t for t in p.texts)
-    await p.tap("Нападение")
-    await p.tap("📍")
+    await p.tap("📍")  # the fast path (#13): no category, place, day or urgency before sending
     await p.send(None, **LOCATION)
-    await p.tap("Сегодня")
-    await p.send(DESCRIPTION)
-    await p.tap("Вложений нет")
-    assert "Насколько срочно" not in p.last  # no urgency question: it is critical
-    await p.tap("От своего имени")
-    await p.tap("Отправить")
+    assert "Обращение отправлено сразу" in p.texts[-2]
     await harness.deliver()
     card = cards(harness, REGIONAL)[-1]
     assert "угрожает опасность" in card and "Геопозиция" in card
@@ -226,7 +232,7 @@ async def test_the_ladder_for_a_normal_report(harness: Harness) -> None:
     assert not any("ждёт ответа" in t for t in harness.person(REGIONAL).texts)
     await later(harness, minutes=1)  # 2 hours: the region's coordinators are reminded
     reminder = harness.telegram.sent("sendMessage", chat_id=REGIONAL)[-1]
-    assert "ждёт ответа уже 120 мин" in reminder.params["text"]
+    assert "ждёт ответа уже 2 ч." in reminder.params["text"]  # #13: hours, not "120 мин"
     assert reminder.params.get("reply_parameters")  # as a reply to the card
     assert cards(harness, FEDERAL) == []
     await later(harness, minutes=120)  # 4 hours: federal coordinators

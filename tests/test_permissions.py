@@ -59,6 +59,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "evt": ("evt:publish", "dialog"),
     "bc": ("bc:send", "dialog"),
     "rep": ("rep:send", "dialog"),
+    "rpx": ("rpx:cat:threats", "dialog"),  # the details after a fast report (#13)
     "ev": ("ev:{event}:going", "region_member"),
     "evl": ("evl:2", "member"),
     "evm": ("evm:{event}:cancel_yes", "region"),
