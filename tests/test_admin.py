@@ -78,7 +78,7 @@ async def test_federal_invite_and_invite_before_registration(harness: Harness) -
     newcomer = harness.person(303)
     await newcomer.send(f"/start {payload}")
     assert any("Сначала пройдите короткую регистрацию" in t for t in newcomer.texts)
-    await newcomer.tap("Согласен")
+    await newcomer.tap("Даю согласие")
     await newcomer.send("Ольга")
     await newcomer.send("Федеральный центр")
     await newcomer.tap("Центральный")

@@ -52,7 +52,7 @@ async def fill_in(
     region: tuple[str, ...] = ("Приволжский", "Самарская область"),
 ) -> None:
     """From the consent on: the form, in a region offered by the link ("Да") or picked."""
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send(name)
     await p.send(organisation)
     for label in region:
@@ -190,7 +190,7 @@ async def test_a_coordinators_sign_up_link_approves_and_can_be_revoked(
     p = harness.person(NEWCOMER)
     await p.send(f"/start {link}")
     assert await harness.storage.dialogs.get(NEWCOMER) is None  # nothing before consent
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна Иванова")
     await p.send("НКО Диалог")
     assert "Самарская область" in p.last  # the link's region is offered

@@ -22,7 +22,7 @@ async def join(
 ) -> None:
     p = h.person(user_id, language_code=lang)
     await p.send("/start")
-    await p.tap("Согласен" if lang == "ru" else "I agree")
+    await p.tap("Даю согласие" if lang == "ru" else "I agree")
     await p.send(f"Участник {user_id}")
     await p.send("НКО")
     await p.tap(district)
