@@ -22,13 +22,14 @@ from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
 from bot.registration import (
+    StartPayload,
     check_name,
     check_organisation,
     parse_payload,
     profile_from,
     register,
 )
-from bot.roles import InviteOutcome, redeem_invite, token_hash
+from bot.roles import InviteOutcome, invite_problem, redeem_invite, token_hash
 from handlers.common import (
     Button,
     answer,
@@ -249,13 +250,25 @@ async def start_registration(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     if not await private_only(update, context, lang):
         return
-    payload = parse_payload(context.args[0] if context.args else None)
+    raw = context.args[0] if context.args else None
+    payload = parse_payload(raw)
+    if payload is None and raw is not None and raw.startswith("inv_"):
+        payload = StartPayload("invite", "")  # cut off or mangled: no invite has that secret
     if payload and payload.kind in ("event", "checkin") and caller.member is not None:
         await context.bot_data.link_handlers[payload.kind](context, caller, payload.value, lang)
         return
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
+    if payload and payload.kind == "invite":
+        # Before the form: a used, expired or forged invite is said at once, and the person may
+        # register as an ordinary member instead (the consent below carries no invite).
+        problem = await invite_problem(
+            context.storage, context.settings, token_hash(payload.value), context.now()
+        )
+        if problem is not None:
+            await _invite_not_usable(update, context, caller.telegram_id, problem, lang)
+            return
     if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
@@ -269,6 +282,22 @@ async def start_registration(update: Update, context: BotContext) -> None:
         )
         return
     await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+async def _invite_not_usable(
+    update: Update, context: BotContext, user_id: int, problem: InviteOutcome, lang: str
+) -> None:
+    """Why the invite does not work; then the registration already begun, or a new one
+    without the invite."""
+    dialog, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if dialog is not None and dialog.flow == REG:
+        await send(update, context, t(lang, f"invite.{problem.value}"))
+        hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
+        await show(context, dialog, new_message=True, hint=hint)
+        return
+    plain = t(lang, "invite.register_plain")
+    await send(update, context, f"{t(lang, f'invite.{problem.value}')}\n\n{plain}")
+    await _welcome(update, context, lang, None)
 
 
 def _carry(raw: str | None) -> str:
@@ -548,7 +577,7 @@ async def _on_button(
             await _region_chosen(context, dialog, str(data.get("preset")))
         case ["reg", "regother"] if step in ("region_confirm", "region_pick"):
             await go(context, dialog, "district")
-        case ["reg", "alpha", page] if step in ("district", "alpha") and page.isascii() and page.isdigit():
+        case ["reg", "alpha", page] if step in ("district", "alpha") and _page_number(page):
             if int(page) * ALPHA_PAGE >= len(context.regions.regions):
                 return None
             await go(context, dialog, "alpha", page=int(page))
@@ -603,6 +632,10 @@ async def _on_button(
         case _:
             return None
     return ""
+
+
+def _page_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 3
 
 
 async def _region_chosen(context: BotContext, dialog: Dialog, code: str) -> None:

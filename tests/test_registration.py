@@ -467,11 +467,15 @@ async def test_partner_country_cities_are_recognised(
     await p.tap(country)
     assert "темы" in p.last
     dialog = await harness.storage.dialogs.get(130)
-    assert dialog is not None and dialog.data["region"] == {
-        "Казахстан": "KZ",
-        "Армения": "AM",
-        "Кыргызстан": "KG",
-    }[country]
+    assert (
+        dialog is not None
+        and dialog.data["region"]
+        == {
+            "Казахстан": "KZ",
+            "Армения": "AM",
+            "Кыргызстан": "KG",
+        }[country]
+    )
 
 
 def test_cities_match_their_region_and_not_a_look_alike() -> None:
