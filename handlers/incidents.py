@@ -59,7 +59,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
+from handlers.dialog import button_not_current, go, press_flow_button, show, strip_keyboard
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 from storage.incidents import Incident
@@ -557,7 +557,7 @@ async def _cancel_only(update: Update, context: BotContext, flow: str, done_key:
     assert query is not None
     dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
     if dialog is None or dialog.flow != flow or split_data(query) != ["dlg", "cancel"]:
-        await answer(query, t(lang_of(update, context), "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     await answer(query)
     await dialogs.end(context.storage, dialog.telegram_id)

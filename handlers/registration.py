@@ -46,7 +46,14 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import close_other, go, is_current_question, show, strip_keyboard
+from handlers.dialog import (
+    button_not_current,
+    close_other,
+    go,
+    is_current_question,
+    show,
+    strip_keyboard,
+)
 from handlers.menus import refresh_menu
 from storage.approvals import APPROVED, WAITING
 from storage.dialogs import Dialog
@@ -479,16 +486,15 @@ async def press_button(update: Update, context: BotContext) -> None:
             return
     dialog, expired = await dialogs.current(context.storage, user.id, now)
     if dialog is None or dialog.flow not in FLOWS:
-        lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog, expired)
         return
     lang = str(dialog.data.get("lang", "ru"))
     if not is_current_question(context, dialog, query.message):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     handled = await _on_button(context, dialog, parts, lang)
     if handled is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
     else:
         await answer(query, handled or None, alert=bool(handled))
 
@@ -519,7 +525,7 @@ async def _agree(update: Update, context: BotContext, lang: str, carry: str) -> 
     user_id = user_of(update).id
     open_, _expired = await dialogs.current(context.storage, user_id, context.now())
     if open_ is not None and open_.flow == REG and open_.step != "consent":
-        await answer(query, t(lang, "dialog.stale"), alert=True)  # a copy, already answered
+        await button_not_current(update, context, open_)  # a copy, already answered
         return
     data = _start_data(context, _carry(carry), lang)
     signup = data.get("signup")

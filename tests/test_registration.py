@@ -633,3 +633,61 @@ async def test_english_consent_has_more_details_too(harness: Harness) -> None:
     assert "What we store" in p.last
     await p.tap("Русский")  # the other language, short again
     assert "📄 Подробнее" in p.buttons()
+
+
+def button_data(p: Person, label: str) -> tuple[int, str]:
+    """The message id and callback data of the button `label` on the person's latest question."""
+    message = p.last_message_with_buttons()
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return message["message_id"], button["callback_data"]
+    raise AssertionError(label)
+
+
+def with_buttons(h: Harness, user_id: int) -> list[str]:
+    return [
+        m["text"]
+        for (chat, _), m in h.telegram.messages.items()
+        if chat == user_id and m.get("reply_markup")
+    ]
+
+
+async def test_a_button_of_an_old_step_shows_the_open_question_again(harness: Harness) -> None:
+    p = harness.person(140)
+    await p.send("/start")
+    consent = button_data(p, "Даю согласие")
+    await p.tap("Даю согласие")
+    await p.send("Анна")
+    back_on_org = button_data(p, "Назад")  # the organisation question's "Назад"
+    await p.send("Диалог")
+    assert "федеральный округ" in p.last
+    before = await harness.storage.dialogs.get(140)
+    count = len(p.texts)
+    await p.press(back_on_org[1], back_on_org[0])  # "Назад" of a question already answered
+    assert "вот вопрос, на котором вы остановились" in p.alerts()[-1]
+    assert "/help" not in p.alerts()[-1]
+    assert len(p.texts) == count + 1 and "федеральный округ" in p.last  # asked again, below
+    assert with_buttons(harness, 140) == [p.last]  # the earlier copy lost its buttons
+    after = await harness.storage.dialogs.get(140)
+    assert before is not None and after is not None
+    assert (after.step, after.data) == (before.step, before.data)  # nothing else changed
+    await p.press(consent[1], consent[0])  # the consent, given already
+    assert "вот вопрос, на котором вы остановились" in p.alerts()[-1]
+    assert "федеральный округ" in p.last
+    after = await harness.storage.dialogs.get(140)
+    assert after is not None and (after.step, after.data) == (before.step, before.data)
+    await p.press("reg:topics_done")  # on the open question, but not one of its buttons
+    assert "Ответьте, пожалуйста, на вопрос в этом сообщении" in p.alerts()[-1]
+    await p.tap("Приволжский")  # and the question asked again works
+    assert "Самарская область" in p.buttons()
+
+
+async def test_an_old_button_with_no_dialogue_open_still_says_it_no_longer_works(
+    harness: Harness,
+) -> None:
+    await register(harness, 141)
+    p = harness.person(141)
+    first = min(m for chat, m in harness.telegram.messages if chat == 141)
+    await p.press("reg:district:VFD", first)  # a question of the finished registration
+    assert "кнопка уже не действует" in p.alerts()[-1] and "/help" in p.alerts()[-1]
