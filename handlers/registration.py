@@ -2,7 +2,8 @@
 
 Each step is one question in one message. Button answers edit that message in place; typed
 answers get the next question as a new message. Only the buttons of the current question are
-live: a stale button gets a polite alert. The state is a row in SQLite (bot/dialogs.py).
+live: a button of an old step brings the open question back (handlers/dialog.py). The state is a
+row in SQLite (bot/dialogs.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
-from bot.approvals import approval_for_new, approve_by_invite, ask, region_changed
+from bot.approvals import (
+    approval_for_new,
+    approve_by_invite,
+    ask,
+    region_changed,
+    signup_link_works,
+)
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
@@ -288,6 +295,15 @@ async def start_registration(update: Update, context: BotContext) -> None:
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
         )
         return
+    if (
+        payload is not None
+        and payload.kind == "signup"
+        and context.settings.member_approval
+        and not await signup_link_works(context.storage, token_hash(payload.value))
+    ):
+        # said before the form: registering is still possible, with a coordinator's check
+        # (the link still offers its region, if it has one)
+        await send(update, context, t(lang, "signup.link_dead"))
     await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
 
 

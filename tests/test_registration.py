@@ -691,3 +691,20 @@ async def test_an_old_button_with_no_dialogue_open_still_says_it_no_longer_works
     first = min(m for chat, m in harness.telegram.messages if chat == 141)
     await p.press("reg:district:VFD", first)  # a question of the finished registration
     assert "кнопка уже не действует" in p.alerts()[-1] and "/help" in p.alerts()[-1]
+
+
+async def test_a_new_region_from_the_alphabetical_list_or_a_city(harness: Harness) -> None:
+    await register(harness, 780)
+    p = harness.person(780)
+    await p.send("/settings")
+    await p.tap("Регион")
+    await p.tap("Все регионы по алфавиту")
+    assert "страница 1 из 5" in p.last
+    await p.tap("Армения")
+    assert "Сохранено" in p.last and "Армения" in p.last
+    await p.tap("Регион")
+    await p.send("Ош")
+    await p.send("да")
+    assert "Сохранено" in p.last and "Кыргызстан" in p.last
+    member = await harness.storage.members.by_telegram_id(780)
+    assert member is not None and member.region_code == "KG"
