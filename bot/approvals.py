@@ -66,6 +66,16 @@ async def approval_for_new(
     return WAITING, ""
 
 
+async def signup_link_works(storage: Storage, hashed: str) -> bool:
+    """The coordinator's sign-up link is live and its maker still coordinates its region (so
+    that registering by it approves at once)."""
+    link = await storage.approvals.live_link(hashed)
+    if link is None:
+        return False
+    owner = await storage.roles.for_member(link.member_id)
+    return any(r.region_code in (link.region_code, ALL_REGIONS) for r in owner)
+
+
 async def approvers(
     storage: Storage, settings: Settings, region_code: str
 ) -> tuple[list[Approver], int]:

@@ -55,6 +55,38 @@ def _normalise(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text).strip()
 
 
+# words people put before a place's name: "г. Казань", "город Шымкент", "село ..."
+_PLACE_WORDS = frozenset({"г", "гор", "город", "пгт", "с", "село", "пос", "поселок", "city", "of"})
+
+
+def _query(text: str) -> str:
+    words = _normalise(text).split()
+    kept = [w for w in words if w not in _PLACE_WORDS]
+    return " ".join(kept or words)
+
+
+def _score(query: str, choice: str, **_: object) -> float:
+    """How much `choice` (a name or alias) looks like `query`: the whole name with typos, the
+    start of the name or of one of its words ("самарская" for "самарская область"), or the
+    same words in another order. A short name found inside a longer query is no match
+    ("орск" in "усть каменогорск")."""
+    best = fuzz.ratio(query, choice)
+    for start in [0, *(m.end() for m in re.finditer(r" ", choice))]:
+        best = max(best, fuzz.ratio(query, choice[start : start + len(query)]))
+    if " " in query:
+        best = max(best, fuzz.token_set_ratio(query, choice))
+    return best
+
+
+def sort_key(name: str) -> str:
+    """Where a region stands in an alphabetical list: "Республика Татарстан" under Т."""
+    key = name.casefold().replace("ё", "е")
+    for prefix in ("республика ", "republic of the ", "republic of ", "the "):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
+
+
 class Regions:
     def __init__(self, districts: list[District], regions: list[Region]) -> None:
         self.districts = districts
@@ -77,6 +109,11 @@ class Regions:
     def in_district(self, district_code: str) -> list[Region]:
         return [r for r in self.regions if r.district == district_code]
 
+    def alphabetical(self, lang: str) -> list[Region]:
+        """Every region and partner country in one list, by name in `lang` (for those who
+        do not know their federal district)."""
+        return sorted(self.regions, key=lambda r: sort_key(r.name(lang)))
+
     def parse_code(self, text: str) -> Region | None:
         """'RU-SAM', 'ru-sam' or 'SAM' (a Russian subject without the prefix)."""
         code = text.strip().upper()
@@ -85,12 +122,15 @@ class Regions:
     def match(self, text: str, limit: int = 3) -> list[Region]:
         """Regions whose name or alias looks like the typed text, best first."""
         exact = self.parse_code(text) if CODE_RE.match(text.strip().upper()) else None
-        query = _normalise(text)
-        if len(query) < MIN_QUERY:
-            return [exact] if exact else []
+        query = _query(text)
         found: list[Region] = [exact] if exact else []
+        if len(query) < MIN_QUERY:  # "Ош", "СПб": only a name or alias written in full
+            for choice, region in zip(self._choices, self._choice_region, strict=True):
+                if choice == query and region not in found:
+                    found.append(region)
+            return found[:limit]
         results = process.extract(
-            query, self._choices, scorer=fuzz.WRatio, limit=limit * 6, score_cutoff=MATCH_THRESHOLD
+            query, self._choices, scorer=_score, limit=limit * 6, score_cutoff=MATCH_THRESHOLD
         )
         # Prefer exact alias/name hits, then higher scores; one entry per region.
         results.sort(key=lambda r: (self._choices[r[2]] != query, -r[1]))

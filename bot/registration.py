@@ -10,9 +10,10 @@ from bot.regions import Regions, Topic
 from storage.db import Storage
 from storage.members import Member, Profile
 
-# The version of the privacy notice (catalog key privacy.text). Change it when the text changes:
-# the version is stored with every consent.
-CONSENT_VERSION = "2026-11-22"
+# The version of the privacy notice (catalog keys reg.consent, the short notice, and
+# reg.consent_full, behind "Подробнее"). Change it when the text changes: the version is stored
+# with every consent.
+CONSENT_VERSION = "2026-12-02"
 
 NAME_MIN, NAME_MAX = 2, 100
 ORG_MIN, ORG_MAX = 2, 200

@@ -97,6 +97,23 @@ async def redeem_invite(
     return InviteOutcome.EXPIRED, None
 
 
+async def invite_problem(
+    storage: Storage, settings: Settings, hashed: str, now: datetime
+) -> InviteOutcome | None:
+    """Why the invite cannot be used, or None if it can: checked (nothing used, nothing
+    stored) when someone not yet registered opens it, so that they learn it before the form."""
+    invite = await storage.roles.invite_by_hash(hashed)
+    if invite is None:
+        return InviteOutcome.INVALID
+    if invite.created_by not in settings.admin_ids:
+        return InviteOutcome.REVOKED
+    if invite.used_at is not None:
+        return InviteOutcome.USED
+    if invite.expires_at <= now:
+        return InviteOutcome.EXPIRED
+    return None
+
+
 async def coordinators(storage: Storage, caller: Caller) -> list[CoordinatorEntry]:
     require_admin(caller)
     return await storage.roles.coordinators()

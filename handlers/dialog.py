@@ -81,10 +81,41 @@ async def press_dialog_button(update: Update, context: BotContext) -> None:
     dialog, expired = await dialogs.current(context.storage, user_of(update).id, context.now())
     handler = context.bot_data.button_handlers.get(dialog.flow) if dialog else None
     if handler is None:
-        lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog, expired)
         return
     await handler(update, context)
+
+
+async def button_not_current(
+    update: Update,
+    context: BotContext,
+    dialog: Dialog | None,
+    expired: bool = False,
+    *,
+    lost: str | None = None,
+) -> None:
+    """A button that does not answer the open question: every flow's stale buttons end here.
+
+    With a dialogue open, the person is not sent to /help: a button of an old step, of an old
+    copy or of a dialogue closed since brings the open question back, as a new message (the
+    old one loses its buttons); a button that does not fit the question it is on says so in
+    an alert. With none open, the button no longer works (or the dialogue was closed for
+    idling; `lost`: what to say for a flow kept in memory only, forgotten by a restart)."""
+    query = update.callback_query
+    assert query is not None
+    if dialog is None:
+        lang = lang_of(update, context, await caller_of(update, context))
+        key = "dialog.expired" if expired else (lost or "dialog.stale")
+        await answer(query, t(lang, key), alert=True)
+        return
+    lang = str(dialog.data.get("lang", "ru"))
+    again = context.bot_data.show_again.get(dialog.flow)
+    if again is None or is_current_question(context, dialog, query.message):
+        await answer(query, t(lang, "dialog.not_here"), alert=True)
+        return
+    log.info("a button of an old question (%s); the open one is shown again", dialog.flow)
+    await answer(query, t(lang, "dialog.old_step"))
+    await again(context, dialog)
 
 
 def is_current_question(
@@ -134,14 +165,12 @@ async def press_flow_button(
     user = user_of(update)
     dialog, expired = await dialogs.current(context.storage, user.id, context.now())
     if dialog is None or dialog.flow != flow:
-        lang = lang_of(update, context, await caller_of(update, context))
-        key = "dialog.expired" if expired else (lost or "dialog.stale")
-        await answer(query, t(lang, key), alert=True)
+        await button_not_current(update, context, dialog, expired, lost=lost)
         return
     lang = str(dialog.data.get("lang", "ru"))
     message = query.message
     if not is_current_question(context, dialog, message):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     caller = await identify(context.storage, context.settings, user.id)
     try:
@@ -150,7 +179,7 @@ async def press_flow_button(
         await answer(query, t(lang, exc.key), alert=True)
         return
     if result is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
     else:
         await answer(query, result or None, alert=bool(result))
 

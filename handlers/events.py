@@ -72,7 +72,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
+from handlers.dialog import button_not_current, go, press_flow_button, show, strip_keyboard
 from handlers.event_answers import send_event
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
@@ -1100,7 +1100,7 @@ async def manage_button(update: Update, context: BotContext) -> None:
     data = split_data(query)
     clear = data == ["dlg", "clear"] and dialog is not None and dialog.step in CLEARABLE
     if dialog is None or dialog.flow != EVM or (data != ["dlg", "cancel"] and not clear):
-        await answer(query, t(lang_of(update, context), "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     await answer(query)
     if clear:

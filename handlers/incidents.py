@@ -61,7 +61,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
+from handlers.dialog import button_not_current, go, press_flow_button, show, strip_keyboard
 from handlers.incident_common import (
     _attachment,
     _home_zone,
@@ -555,7 +555,7 @@ async def _cancel_only(update: Update, context: BotContext, flow: str, done_key:
     assert query is not None
     dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
     if dialog is None or dialog.flow != flow or split_data(query) != ["dlg", "cancel"]:
-        await answer(query, t(lang_of(update, context), "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     await answer(query)
     await dialogs.end(context.storage, dialog.telegram_id)

@@ -27,6 +27,7 @@ from handlers.common import (
     send,
     split_data,
 )
+from handlers.dialog import button_not_current
 from handlers.menus import refresh_menu
 from handlers.registration import cancel_dialog, member_data, profile_text
 from storage.dialogs import Dialog
@@ -194,7 +195,10 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    lang = lang_of(update, context, await caller_of(update, context))
-    await answer(query, t(lang, "dialog.stale"), alert=True)
+    """A button no handler knows (forged, or of an older version): with a dialogue open, its
+    question comes back; else the button no longer works."""
+    user, chat = update.effective_user, update.effective_chat
+    dialog, expired = (None, False)
+    if user is not None and chat is not None and chat.type == "private":
+        dialog, expired = await dialogs.current(context.storage, user.id, context.now())
+    await button_not_current(update, context, dialog, expired)

@@ -2,7 +2,8 @@
 
 Each step is one question in one message. Button answers edit that message in place; typed
 answers get the next question as a new message. Only the buttons of the current question are
-live: a stale button gets a polite alert. The state is a row in SQLite (bot/dialogs.py).
+live: a button of an old step brings the open question back (handlers/dialog.py). The state is a
+row in SQLite (bot/dialogs.py).
 """
 
 from __future__ import annotations
@@ -17,18 +18,25 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.access import Denied, identify
-from bot.approvals import approval_for_new, approve_by_invite, ask, region_changed
+from bot.approvals import (
+    approval_for_new,
+    approve_by_invite,
+    ask,
+    region_changed,
+    signup_link_works,
+)
 from bot.context import BotContext
 from bot.i18n import t
 from bot.members import change_profile
 from bot.registration import (
+    StartPayload,
     check_name,
     check_organisation,
     parse_payload,
     profile_from,
     register,
 )
-from bot.roles import InviteOutcome, redeem_invite, token_hash
+from bot.roles import InviteOutcome, invite_problem, redeem_invite, token_hash
 from handlers.common import (
     Button,
     answer,
@@ -45,7 +53,14 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import close_other, go, is_current_question, show, strip_keyboard
+from handlers.dialog import (
+    button_not_current,
+    close_other,
+    go,
+    is_current_question,
+    show,
+    strip_keyboard,
+)
 from handlers.menus import refresh_menu
 from storage.approvals import APPROVED, WAITING
 from storage.dialogs import Dialog
@@ -60,7 +75,8 @@ CALLBACK_PATTERN = r"^(reg|set):"
 
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")
-REGION_STEPS = ("district", "region", "region_confirm", "region_pick")
+REGION_STEPS = ("district", "region", "region_confirm", "region_pick", "alpha")
+ALPHA_PAGE = 20  # regions per page of the alphabetical list (two a row)
 NO_CARRY = "-"  # consent buttons of someone who came without a link
 LANGS = ("ru", "en")
 
@@ -118,11 +134,17 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         # Nothing is stored before the person agrees: the buttons carry the language and the
         # link the person came by (region, invite, event), and work without a dialogue row.
         other = "en" if lang == "ru" else "ru"
+        # A short notice (what, why, who sees it, how to erase); "Подробнее" shows it whole.
         carry = str(data.get("carry") or NO_CARRY)
-        text = t(lang, "reg.consent")
+        full = bool(data.get("full"))
+        text = t(lang, "reg.consent_full" if full else "reg.consent")
         rows = [
             [(t(lang, "reg.agree"), f"reg:consent:yes:{lang}:{carry}")],
             [(t(lang, "reg.disagree"), f"reg:consent:no:{lang}")],
+        ]
+        if not full:
+            rows.append([(t(lang, "reg.consent_more"), f"reg:consent:more:{lang}:{carry}")])
+        rows += [
             [(t(other, "lang.switch_to"), f"reg:consent:lang:{other}:{carry}")],
             [(t(lang, "common.cancel"), f"reg:consent:cancel:{lang}")],
         ]
@@ -143,6 +165,25 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     elif step == "district":
         text = t(lang, "reg.ask_district")
         rows = [[(d.name(lang), f"reg:district:{d.code}")] for d in context.regions.districts]
+        rows.append([(t(lang, "reg.all_regions"), "reg:alpha:0")])
+        rows.append(_nav(dialog, lang))
+    elif step == "alpha":
+        everyone = context.regions.alphabetical(lang)
+        pages = max(1, -(-len(everyone) // ALPHA_PAGE))
+        page = min(max(int(data.get("page") or 0), 0), pages - 1)
+        text = t(lang, "reg.ask_region_alpha", page=page + 1, pages=pages)
+        shown = [
+            (r.name(lang), f"reg:region:{r.code}")
+            for r in everyone[page * ALPHA_PAGE : (page + 1) * ALPHA_PAGE]
+        ]
+        rows = [shown[i : i + 2] for i in range(0, len(shown), 2)]
+        turn: list[Button] = []
+        if page > 0:
+            turn.append((t(lang, "reg.alpha_prev"), f"reg:alpha:{page - 1}"))
+        if page < pages - 1:
+            turn.append((t(lang, "reg.alpha_next"), f"reg:alpha:{page + 1}"))
+        if turn:
+            rows.append(turn)
         rows.append(_nav(dialog, lang))
     elif step == "region":
         district = context.regions.district(str(data.get("district")))
@@ -154,7 +195,12 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         rows.append(_nav(dialog, lang))
     elif step == "region_pick":
-        text = t(lang, "reg.region_candidates", typed=esc(data.get("typed", "")))
+        found = [context.regions.get(str(code)) for code in data.get("candidates", [])]
+        typed = esc(data.get("typed", ""))
+        if len(found) == 1 and found[0] is not None:
+            text = t(lang, "reg.region_found", typed=typed, region=esc(found[0].name(lang)))
+        else:
+            text = t(lang, "reg.region_candidates", typed=typed)
         for code in data.get("candidates", []):
             region = context.regions.get(str(code))
             if region:
@@ -218,13 +264,25 @@ async def start_registration(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     if not await private_only(update, context, lang):
         return
-    payload = parse_payload(context.args[0] if context.args else None)
+    raw = context.args[0] if context.args else None
+    payload = parse_payload(raw)
+    if payload is None and raw is not None and raw.startswith("inv_"):
+        payload = StartPayload("invite", "")  # cut off or mangled: no invite has that secret
     if payload and payload.kind in ("event", "checkin") and caller.member is not None:
         await context.bot_data.link_handlers[payload.kind](context, caller, payload.value, lang)
         return
     if payload and payload.kind == "invite" and caller.member is not None:
         await _use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
+    if payload and payload.kind == "invite":
+        # Before the form: a used, expired or forged invite is said at once, and the person may
+        # register as an ordinary member instead (the consent below carries no invite).
+        problem = await invite_problem(
+            context.storage, context.settings, token_hash(payload.value), context.now()
+        )
+        if problem is not None:
+            await _invite_not_usable(update, context, caller.telegram_id, problem, lang)
+            return
     if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
@@ -237,7 +295,32 @@ async def start_registration(update: Update, context: BotContext) -> None:
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
         )
         return
+    if (
+        payload is not None
+        and payload.kind == "signup"
+        and context.settings.member_approval
+        and not await signup_link_works(context.storage, token_hash(payload.value))
+    ):
+        # said before the form: registering is still possible, with a coordinator's check
+        # (the link still offers its region, if it has one)
+        await send(update, context, t(lang, "signup.link_dead"))
     await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+async def _invite_not_usable(
+    update: Update, context: BotContext, user_id: int, problem: InviteOutcome, lang: str
+) -> None:
+    """Why the invite does not work; then the registration already begun, or a new one
+    without the invite."""
+    dialog, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if dialog is not None and dialog.flow == REG:
+        await send(update, context, t(lang, f"invite.{problem.value}"))
+        hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
+        await show(context, dialog, new_message=True, hint=hint)
+        return
+    plain = t(lang, "invite.register_plain")
+    await send(update, context, f"{t(lang, f'invite.{problem.value}')}\n\n{plain}")
+    await _welcome(update, context, lang, None)
 
 
 def _carry(raw: str | None) -> str:
@@ -369,7 +452,7 @@ def _previous(dialog: Dialog) -> str | None:
     """The step 'Назад' leads to; None means the settings menu or the summary."""
     step = dialog.step
     if dialog.flow == SET:
-        return "district" if step == "region" else "settings"
+        return "district" if step in ("region", "alpha") else "settings"
     if dialog.data.get("editing") and step in ("name", "org", "district", "topics", "edit"):
         return "summary"
     return {
@@ -378,6 +461,7 @@ def _previous(dialog: Dialog) -> str | None:
         "district": "org",
         "region": "district",
         "region_pick": "district",
+        "alpha": "district",
         "topics": _first_region_step(dialog),
         "edit": "summary",
     }.get(step)
@@ -404,6 +488,10 @@ async def press_button(update: Update, context: BotContext) -> None:
             await answer(query)
             await _show_consent(context, query, code, carry)
             return
+        case ["reg", "consent", "more", code, carry] if code in LANGS:
+            await answer(query)
+            await _show_consent(context, query, code, carry, full=True)
+            return
         case ["reg", "consent", "cancel" | "no" as what, code] if code in LANGS:
             await answer(query)
             key = "reg.cancelled" if what == "cancel" else "reg.no_consent"
@@ -414,24 +502,27 @@ async def press_button(update: Update, context: BotContext) -> None:
             return
     dialog, expired = await dialogs.current(context.storage, user.id, now)
     if dialog is None or dialog.flow not in FLOWS:
-        lang = lang_of(update, context, await caller_of(update, context))
-        await answer(query, t(lang, "dialog.expired" if expired else "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog, expired)
         return
     lang = str(dialog.data.get("lang", "ru"))
     if not is_current_question(context, dialog, query.message):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
         return
     handled = await _on_button(context, dialog, parts, lang)
     if handled is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+        await button_not_current(update, context, dialog)
     else:
         await answer(query, handled or None, alert=bool(handled))
 
 
-async def _show_consent(context: BotContext, query: CallbackQuery, lang: str, carry: str) -> None:
-    """The consent question in the other language, in place (still nothing stored)."""
+async def _show_consent(
+    context: BotContext, query: CallbackQuery, lang: str, carry: str, *, full: bool = False
+) -> None:
+    """The consent question in the other language, or in full, in place (still nothing
+    stored)."""
     user_id = query.from_user.id
-    consent = Dialog(user_id, user_id, REG, "consent", {"lang": lang, "carry": _carry(carry)})
+    data = {"lang": lang, "carry": _carry(carry), "full": full}
+    consent = Dialog(user_id, user_id, REG, "consent", data)
     text, markup = question(context, consent)
     message_id = query.message.message_id if query.message is not None else None
     await edit_or_send(context, user_id, message_id, text, markup)
@@ -450,7 +541,7 @@ async def _agree(update: Update, context: BotContext, lang: str, carry: str) -> 
     user_id = user_of(update).id
     open_, _expired = await dialogs.current(context.storage, user_id, context.now())
     if open_ is not None and open_.flow == REG and open_.step != "consent":
-        await answer(query, t(lang, "dialog.stale"), alert=True)  # a copy, already answered
+        await button_not_current(update, context, open_)  # a copy, already answered
         return
     data = _start_data(context, _carry(carry), lang)
     signup = data.get("signup")
@@ -508,11 +599,15 @@ async def _on_button(
             await _region_chosen(context, dialog, str(data.get("preset")))
         case ["reg", "regother"] if step in ("region_confirm", "region_pick"):
             await go(context, dialog, "district")
+        case ["reg", "alpha", page] if step in ("district", "alpha") and _page_number(page):
+            if int(page) * ALPHA_PAGE >= len(context.regions.regions):
+                return None
+            await go(context, dialog, "alpha", page=int(page))
         case ["reg", "district", code] if step == "district":
             if context.regions.district(code) is None:
                 return None
             await go(context, dialog, "region", district=code)
-        case ["reg", "region", code] if step in ("region", "region_pick"):
+        case ["reg", "region", code] if step in ("region", "region_pick", "alpha"):
             region = context.regions.get(code)
             if region is None:
                 return None
@@ -559,6 +654,10 @@ async def _on_button(
         case _:
             return None
     return ""
+
+
+def _page_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 3
 
 
 async def _region_chosen(context: BotContext, dialog: Dialog, code: str) -> None:
@@ -658,9 +757,14 @@ BACK_WORDS = frozenset({"назад", "back"})
 YES_WORDS = frozenset(
     {"да", "верно", "все верно", "всё верно", "правильно", "yes", "correct", "all correct"}
 )
-NO_WORDS = frozenset({"нет", "no"})
-AGREE_WORDS = frozenset({"согласен", "согласна", "да согласен", "да согласна", "i agree", "agree"})
-DISAGREE_WORDS = frozenset({"не согласен", "не согласна", "i do not agree", "disagree"})
+NO_WORDS = frozenset({"нет", "no", "нет не верно", "неверно", "не верно"})
+AGREE_WORDS = frozenset(
+    {"согласен", "согласна", "да согласен", "да согласна", "даю согласие", "i agree", "agree"}
+)
+DISAGREE_WORDS = frozenset(
+    {"не согласен", "не согласна", "не даю согласия", "не даю", "i do not agree", "disagree"}
+)
+DONE_WORDS = frozenset({"готово", "готов", "готова", "дальше", "далее", "done", "next", "ready"})
 
 
 def typed_button(dialog: Dialog, text: str) -> list[str] | None:
@@ -679,9 +783,21 @@ def typed_button(dialog: Dialog, text: str) -> list[str] | None:
         return ["reg", "regok"]
     if step == "region_confirm" and word in NO_WORDS:
         return ["reg", "regother"]
+    candidates = dialog.data.get("candidates") or []
+    if step == "region_pick" and word in YES_WORDS and len(candidates) == 1:
+        return ["reg", "region", str(candidates[0])]  # the one region the bot just found
+    if step == "region_pick" and word in NO_WORDS:
+        return ["reg", "regother"]
+    if step == "topics" and (word in DONE_WORDS or word in YES_WORDS):
+        return ["reg", "topics_done"]
     if step == "summary" and dialog.flow == REG and word in YES_WORDS:
         return ["reg", "confirm"]
     return None
+
+
+def _yes_or_no(text: str) -> bool:
+    word = " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    return word in YES_WORDS or word in NO_WORDS
 
 
 async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:
@@ -724,6 +840,10 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
             context.storage, context.settings, dialog, now=context.now(), org=value
         )
         await _after_field(context, dialog, new_message=True)
+    elif dialog.step in REGION_STEPS and _yes_or_no(text):
+        # "да" with several regions found, or with none to confirm: which one?
+        key = "reg.hint.region_which" if dialog.step == "region_pick" else "reg.hint.region_type"
+        await show(context, dialog, new_message=True, hint=t(lang, key))
     elif dialog.step in REGION_STEPS:
         found = context.regions.match(text[:100])
         if not found:

@@ -78,7 +78,7 @@ async def test_federal_invite_and_invite_before_registration(harness: Harness) -
     newcomer = harness.person(303)
     await newcomer.send(f"/start {payload}")
     assert any("Сначала пройдите короткую регистрацию" in t for t in newcomer.texts)
-    await newcomer.tap("Согласен")
+    await newcomer.tap("Даю согласие")
     await newcomer.send("Ольга")
     await newcomer.send("Федеральный центр")
     await newcomer.tap("Центральный")
@@ -278,3 +278,64 @@ async def test_menu_of_an_admin_who_has_not_registered(harness: Harness) -> None
         "members",
         "stats",
     ]
+
+
+@pytest.mark.parametrize("how", ["used", "expired", "forged", "cut off", "admin gone"])
+async def test_an_invite_that_does_not_work_is_said_before_the_form(
+    harness: Harness, how: str
+) -> None:
+    admin = harness.person(ADMIN_ID)
+    await admin.send("/invite_coordinator RU-SAM")
+    payload = invite_link(admin.last)
+    expected = {
+        "used": "уже была использована",
+        "expired": "Срок действия приглашения истёк",
+        "forged": "не распознана",
+        "cut off": "не распознана",
+        "admin gone": "его создал человек, который уже не администратор",
+    }[how]
+    if how == "used":
+        await register(harness, 310)
+        await harness.person(310).send(f"/start {payload}")
+    elif how == "expired":
+        harness.clock.advance(hours=72, seconds=1)
+    elif how == "forged":
+        payload = "inv_forgedforgedforgedforged12"
+    elif how == "cut off":
+        payload = payload[:12] + "%"
+    else:  # made by someone who is no longer an admin
+        await harness.storage.db.execute("UPDATE invites SET created_by = 1")
+    newcomer = harness.person(311)
+    await newcomer.send(f"/start {payload}")
+    # at once, before any question of the form, and ordinary registration is offered
+    first = newcomer.texts[0]
+    assert expected in first and "Зарегистрироваться можно и без приглашения" in first
+    assert not any("Сначала пройдите короткую регистрацию" in t for t in newcomer.texts)
+    assert "Согласие на обработку данных" in newcomer.last
+    assert await harness.storage.dialogs.get(311) is None  # still nothing stored
+    await newcomer.tap("Даю согласие")
+    dialog = await harness.storage.dialogs.get(311)
+    assert dialog is not None and "invite" not in dialog.data  # an ordinary registration
+    await newcomer.send("Ольга")
+    await newcomer.send("Самарский центр")
+    await newcomer.tap("Приволжский")
+    await newcomer.tap("Самарская область")
+    await newcomer.tap("Образование")
+    await newcomer.tap("Готово")
+    await newcomer.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(311)
+    assert member is not None
+    assert await harness.storage.roles.for_member(member.id) == []
+    assert sum(expected in t for t in newcomer.texts) == 1  # not told again at the end
+
+
+async def test_a_bad_invite_in_the_middle_of_the_form_continues_it(harness: Harness) -> None:
+    p = harness.person(312)
+    await p.send("/start")
+    await p.tap("Даю согласие")
+    await p.send("Ольга")
+    await p.send("/start inv_forgedforgedforgedforged12")
+    assert "не распознана" in p.texts[-2]
+    assert "Продолжим с того места" in p.last and "организация" in p.last
+    dialog = await harness.storage.dialogs.get(312)
+    assert dialog is not None and dialog.data["name"] == "Ольга"

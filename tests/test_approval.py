@@ -52,7 +52,7 @@ async def fill_in(
     region: tuple[str, ...] = ("Приволжский", "Самарская область"),
 ) -> None:
     """From the consent on: the form, in a region offered by the link ("Да") or picked."""
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send(name)
     await p.send(organisation)
     for label in region:
@@ -190,7 +190,7 @@ async def test_a_coordinators_sign_up_link_approves_and_can_be_revoked(
     p = harness.person(NEWCOMER)
     await p.send(f"/start {link}")
     assert await harness.storage.dialogs.get(NEWCOMER) is None  # nothing before consent
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна Иванова")
     await p.send("НКО Диалог")
     assert "Самарская область" in p.last  # the link's region is offered
@@ -211,8 +211,14 @@ async def test_a_coordinators_sign_up_link_approves_and_can_be_revoked(
     assert "больше не действуют" in c.last
     q = harness.person(705)
     await q.send(f"/start {link}")
+    # told before the form that the link no longer approves at once
+    assert "ссылка для регистрации больше не действует" in q.texts[0]
+    assert "Согласие на обработку данных" in q.last
     await fill_in(q, "Пётр Петров", "НКО Мост")
     assert await approval_of(harness, 705) == "waiting"
+    forged = harness.person(706)
+    await forged.send("/start s_forgedforgedforged")
+    assert "ссылка для регистрации больше не действует" in forged.texts[0]
 
 
 async def test_signup_link_is_for_coordinators_of_their_regions(harness: Harness) -> None:
@@ -374,6 +380,7 @@ async def test_the_link_of_a_revoked_coordinator_no_longer_approves(harness: Har
     await harness.storage.roles.revoke(roles[0].id, actor=ADMIN_ID, now=harness.clock())
     p = harness.person(NEWCOMER)
     await p.send(f"/start {match[1]}")
+    assert "ссылка для регистрации больше не действует" in p.texts[0]
     await fill_in(p, "Анна Иванова", "НКО Диалог", region=("Да",))
     assert await approval_of(harness, NEWCOMER) == "waiting"
     await harness.deliver()

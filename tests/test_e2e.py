@@ -259,7 +259,7 @@ class Chat:
 Step = tuple[str, str, str]  # ("send" or "tap", the text or button label, what to expect)
 REGISTRATION_STEPS: tuple[Step, ...] = (
     ("send", "/start", "Согласие на обработку данных"),
-    ("tap", "Согласен", "Как вас зовут"),
+    ("tap", "Даю согласие", "Как вас зовут"),
     ("send", "Анна Иванова", "организация"),
     ("send", "НКО Диалог", "федеральный округ"),
     ("tap", "Приволжский", "Самарская область"),
@@ -368,7 +368,7 @@ async def test_dialogue_survives_a_crash(
 
     anna = Chat(server)
     await anna.send("/start", expect="Согласие на обработку данных")
-    await anna.tap("Согласен", expect="Как вас зовут")
+    await anna.tap("Даю согласие", expect="Как вас зовут")
     name_update = await anna.send("Анна Иванова", expect="организация")
     # Crash only once the answer is saved, handled and Telegram knows it was received (a crash
     # sooner is test_dialogues_killed_at_random_points_resume).

@@ -23,7 +23,7 @@ GROUP = -100777
 async def register_as(h: Harness, user_id: int, name: str, org: str) -> None:
     p = h.person(user_id, first_name="Евдокия")
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send(name)
     await p.send(org)
     await p.tap("Приволжский")

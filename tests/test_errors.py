@@ -106,7 +106,7 @@ async def test_a_button_answer_and_an_edit_that_timed_out_after_telegram_took_th
     harness.telegram.time_out("answerCallbackQuery", applied=True)
     harness.telegram.time_out("editMessageText", chat_id=404, applied=True)
     with caplog.at_level(logging.WARNING):
-        await p.tap("Согласен")
+        await p.tap("Даю согласие")
     assert "Как вас зовут" in p.last
     assert not p.alerts() and "Что-то пошло не так" not in p.screen()
     answers = harness.telegram.sent("answerCallbackQuery")
@@ -128,12 +128,12 @@ async def test_telegram_down_for_a_reply_is_logged_without_a_traceback(
         "editMessageText", code=503, description="Service Unavailable", chat_id=405, times=3
     )
     with caplog.at_level(logging.WARNING):
-        await p.tap("Согласен")
+        await p.tap("Даю согласие")
     assert "Telegram did not take the answer" in caplog.text
     assert "Traceback" not in caplog.text and "error while handling" not in caplog.text
     assert not harness.telegram.sent(chat_id=ADMIN_ID)
     assert await harness.storage.dialogs.get(405) is None  # nothing kept before consent
-    await p.tap("Согласен")  # on the question the person still sees: taken afresh
+    await p.tap("Даю согласие")  # on the question the person still sees: taken afresh
     assert "Как вас зовут" in p.last
 
 
@@ -145,7 +145,7 @@ async def test_an_answer_to_a_question_that_never_arrived_is_not_taken_for_it(
     question is shown, and then answered."""
     p = harness.person(407)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     harness.telegram.fail("sendMessage", code=502, description="Bad Gateway", chat_id=407, times=3)
     await p.send("Анна Иванова")
     assert "организация" not in p.last

@@ -37,7 +37,7 @@ MOSCOW_SECRETS = ("Участник 32", "Больше практики", "До�
 async def join_samara(h: Harness, user_id: int, event_id: int) -> None:
     p = h.person(user_id)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send(f"Самарец {user_id}")
     await p.send("Самарская НКО «Волга»")
     await p.tap("Приволжский")

@@ -22,7 +22,7 @@ async def join(
 ) -> None:
     p = h.person(user_id, language_code=lang)
     await p.send("/start")
-    await p.tap("Согласен" if lang == "ru" else "I agree")
+    await p.tap("Даю согласие" if lang == "ru" else "I agree")
     await p.send(f"Участник {user_id}")
     await p.send("НКО")
     await p.tap(district)
@@ -899,3 +899,33 @@ async def test_a_regional_coordinator_adds_only_their_regions(harness: Harness) 
     await c.tap("Отмена")
     event = await harness.storage.events.get(event_id)
     assert event is not None and event.regions == ("RU-SAM",)
+
+
+async def test_a_button_of_an_old_step_of_the_event_draft_shows_the_open_question(
+    harness: Harness,
+) -> None:
+    await register(harness, 845)
+    await make_coordinator(harness, 845, "RU-SAM")
+    c = harness.person(845)
+    await c.send("/new_event")
+    await c.send("Тренинг")
+    await c.send("Тренинг для НКО о взаимодействии с властью.")
+    message = c.last_message_with_buttons()
+    skip = next(
+        b["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for b in row
+        if "Пропустить" in b["text"]
+    )
+    await c.send("Адвокация\nПереговоры")  # the programme typed instead
+    asked = c.last
+    draft = await harness.storage.dialogs.get(845)
+    await c.press(skip, message["message_id"])  # "Пропустить" of the programme, answered
+    assert "вот вопрос, на котором вы остановились" in c.alerts()[-1]
+    assert c.last == asked  # the date question again, as a new message
+    assert c.texts.count(asked) == 2
+    after = await harness.storage.dialogs.get(845)
+    assert draft is not None and after is not None
+    assert (after.step, after.data) == (draft.step, draft.data)
+    await c.send("26.11 10:00")  # and it is answered as usual
+    assert "Сколько продлится?" in c.last

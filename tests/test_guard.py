@@ -65,7 +65,7 @@ async def test_an_answer_cut_off_after_it_was_taken_is_not_taken_twice(harness: 
     the open question is shown again instead."""
     p = harness.person(4005)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     update = factories.message_update(harness.app.bot, p.user, "Анна Иванова")
     await harness.app.process_update(update)
     assert "организация" in p.last
@@ -84,7 +84,7 @@ async def test_an_answer_cut_off_after_it_was_taken_is_not_taken_twice(harness: 
 async def test_an_answer_cut_off_before_it_was_taken_asks_again(harness: Harness) -> None:
     p = harness.person(4006)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     update = factories.message_update(harness.app.bot, p.user, "Анна Иванова")
     # the process died as soon as the update arrived
     assert await harness.storage.updates.begin(update.update_id, harness.clock()) == "new"
@@ -99,7 +99,7 @@ async def test_an_answer_cut_off_before_it_was_taken_asks_again(harness: Harness
 async def test_a_button_press_cut_off_shows_the_question_again(harness: Harness) -> None:
     p = harness.person(4007)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна Иванова")
     await p.send("НКО Диалог")
     message = p.last_message_with_buttons()
@@ -198,7 +198,7 @@ async def test_an_update_stored_but_never_started_is_new_not_interrupted(
     (it was never begun), not shown the question again."""
     p = harness.person(4011)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     update = {
         "update_id": harness.telegram.next_update_id(),
         "message": factories.message_dict(p.user, "Анна Иванова"),

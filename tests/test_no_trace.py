@@ -68,7 +68,7 @@ async def test_a_stranger_who_walks_away_leaves_no_trace(harness: Harness) -> No
         await p.send(command)
     await p.send("/cancel")
     await p.send("/start r_RU-SAM")
-    await p.tap("Не согласен")
+    await p.tap("Не даю согласия")
     assert "ничего о вас не сохранили" in p.last
     await p.send(f"/start {invite}")
     assert "Согласие на обработку данных" in p.last
@@ -91,7 +91,7 @@ async def test_a_stranger_who_walks_away_leaves_no_trace(harness: Harness) -> No
     assert await traces(harness, (STRANGER, NAME)) == []
     # the scan does find them once they agree (the dialogue begins)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     assert "dialogs.telegram_id (987654321)" in await traces(harness, (STRANGER, NAME))
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bot.app import build_application
+from bot.regions import load_regions
 from bot.settings import Settings
 from storage.db import Storage
-from tests.conftest import Harness
+from tests.conftest import Harness, Person
 from tests.fake_telegram import FakeRequest
 
 
 async def register(h: Harness, user_id: int = 101, *, name: str = "Анна Иванова") -> None:
     p = h.person(user_id)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send(name)
     await p.send("НКО «Диалог культур»")
     await p.tap("Приволжский")
@@ -28,7 +33,7 @@ async def test_full_registration_in_russian(harness: Harness) -> None:
     await p.send("/start")
     assert "Здравствуйте" in p.texts[0]
     assert "Согласие на обработку данных" in p.last
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     assert "Как вас зовут" in p.last
     await p.send("Анна Иванова")
     assert "организация" in p.last
@@ -80,7 +85,7 @@ async def test_english_telegram_gets_english_and_can_switch(harness: Harness) ->
 async def test_sign_up_link_preselects_region(harness: Harness) -> None:
     p = harness.person(103)
     await p.send("/start r_RU-KGD")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Пётр Петров")
     await p.send("Балтийский центр")
     assert "Калининградская область" in p.last
@@ -96,7 +101,7 @@ async def test_sign_up_link_preselects_region(harness: Harness) -> None:
 async def test_sign_up_link_with_unknown_region_asks_normally(harness: Harness) -> None:
     p = harness.person(104)
     await p.send("/start r_XX-NOPE")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Пётр Петров")
     await p.send("Балтийский центр")
     assert "федеральный округ" in p.last
@@ -105,7 +110,7 @@ async def test_sign_up_link_with_unknown_region_asks_normally(harness: Harness) 
 async def test_typed_region_is_matched_and_confirmed_with_buttons(harness: Harness) -> None:
     p = harness.person(105)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Ирина")
     await p.send("Центр «Мир»")
     await p.send("Самара")
@@ -123,7 +128,7 @@ async def test_typed_region_is_matched_and_confirmed_with_buttons(harness: Harne
 async def test_unknown_typed_region_gets_a_hint_and_the_list(harness: Harness) -> None:
     p = harness.person(106)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Ирина")
     await p.send("Центр «Мир»")
     await p.send("Атлантида")
@@ -134,7 +139,7 @@ async def test_unknown_typed_region_gets_a_hint_and_the_list(harness: Harness) -
 async def test_partner_country_under_another_country(harness: Harness) -> None:
     p = harness.person(107)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Айгерим")
     await p.send("Фонд «Болашак»")
     await p.tap("Другая страна")
@@ -154,7 +159,7 @@ async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
     await p.send("/start")
     await p.send("не знаю")  # typed instead of pressing a button (no state before consent)
     assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("1")
     assert "напишите имя буквами" in p.last and "Как вас зовут" in p.last
     await p.send("А" * 5000)
@@ -193,7 +198,7 @@ async def test_wrong_input_at_each_step_gets_a_hint_and_the_same_question(
 async def test_no_consent_no_registration(harness: Harness) -> None:
     p = harness.person(109)
     await p.send("/start")
-    await p.tap("Не согласен")
+    await p.tap("Не даю согласия")
     assert "Без согласия" in p.last
     assert await harness.storage.members.by_telegram_id(109) is None
     assert await harness.storage.dialogs.get(109) is None
@@ -202,13 +207,13 @@ async def test_no_consent_no_registration(harness: Harness) -> None:
 async def test_cancel_at_a_step_and_with_the_command(harness: Harness) -> None:
     p = harness.person(110)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.tap("Отмена")
     assert "Регистрация отменена" in p.last
     assert await harness.storage.dialogs.get(110) is None
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("/cancel")
     assert "Регистрация отменена" in p.last
     await p.send("/cancel")
@@ -219,7 +224,7 @@ async def test_cancel_at_a_step_and_with_the_command(harness: Harness) -> None:
 async def test_back_goes_to_the_previous_question(harness: Harness) -> None:
     p = harness.person(111)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.tap("Назад")
     assert "Как вас зовут" in p.last
@@ -233,7 +238,7 @@ async def test_back_goes_to_the_previous_question(harness: Harness) -> None:
 async def test_change_a_field_from_the_summary(harness: Harness) -> None:
     p = harness.person(112)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.send("Диалог")
     await p.tap("Уральский")
@@ -253,7 +258,7 @@ async def test_stale_and_forged_buttons_change_nothing(harness: Harness) -> None
     p = harness.person(113)
     await p.send("/start")
     consent_message = p.last_message_with_buttons()["message_id"]
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.send("Диалог")
     before = await harness.storage.dialogs.get(113)
@@ -283,7 +288,7 @@ async def test_registering_again_updates_the_same_member(harness: Harness) -> No
     await p.send("/start")
     assert "уже зарегистрированы" in p.last
     await p.tap("Заполнить анкету заново")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна Иванова")
     await p.send("Новая НКО")
     await p.tap("Центральный")
@@ -307,7 +312,7 @@ async def test_start_in_a_group_points_to_the_private_chat(harness: Harness) -> 
 async def test_idle_dialogue_is_reset_by_the_sweep_and_the_person_told(harness: Harness) -> None:
     p = harness.person(116)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     harness.clock.advance(minutes=59)
     await harness.run_jobs()
@@ -325,7 +330,7 @@ async def test_idle_dialogue_is_reset_by_the_sweep_and_the_person_told(harness: 
 async def test_idle_dialogue_found_on_the_next_message(harness: Harness) -> None:
     p = harness.person(117)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     harness.clock.advance(hours=2)
     await p.send("Анна")
     assert "долго не отвечали" in p.last
@@ -339,7 +344,7 @@ async def test_half_done_registration_survives_a_restart(
 ) -> None:
     p = harness.person(118)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await harness.app.shutdown()
     await harness.storage.close()
@@ -373,13 +378,13 @@ async def test_typed_words_work_like_the_buttons(harness: Harness) -> None:
     await p.send("Согласен")
     assert "выберите ответ кнопкой под сообщением «Согласие" in p.last
     assert await harness.storage.dialogs.get(119) is None
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     assert "согласие получено" in p.texts[-3] and "Как вас зовут" in p.last
     await p.send("Отмена")
     assert "Регистрация отменена" in p.last
     assert await harness.storage.dialogs.get(119) is None
     await p.send("/start r_RU-IRK")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.send("назад")
     assert "Как вас зовут" in p.last
@@ -399,7 +404,7 @@ async def test_typed_words_work_like_the_buttons(harness: Harness) -> None:
 async def test_only_the_current_question_keeps_its_buttons(harness: Harness) -> None:
     p = harness.person(120)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.send("Диалог")
     with_buttons = [
@@ -413,7 +418,7 @@ async def test_only_the_current_question_keeps_its_buttons(harness: Harness) -> 
 async def test_start_again_in_the_middle_continues(harness: Harness) -> None:
     p = harness.person(121)
     await p.send("/start")
-    await p.tap("Согласен")
+    await p.tap("Даю согласие")
     await p.send("Анна")
     await p.send("/start")
     assert "Продолжим с того места" in p.last and "организация" in p.last
@@ -427,3 +432,279 @@ async def test_a_photo_at_a_button_step_asks_for_the_buttons(harness: Harness) -
     photo = [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]
     await p.send(None, photo=photo)
     assert "выберите ответ кнопкой" in p.last and "Согласие" in p.last
+
+
+async def to_region_step(h: Harness, user_id: int, start: str = "/start") -> Person:
+    p = h.person(user_id)
+    await p.send(start)
+    await p.tap("Даю согласие")
+    await p.send("Айгерим Сейткали")
+    await p.send("Фонд «Болашак»")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("typed", "country"),
+    [
+        ("Астана", "Казахстан"),
+        ("Нур-Султан", "Казахстан"),
+        ("Алматы", "Казахстан"),
+        ("Шымкент", "Казахстан"),
+        ("г. Караганда", "Казахстан"),
+        ("Ереван", "Армения"),
+        ("Гюмри", "Армения"),
+        ("Бишкек", "Кыргызстан"),
+        ("Ош", "Кыргызстан"),
+    ],
+)
+async def test_partner_country_cities_are_recognised(
+    harness: Harness, typed: str, country: str
+) -> None:
+    p = await to_region_step(harness, 130)
+    await p.send(typed)
+    assert f"Вы написали «{typed}». Ваш регион — <b>{country}</b>?" in p.last
+    assert p.buttons()[0] == country
+    await p.tap(country)
+    assert "темы" in p.last
+    dialog = await harness.storage.dialogs.get(130)
+    assert (
+        dialog is not None
+        and dialog.data["region"]
+        == {
+            "Казахстан": "KZ",
+            "Армения": "AM",
+            "Кыргызстан": "KG",
+        }[country]
+    )
+
+
+def test_cities_match_their_region_and_not_a_look_alike() -> None:
+    regions = load_regions()
+    for typed, code in [
+        ("Усть-Каменогорск", "KZ"),  # not Orenburg for the "орск" inside
+        ("Astana", "KZ"),  # not Tatarstan
+        ("Kazan", "RU-TA"),  # not Kazakhstan
+        ("Пятигорск", "RU-STA"),
+        ("Подольск", "RU-MOS"),
+        ("Новороссийск", "RU-KDA"),
+        ("Каракол", "KG"),
+        ("Ванадзор", "AM"),
+    ]:
+        assert regions.match(typed)[0].code == code, typed
+    assert {r.code for r in regions.match("Армавир")} == {"RU-KDA", "AM"}  # both: choose
+    assert regions.match("да") == [] and regions.match("нет") == []
+
+
+async def test_nothing_found_offers_another_country_and_the_alphabetical_list(
+    harness: Harness,
+) -> None:
+    p = await to_region_step(harness, 131)
+    await p.send("Атлантида")
+    assert "Не нашёл регион «Атлантида»" in p.last
+    assert "название вашего города" in p.last and "«Другая страна»" in p.last
+    assert "Другая страна" in p.buttons()
+    await p.tap("Все регионы по алфавиту")
+    assert "страница 1 из 5" in p.last
+    first_page = p.buttons()
+    assert first_page[:4] == [
+        "Республика Адыгея",  # under А, not under Р
+        "Республика Алтай",
+        "Алтайский край",
+        "Амурская область",
+    ]
+    assert "Армения" in first_page  # the partner countries are in the same list
+    assert "⬅️ Раньше" not in first_page
+    await p.tap("Дальше")
+    assert "страница 2 из 5" in p.last
+    await p.tap("Дальше")
+    await p.tap("Дальше")
+    await p.tap("Дальше")
+    assert "страница 5 из 5" in p.last and "Дальше ➡️" not in p.buttons()
+    await p.tap("Раньше")
+    assert "страница 4 из 5" in p.last
+    await p.tap("Назад")  # back to the districts
+    assert "федеральный округ" in p.last
+    await p.tap("Все регионы по алфавиту")
+    await p.tap("Дальше")
+    await p.tap("Дальше")
+    await p.tap("Дальше")
+    await p.tap("Татарстан")
+    assert "темы" in p.last
+    await p.tap("Молодёжь")
+    await p.send("Готово")
+    await p.send("да")
+    member = await harness.storage.members.by_telegram_id(131)
+    assert member is not None and member.region_code == "RU-TA"
+
+
+async def test_forged_page_of_the_alphabetical_list_changes_nothing(harness: Harness) -> None:
+    p = await to_region_step(harness, 132)
+    before = await harness.storage.dialogs.get(132)
+    for forged in ("reg:alpha:99", "reg:alpha:-1", "reg:alpha:x", "reg:alpha:" + "9" * 50):
+        await p.press(forged)
+    after = await harness.storage.dialogs.get(132)
+    assert before is not None and after is not None
+    assert (after.step, after.data) == (before.step, before.data)
+    assert len(p.alerts()) == 4
+
+
+async def test_typed_yes_confirms_the_region_just_found(harness: Harness) -> None:
+    p = await to_region_step(harness, 133)
+    await p.send("Шымкент")
+    await p.send("да")
+    assert "темы" in p.last
+    dialog = await harness.storage.dialogs.get(133)
+    assert dialog is not None and dialog.data["region"] == "KZ"
+    # several found: "да" asks which one, and nothing is chosen
+    await p.send("назад")
+    await p.send("Армавир")
+    assert "Выберите ваш регион" in p.last
+    await p.send("Да")
+    assert "Нашлось несколько регионов" in p.last and "Армения" in p.buttons()
+    dialog = await harness.storage.dialogs.get(133)
+    assert dialog is not None and dialog.step == "region_pick"
+    await p.send("нет")  # none of them: the list
+    assert "федеральный округ" in p.last
+    await p.send("да")  # nothing to confirm here
+    assert "Напишите, пожалуйста, название региона или города" in p.last
+    await p.send("Ереван")
+    await p.send("Верно")
+    assert "темы" in p.last
+    dialog = await harness.storage.dialogs.get(133)
+    assert dialog is not None and dialog.data["region"] == "AM"
+
+
+async def test_typed_done_on_the_topics_step_works_like_the_button(harness: Harness) -> None:
+    p = await to_region_step(harness, 134)
+    await p.send("Бишкек")
+    await p.send("да")
+    await p.send("Готово")  # no topic chosen yet: the same hint as the button
+    assert "Выберите хотя бы одну тему" in p.last and "темы" in p.last
+    await p.tap("Образование")
+    await p.send("Готово!")
+    assert "Проверьте" in p.last and "Кыргызстан" in p.last
+    await p.send("Всё верно")
+    member = await harness.storage.members.by_telegram_id(134)
+    assert member is not None and (member.region_code, member.topics) == ("KG", ("education",))
+
+
+async def test_typed_done_in_the_settings_topics_saves_them(harness: Harness) -> None:
+    await register(harness, 135)
+    p = harness.person(135)
+    await p.send("/settings")
+    await p.tap("Темы")
+    await p.tap("Экология")
+    await p.send("готово")
+    assert "Сохранено" in p.last
+    member = await harness.storage.members.by_telegram_id(135)
+    assert member is not None and "ecology" in member.topics
+
+
+async def test_the_consent_screen_is_short_with_the_full_text_behind_more(
+    harness: Harness,
+) -> None:
+    p = harness.person(136)
+    await p.send("/start r_RU-IRK")
+    short = p.last
+    assert "Согласие на обработку данных" in short and "/forget" in short
+    assert len(re.sub(r"<[^>]+>", "", short)) < 400
+    assert "координаторы вашего региона" in short  # who sees it
+    assert p.buttons()[:3] == ["✅ Даю согласие", "Не даю согласия", "📄 Подробнее"]
+    await p.tap("Подробнее")
+    assert p.last.startswith("<b>Согласие на обработку данных</b>")
+    assert "Национальность и этническую принадлежность" in p.last
+    assert "Подробнее" not in p.buttons() and "✅ Даю согласие" in p.buttons()
+    assert await harness.storage.dialogs.get(136) is None  # still nothing stored
+    await p.send("а что это значит?")  # a wrong reply: only the question, not the text
+    assert p.last.startswith("Вы согласны на обработку данных?")
+    assert "Что мы храним" not in p.last and "выберите ответ кнопкой" in p.last
+    await p.tap("Даю согласие")  # the full text's button carries the link too
+    dialog = await harness.storage.dialogs.get(136)
+    assert dialog is not None and dialog.data["preset"] == "RU-IRK"
+    assert any("согласие получено" in text for text in p.texts)
+    assert "Как вас зовут" in p.last
+
+
+async def test_english_consent_has_more_details_too(harness: Harness) -> None:
+    p = harness.person(137, language_code="en")
+    await p.send("/start")
+    assert "/forget" in p.last and len(re.sub(r"<[^>]+>", "", p.last)) < 400
+    await p.tap("More details")
+    assert "What we store" in p.last
+    await p.tap("Русский")  # the other language, short again
+    assert "📄 Подробнее" in p.buttons()
+
+
+def button_data(p: Person, label: str) -> tuple[int, str]:
+    """The message id and callback data of the button `label` on the person's latest question."""
+    message = p.last_message_with_buttons()
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return message["message_id"], button["callback_data"]
+    raise AssertionError(label)
+
+
+def with_buttons(h: Harness, user_id: int) -> list[str]:
+    return [
+        m["text"]
+        for (chat, _), m in h.telegram.messages.items()
+        if chat == user_id and m.get("reply_markup")
+    ]
+
+
+async def test_a_button_of_an_old_step_shows_the_open_question_again(harness: Harness) -> None:
+    p = harness.person(140)
+    await p.send("/start")
+    consent = button_data(p, "Даю согласие")
+    await p.tap("Даю согласие")
+    await p.send("Анна")
+    back_on_org = button_data(p, "Назад")  # the organisation question's "Назад"
+    await p.send("Диалог")
+    assert "федеральный округ" in p.last
+    before = await harness.storage.dialogs.get(140)
+    count = len(p.texts)
+    await p.press(back_on_org[1], back_on_org[0])  # "Назад" of a question already answered
+    assert "вот вопрос, на котором вы остановились" in p.alerts()[-1]
+    assert "/help" not in p.alerts()[-1]
+    assert len(p.texts) == count + 1 and "федеральный округ" in p.last  # asked again, below
+    assert with_buttons(harness, 140) == [p.last]  # the earlier copy lost its buttons
+    after = await harness.storage.dialogs.get(140)
+    assert before is not None and after is not None
+    assert (after.step, after.data) == (before.step, before.data)  # nothing else changed
+    await p.press(consent[1], consent[0])  # the consent, given already
+    assert "вот вопрос, на котором вы остановились" in p.alerts()[-1]
+    assert "федеральный округ" in p.last
+    after = await harness.storage.dialogs.get(140)
+    assert after is not None and (after.step, after.data) == (before.step, before.data)
+    await p.press("reg:topics_done")  # on the open question, but not one of its buttons
+    assert "Ответьте, пожалуйста, на вопрос в этом сообщении" in p.alerts()[-1]
+    await p.tap("Приволжский")  # and the question asked again works
+    assert "Самарская область" in p.buttons()
+
+
+async def test_an_old_button_with_no_dialogue_open_still_says_it_no_longer_works(
+    harness: Harness,
+) -> None:
+    await register(harness, 141)
+    p = harness.person(141)
+    first = min(m for chat, m in harness.telegram.messages if chat == 141)
+    await p.press("reg:district:VFD", first)  # a question of the finished registration
+    assert "кнопка уже не действует" in p.alerts()[-1] and "/help" in p.alerts()[-1]
+
+
+async def test_a_new_region_from_the_alphabetical_list_or_a_city(harness: Harness) -> None:
+    await register(harness, 780)
+    p = harness.person(780)
+    await p.send("/settings")
+    await p.tap("Регион")
+    await p.tap("Все регионы по алфавиту")
+    assert "страница 1 из 5" in p.last
+    await p.tap("Армения")
+    assert "Сохранено" in p.last and "Армения" in p.last
+    await p.tap("Регион")
+    await p.send("Ош")
+    await p.send("да")
+    assert "Сохранено" in p.last and "Кыргызстан" in p.last
+    member = await harness.storage.members.by_telegram_id(780)
+    assert member is not None and member.region_code == "KG"
