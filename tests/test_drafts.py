@@ -70,7 +70,7 @@ async def test_one_reminder_after_three_idle_hours_even_across_a_restart(
     harness.clock.advance(minutes=2)  # 12:01 UTC, 15:01 in Moscow: day
     await sweep(harness)
     [reminder] = reminders(harness, 302)
-    assert "Ваши ответы сохранены" in reminder
+    assert "Ваши ответы сохранены" in reminder and "/cancel" in reminder
     assert "хранится до 29 ноября 2026, 12:00 по Москве" in reminder  # 7 days after 09:00
     assert "▶️ Продолжить регистрацию" in p.buttons()
     await sweep(harness)
