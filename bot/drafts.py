@@ -26,7 +26,7 @@ from storage.db import Storage
 from storage.dialogs import Dialog
 
 REGISTRATION = "reg"  # the registration dialogue's flow (handlers/registration.py: REG)
-RESUME = "reg:resume"  # the reminder's button
+RESUME = "rgd:resume"  # the reminder's button (handlers/drafts.py)
 KEY = "regdraft"  # outbox keys of a draft's messages: regdraft:<telegram id>:<draft>:<chat>
 
 

@@ -10,19 +10,24 @@ from telegram import Update
 
 from bot import dialogs
 from bot.context import BotContext
+from bot.drafts import RESUME
 from bot.i18n import t
 from handlers import registration
 from handlers.common import answer, caller_of, lang_of, user_of
 from handlers.dialog import show
 from storage.dialogs import Dialog
 
-RESUME_PATTERN = r"^reg:resume$"
+RESUME_PATTERN = r"^rgd:"  # the reminder's button: rgd:resume
 
 
 async def resume_registration(update: Update, context: BotContext) -> None:
     """'Продолжить регистрацию' under the reminder."""
     query = update.callback_query
     assert query is not None
+    if query.data != RESUME:
+        lang = lang_of(update, context, await caller_of(update, context))
+        await answer(query, t(lang, "dialog.stale"), alert=True)
+        return
     dialog, expired = await dialogs.current(context.storage, user_of(update).id, context.now())
     if dialog is not None and dialog.flow == registration.REG:
         await answer(query)
