@@ -6,10 +6,13 @@ set from it, so the tests do not depend on the hour they run at."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from bot.app import build_application
 from bot.settings import Settings
+from storage.db import Storage
+from storage.dialogs import Dialog
 from tests.conftest import Harness
 from tests.fake_telegram import FakeRequest
 from tests.test_admin import make_coordinator
@@ -262,3 +265,35 @@ async def test_no_reminder_to_who_was_refused_meanwhile(
     harness.clock.advance(hours=4)
     await sweep(harness)
     assert len(reminders(harness, 312)) == 1
+
+
+async def test_the_reminder_is_claimed_once_and_an_answer_saved_meanwhile_keeps_it(
+    storage: Storage,
+) -> None:
+    """The claim is a conditional update of the draft's row: a second sweep, or one that read
+    the draft before the person answered, claims nothing; an answer saved from a copy read
+    before the claim does not bring the reminder back."""
+    start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    later = start + timedelta(hours=4)
+    draft = Dialog(701, 701, "reg", "org", {"lang": "ru", "name": "Анна"})
+    saved = await storage.dialogs.save(draft, now=start, expires_at=start + timedelta(days=7))
+    [idle] = await storage.dialogs.idle("reg", idle_since=later - timedelta(hours=3), now=later)
+    async with storage.db.transaction() as tx:
+        assert await storage.dialogs.claim_reminder(tx, idle, later)
+    async with storage.db.transaction() as tx:
+        assert not await storage.dialogs.claim_reminder(tx, idle, later)  # taken once
+    # the person's answer, saved from the copy read before the claim
+    answered = replace(saved, step="district", data={**saved.data, "org": "Диалог"})
+    await storage.dialogs.save(answered, now=later, expires_at=later + timedelta(days=7))
+    much_later = later + timedelta(days=1)
+    assert await storage.dialogs.idle("reg", idle_since=much_later, now=much_later) == []
+    # a sweep that read the draft before an answer claims nothing
+    other = Dialog(702, 702, "reg", "name", {"lang": "ru"})
+    stale = await storage.dialogs.save(other, now=start, expires_at=start + timedelta(days=7))
+    await storage.dialogs.save(
+        replace(stale, step="org", data={"lang": "ru", "name": "Олег"}),
+        now=later,
+        expires_at=later + timedelta(days=7),
+    )
+    async with storage.db.transaction() as tx:
+        assert not await storage.dialogs.claim_reminder(tx, stale, later)
