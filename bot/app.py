@@ -46,6 +46,7 @@ from handlers import (
     approvals,
     broadcast,
     dialog,
+    drafts,
     evaluations,
     event_answers,
     events,
@@ -138,7 +139,7 @@ def build_application(
     }
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
     text_flows: dict[str, profile.TextFlow] = {
-        registration.REG: registration.answer_text,
+        registration.REG: drafts.answer_text,  # after a pause: where they stopped
         registration.SET: registration.answer_text,
         events.EVT: events.answer_text,
         events.EVM: events.manage_text,
@@ -181,6 +182,7 @@ def build_application(
             _command("members", admin.show_members),
             _command("stats", admin.show_stats),
             # buttons
+            CallbackQueryHandler(drafts.resume_registration, pattern=drafts.RESUME_PATTERN),
             CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
             CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
             CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),

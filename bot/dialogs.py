@@ -2,25 +2,23 @@
 
 State lives in SQLite, so a half-done registration survives a restart; a dialogue idle for
 DIALOG_TIMEOUT_MINUTES is removed by the sweep (and the person told), or on their next message.
+A registration is kept for days instead, and reminded once (bot/drafts.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import drafts
 from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
 from bot.settings import Settings
 from bot.timefmt import quiet_until
 from storage.db import Storage
 from storage.dialogs import Dialog
-
-
-def _expiry(settings: Settings, now: datetime) -> datetime:
-    return now + timedelta(minutes=settings.dialog_timeout_minutes)
 
 
 async def begin(
@@ -36,7 +34,8 @@ async def begin(
 ) -> Dialog:
     """Start a dialogue, replacing any other one this person had."""
     dialog = Dialog(telegram_id=telegram_id, chat_id=chat_id, flow=flow, step=step, data=data)
-    return await storage.dialogs.save(dialog, now=now, expires_at=_expiry(settings, now))
+    expires_at = drafts.expiry(settings, flow, now)
+    return await storage.dialogs.save(dialog, now=now, expires_at=expires_at)
 
 
 async def advance(
@@ -56,7 +55,8 @@ async def advance(
         data={**dialog.data, **changes},
         message_id=message_id if message_id is not None else dialog.message_id,
     )
-    return await storage.dialogs.save(updated, now=now, expires_at=_expiry(settings, now))
+    expires_at = drafts.expiry(settings, dialog.flow, now)
+    return await storage.dialogs.save(updated, now=now, expires_at=expires_at)
 
 
 # in a dialogue's data, how its idle note goes out: not at all (the flow reminds by itself),
@@ -85,11 +85,14 @@ async def current(storage: Storage, telegram_id: int, now: datetime) -> tuple[Di
         return None, False
     if dialog.expires_at is not None and dialog.expires_at <= now:
         await storage.dialogs.delete(telegram_id)
+        if dialog.flow == drafts.REGISTRATION:  # what it held goes too (no notice: told here)
+            await drafts.forget_reminder(storage, telegram_id)
         return None, True
     return dialog, False
 
 
 async def end(storage: Storage, telegram_id: int) -> bool:
+    await drafts.ended(storage, telegram_id)
     return await storage.dialogs.delete(telegram_id)
 
 
@@ -104,6 +107,9 @@ async def expire(storage: Storage, settings: Settings, now: datetime) -> list[tu
         if dialog.data.get(TIMEOUT_SILENT):  # the flow nudges by itself (a reminder)
             continue
         lang = str(dialog.data.get("lang", settings.default_language))
+        if dialog.flow == drafts.REGISTRATION:
+            await drafts.expired(storage, settings, dialog, now)
+            continue
         if dialog.flow in storage.dialogs.volatile_flows:
             direct.append((dialog.chat_id, t(lang, f"dialog.timeout.{dialog.flow}")))
             continue

@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 from telegram.error import TelegramError
 
-from bot import dialogs
+from bot import dialogs, drafts
 from bot.approvals import remind_due
 from bot.backup import BackupError, made_today, make_backup, prune
 from bot.context import BotContext
@@ -35,8 +35,10 @@ async def sweep_reminders(context: BotContext) -> None:
 
 async def sweep_dialogs(context: BotContext) -> None:
     """Close dialogues idle too long; the outbox tells each person once (a reporter whose
-    dialogue was kept in memory only is told directly, so no row stores their chat)."""
+    dialogue was kept in memory only is told directly, so no row stores their chat). Remind
+    once those who left a registration half done."""
     direct = await dialogs.expire(context.storage, context.settings, context.now())
+    await drafts.remind_idle(context.storage, context.settings, context.regions, context.now())
     if context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
     for chat_id, text in direct:  # a few at most: the reporters idle since the last sweep

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     member_approval: bool = True  # a new member waits until a coordinator accepts them
     approval_remind_hours: int = Field(default=24, ge=1, le=24 * 14)
     dialog_timeout_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # a half-done registration: kept this many days, one reminder after this many idle hours
+    registration_draft_days: int = Field(default=7, ge=1, le=30)
+    registration_remind_hours: int = Field(default=3, ge=1, le=24 * 29)
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)
     max_messages_per_second: float = Field(default=30, gt=0, le=1000)
@@ -116,6 +119,16 @@ class Settings(BaseSettings):
                 return frozenset(int(p) for p in parts)
             except ValueError:
                 raise ValueError("must be Telegram user ids like 1,2 or [1,2]") from None
+        return value
+
+    @field_validator("registration_remind_hours")
+    @classmethod
+    def _remind_before_expiry(cls, value: int, info: ValidationInfo) -> int:
+        days = info.data.get("registration_draft_days")
+        if isinstance(days, int) and value >= days * 24:
+            raise ValueError(
+                f"must be fewer hours than REGISTRATION_DRAFT_DAYS ({days} days = {days * 24} h)"
+            )
         return value
 
     @field_validator("reminder_hours", mode="before")

@@ -49,6 +49,9 @@ def _dialog(row: aiosqlite.Row) -> Dialog:
 # optional details after a report sent by the fast path (linked to its code, too).
 VOLATILE_FLOWS = frozenset({"rep", "ist", "rpx"})
 VOLATILE_LIMIT = 10_000  # dialogues kept in memory at most (the oldest goes first)
+# In a dialogue's data: when its one reminder was queued (a registration draft). Kept by every
+# later save of the same flow, so an answer saved while the sweep reminds cannot undo it.
+REMINDED = "_reminded"
 
 
 class DialogRepo:
@@ -84,7 +87,11 @@ class DialogRepo:
             "INSERT INTO dialogs (telegram_id, chat_id, flow, step, data, message_id,"
             " updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET chat_id = excluded.chat_id,"
-            " flow = excluded.flow, step = excluded.step, data = excluded.data,"
+            " flow = excluded.flow, step = excluded.step,"
+            " data = CASE WHEN dialogs.flow = excluded.flow"
+            f" AND json_extract(dialogs.data, '$.{REMINDED}') IS NOT NULL"
+            f" THEN json_set(excluded.data, '$.{REMINDED}',"
+            f" json_extract(dialogs.data, '$.{REMINDED}')) ELSE excluded.data END,"
             " message_id = excluded.message_id, updated_at = excluded.updated_at,"
             " expires_at = excluded.expires_at",
             (
@@ -129,6 +136,31 @@ class DialogRepo:
         if tx is not None:
             return await tx.execute(sql, params) > 0
         return await self._db.execute(sql, params) > 0
+
+    async def idle(
+        self, flow: str, *, idle_since: datetime, now: datetime, limit: int = 500
+    ) -> list[Dialog]:
+        """Live dialogues of `flow` untouched since `idle_since` and not reminded yet (the
+        longest idle first)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM dialogs WHERE flow = ? AND updated_at <= ? AND expires_at > ?"
+            f" AND json_extract(data, '$.{REMINDED}') IS NULL ORDER BY updated_at LIMIT ?",
+            (flow, to_db(idle_since), to_db(now), limit),
+        )
+        return [_dialog(r) for r in rows]
+
+    async def claim_reminder(self, tx: Tx, dialog: Dialog, now: datetime) -> bool:
+        """Note the dialogue's one reminder, if it is still as it was read: the same flow, not
+        touched since, not reminded (so a reminder is claimed once, and never for a dialogue
+        the person moved on, finished or cancelled meanwhile)."""
+        assert dialog.updated_at is not None
+        changed = await tx.execute(
+            f"UPDATE dialogs SET data = json_set(data, '$.{REMINDED}', ?)"
+            " WHERE telegram_id = ? AND flow = ? AND updated_at = ?"
+            f" AND json_extract(data, '$.{REMINDED}') IS NULL",
+            (to_db(now), dialog.telegram_id, dialog.flow, to_db(dialog.updated_at)),
+        )
+        return changed > 0
 
     async def take_expired(self, now: datetime, limit: int = 100) -> list[Dialog]:
         """Remove and return dialogues idle past their expiry (each is taken once)."""

@@ -264,6 +264,14 @@ class OutboxRepo:
             return await tx.execute(sql, (key_glob(key_pattern),))
         return await self._db.execute(sql, (key_glob(key_pattern),))
 
+    async def forget_with_key(self, key_pattern: str, tx: Tx | None = None) -> int:
+        """Rows (dedupe key LIKE the pattern) deleted whatever became of them, except one being
+        sent right now: what was about someone who left no trace must not stay behind."""
+        sql = "DELETE FROM outbox WHERE dedupe_key LIKE ? AND status <> 'sending'"
+        if tx is not None:
+            return await tx.execute(sql, (key_pattern,))
+        return await self._db.execute(sql, (key_pattern,))
+
     async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
         rows = await self._db.fetchall(
             "SELECT * FROM outbox WHERE dedupe_key GLOB ? AND +status = 'pending' ORDER BY id",

@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
 BUTTONS: dict[str, tuple[str, str]] = {
     "reg": ("reg:consent:yes", "dialog"),
     "set": ("set:name", "dialog"),
+    "rgd": ("rgd:resume", "dialog"),  # a registration draft's reminder: tests/test_drafts.py
     "dlg": ("dlg:cancel", "dialog"),
     "evt": ("evt:publish", "dialog"),
     "bc": ("bc:send", "dialog"),

@@ -52,6 +52,14 @@ def test_the_digest_hour_can_be_turned_off(value: str, hour: int | None) -> None
         ({"bot_token": TOKEN, "invite_ttl_hours": "0"}, "INVITE_TTL_HOURS"),
         ({"bot_token": TOKEN, "digest_hour": "24"}, "DIGEST_HOUR"),
         ({"bot_token": TOKEN, "digest_hour": "morning"}, "DIGEST_HOUR"),
+        ({"bot_token": TOKEN, "registration_draft_days": "0"}, "REGISTRATION_DRAFT_DAYS"),
+        ({"bot_token": TOKEN, "registration_draft_days": "31"}, "REGISTRATION_DRAFT_DAYS"),
+        ({"bot_token": TOKEN, "registration_remind_hours": "0"}, "REGISTRATION_REMIND_HOURS"),
+        # the reminder must come before the draft is deleted
+        (
+            {"bot_token": TOKEN, "registration_draft_days": "1", "registration_remind_hours": "24"},
+            "REGISTRATION_REMIND_HOURS",
+        ),
     ],
 )
 def test_errors_name_the_variable(overrides: dict[str, str], variable: str) -> None:
