@@ -283,6 +283,20 @@ async def start_registration(update: Update, context: BotContext) -> None:
         if problem is not None:
             await _invite_not_usable(update, context, caller.telegram_id, problem, lang)
             return
+        dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
+        if dialog is not None and dialog.flow == REG and dialog.step != "consent":
+            # a registration already under way takes the invite along (its consent is given):
+            # the role comes when it is done, and the person goes on where they stopped
+            dialog = await dialogs.advance(
+                context.storage,
+                context.settings,
+                dialog,
+                now=context.now(),
+                invite=token_hash(payload.value),
+            )
+            hint = t(str(dialog.data.get("lang", lang)), "invite.joins_draft")
+            await show(context, dialog, new_message=True, hint=hint)
+            return
     if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:

@@ -329,6 +329,31 @@ async def test_an_invite_that_does_not_work_is_said_before_the_form(
     assert sum(expected in t for t in newcomer.texts) == 1  # not told again at the end
 
 
+async def test_an_invite_opened_in_the_middle_of_the_form_joins_it(harness: Harness) -> None:
+    """A draft kept for days meets an invite: the form goes on where it stopped (no second
+    consent screen whose button would no longer work), and the role comes when it is done."""
+    admin = harness.person(ADMIN_ID)
+    await admin.send("/invite_coordinator RU-SAM")
+    payload = invite_link(admin.last)
+    p = harness.person(313)
+    await p.send("/start")
+    await p.tap("Даю согласие")
+    await p.send("Ольга")
+    await p.send(f"/start {payload}")
+    assert "Приглашение координатора учтено" in p.last and "организация" in p.last
+    assert not any("Согласие на обработку данных" in t for t in p.texts[-2:])
+    await p.send("НКО «Дружба»")
+    await p.tap("Приволжский")
+    await p.tap("Самарская область")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(313)
+    assert member is not None and member.name == "Ольга"
+    roles = await harness.storage.roles.for_member(member.id)
+    assert [(r.role, r.region_code) for r in roles] == [("coordinator", "RU-SAM")]
+
+
 async def test_a_bad_invite_in_the_middle_of_the_form_continues_it(harness: Harness) -> None:
     p = harness.person(312)
     await p.send("/start")
