@@ -60,7 +60,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import strip_keyboard
+from handlers.dialog import button_not_current, strip_keyboard
 from storage.dialogs import Dialog
 
 EVL = "evl"  # the open questionnaire, so that typed answers and voice reach it
@@ -96,6 +96,13 @@ async def press_answer(update: Update, context: BotContext) -> None:
             case _:
                 raise Denied("dialog.stale")
     except Denied as exc:
+        if exc.key == "dialog.stale":
+            # a button of an earlier question (or an old copy) while a dialogue is open: that
+            # open question comes back, as in every other dialogue (not a pointer to /help)
+            dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, now)
+            if dialog is not None:
+                await button_not_current(update, context, dialog)
+                return
         await answer(query, t(lang, exc.key, **exc.params), alert=True)
         return
     await answer(query)

@@ -279,3 +279,24 @@ async def test_a_long_report_is_paged_with_its_buttons_under_the_last_page(
     assert all(f"— Отзыв {n} xxx" in "".join(report) for n in range(6))
     assert "x" * 1000 not in "".join(report)  # cut short in the chat; whole in the file
     assert "Таблица XLSX" in " ".join(c.buttons()) and c.last == report[-1]
+
+
+async def test_a_button_that_is_not_the_open_questions_brings_that_question_back(
+    harness: Harness,
+) -> None:
+    """As in every other dialogue: not a pointer to /help, and nothing changes."""
+    event_id = await make_event(harness, program=())
+    await people_going(harness, event_id, (MOSCOW_ID,))
+    await at(harness, ENDS + timedelta(minutes=1))
+    p = harness.person(MOSCOW_ID)
+    await p.send("5")  # the first question, typed: the second is open now
+    before = await stored(harness)
+    count = len(p.texts)
+    await p.press(
+        f"eva:{event_id}:m:5:5", min(m for c, m in harness.telegram.messages if c == MOSCOW_ID)
+    )
+    assert "вот вопрос, на котором вы остановились" in p.alerts()[-1]
+    assert "/help" not in p.alerts()[-1]
+    assert len(p.texts) == count + 1 and "вопрос 2 из 7" in p.last
+    assert live_questions(harness, MOSCOW_ID) == [p.last]
+    assert await stored(harness) == before
