@@ -7,7 +7,8 @@ same flow, untouched since it was read, not reminded yet), in the transaction th
 message in the outbox under a key of its own, so it goes once, even across a restart. It waits
 while it is night (QUIET_HOURS) in the person's region, or in Moscow when the draft does not
 know the region yet. A draft finished, cancelled or expired meanwhile has no row to claim; a
-reminder still queued when the person finishes or cancels is cancelled with the draft.
+reminder still queued when the person finishes or cancels is cancelled with the draft, and
+deleted (sent or not) when the person is not a member.
 """
 
 from __future__ import annotations
@@ -83,8 +84,13 @@ async def remind_idle(storage: Storage, settings: Settings, regions: Regions, no
 
 
 async def ended(storage: Storage, telegram_id: int) -> None:
-    """The person finished or cancelled: a reminder not sent yet is not sent."""
-    await storage.outbox.cancel_pending(f"{KEY}:{telegram_id}:%")
+    """The person finished or cancelled: a reminder not sent yet is not sent. Someone who is
+    not a member (cancelled, refused consent, erased) leaves nothing behind: the reminder's
+    row goes, sent or not, as at expiry (it holds their chat and its text)."""
+    if await storage.members.by_telegram_id(telegram_id) is None:
+        await forget_reminder(storage, telegram_id)
+    else:
+        await storage.outbox.cancel_pending(f"{KEY}:{telegram_id}:%")
 
 
 async def forget_reminder(storage: Storage, telegram_id: int) -> None:

@@ -297,3 +297,43 @@ async def test_the_reminder_is_claimed_once_and_an_answer_saved_meanwhile_keeps_
     )
     async with storage.db.transaction() as tx:
         assert not await storage.dialogs.claim_reminder(tx, stale, later)
+
+
+async def test_cancel_after_the_reminder_leaves_no_trace(harness: Harness) -> None:
+    """/cancel removes the draft at once, and the reminder already delivered (its row keeps
+    the chat and the text) goes with it: nothing, not even the Telegram id, stays."""
+    stranger, name = 987_654_324, "Qwzxycancel"
+    p = harness.person(stranger, first_name="Qwzxyfirst")
+    await half_done(harness, stranger, name=name)
+    harness.clock.advance(hours=4)
+    await sweep(harness)
+    assert len(reminders(harness, stranger)) == 1
+    await p.send("/cancel")
+    assert any("Регистрация отменена" in text for text in p.texts)
+    assert await harness.storage.dialogs.get(stranger) is None
+    assert await traces(harness, (stranger, name, "Qwzxyfirst")) == []
+    await sweep(harness)
+    assert await traces(harness, (stranger, name, "Qwzxyfirst")) == []
+    await p.tap("Продолжить регистрацию")  # the old reminder's button
+    assert "Этой незаконченной регистрации уже нет" in p.alerts()[-1]
+    assert await traces(harness, (stranger, name, "Qwzxyfirst")) == []
+
+
+async def test_a_member_who_cancels_a_new_form_keeps_the_reminder_row_cancelled(
+    harness: Harness,
+) -> None:
+    """A member filling in the form again who cancels: their reminder still queued is not
+    sent (their data stays, they are a member)."""
+    await register(harness, 313)
+    p = harness.person(313)
+    await p.send("/start")
+    await p.tap("Заполнить анкету заново")
+    await p.tap("Даю согласие")
+    await p.send("Анна Петрова")
+    harness.clock.advance(hours=4)
+    await harness.run_jobs()  # queued, not delivered
+    await p.send("/cancel")
+    await harness.deliver()
+    assert reminders(harness, 313) == []
+    member = await harness.storage.members.by_telegram_id(313)
+    assert member is not None and member.name == "Анна Иванова"
