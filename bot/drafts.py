@@ -98,6 +98,18 @@ async def forget_reminder(storage: Storage, telegram_id: int) -> None:
     await storage.outbox.forget_with_key(f"{KEY}:{telegram_id}:%")
 
 
+async def erase(storage: Storage, telegram_id: int) -> Dialog | None:
+    """/forget by someone who is not a member: their registration draft goes at once, with
+    its reminder (sent or not); returns the draft, or None if there was none."""
+    draft = await storage.dialogs.get(telegram_id)
+    if draft is None or draft.flow != REGISTRATION:
+        return None
+    if not await storage.dialogs.delete(telegram_id, flow=REGISTRATION):
+        return None  # gone meanwhile (finished, cancelled, expired)
+    await forget_reminder(storage, telegram_id)
+    return draft
+
+
 async def expired(storage: Storage, settings: Settings, draft: Dialog, now: datetime) -> None:
     """The draft is gone (its row deleted by the caller): its reminder goes too, and the
     person is told once; that notice is deleted from the outbox once it was tried, so

@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot import dialogs
+from bot import dialogs, drafts
 from bot.access import Caller, Denied
 from bot.context import BotContext
 from bot.helpcall import sounds_like_help
@@ -27,7 +27,7 @@ from handlers.common import (
     send,
     split_data,
 )
-from handlers.dialog import button_not_current
+from handlers.dialog import button_not_current, strip_keyboard
 from handlers.menus import refresh_menu
 from handlers.registration import cancel_dialog, member_data, profile_text
 from storage.dialogs import Dialog
@@ -89,7 +89,18 @@ async def send_my_data(update: Update, context: BotContext) -> None:
 
 
 async def ask_forget(update: Update, context: BotContext) -> None:
-    """/forget: erase personal data, after a confirmation."""
+    """/forget: erase personal data, after a confirmation. Someone who is not a member yet
+    but has a registration draft: the draft goes at once, no question asked (as /cancel
+    does; the answers are a minute's typing, and an extra tap is one more step to miss)."""
+    caller = await caller_of(update, context)
+    if caller.member is None and is_private(update):
+        draft = await drafts.erase(context.storage, caller.telegram_id)
+        if draft is not None:
+            context.bot_data.checkpoint_wanted = True  # the deleted rows leave the -wal file
+            await strip_keyboard(context, draft.chat_id, draft.message_id)
+            lang = str(draft.data.get("lang") or lang_of(update, context, caller))
+            await send(update, context, t(lang, "forget.draft_done"))
+            return
     asking = await registered(update, context)
     if asking is None:
         return

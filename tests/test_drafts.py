@@ -337,3 +337,40 @@ async def test_a_member_who_cancels_a_new_form_keeps_the_reminder_row_cancelled(
     assert reminders(harness, 313) == []
     member = await harness.storage.members.by_telegram_id(313)
     assert member is not None and member.name == "Анна Иванова"
+
+
+async def test_forget_deletes_a_draft_of_someone_not_registered_yet(harness: Harness) -> None:
+    """/forget before the registration is done: the draft and its reminder go at once (no
+    confirmation: /cancel does the same without one), and the person is told so."""
+    stranger, name, org = 987_654_325, "Qwzxyforget", "Qwzxyorgforget"
+    p = harness.person(stranger, first_name="Qwzxyfirst")
+    await half_done(harness, stranger, link="/start r_RU-IRK", name=name)
+    await p.send(org)
+    harness.clock.advance(hours=4)
+    await sweep(harness)
+    assert len(reminders(harness, stranger)) == 1
+    await p.send("/forget")
+    assert "Незаконченная анкета с вашими ответами удалена сразу" in p.last
+    assert "Сначала зарегистрируйтесь" not in p.last
+    assert await harness.storage.dialogs.get(stranger) is None
+    assert await traces(harness, (stranger, name, org, "Qwzxyfirst")) == []
+    await sweep(harness)
+    harness.clock.advance(days=8)
+    await sweep(harness)
+    assert "Регистрация так и не была закончена" not in p.last  # nothing left to expire
+    assert await traces(harness, (stranger, name, org, "Qwzxyfirst")) == []
+    # once more: nothing to delete, the usual answer
+    await p.send("/forget")
+    assert "Сначала зарегистрируйтесь" in p.last
+    await p.tap("Продолжить регистрацию")  # the old reminder's button
+    assert "Этой незаконченной регистрации уже нет" in p.alerts()[-1]
+
+
+async def test_forget_in_english_for_a_draft(harness: Harness) -> None:
+    p = harness.person(987_654_326, language_code="en")
+    await p.send("/start")
+    await p.tap("I agree")
+    await p.send("Anna")
+    await p.send("/forget")
+    assert "The unfinished form with your answers has been deleted" in p.last
+    assert await traces(harness, (987_654_326, "Anna")) == []
