@@ -300,8 +300,11 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
         dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         if dialog is not None and dialog.flow == REG:
-            hint = t(str(dialog.data.get("lang", lang)), "reg.continue")
-            await show(context, dialog, new_message=True, hint=hint)
+            notes: list[str] = []
+            if payload is not None and dialog.step != "consent":
+                dialog, notes = await _link_joins_draft(context, dialog, payload)
+            notes.append(t(str(dialog.data.get("lang", lang)), "reg.continue"))
+            await show(context, dialog, new_message=True, hint="\n".join(notes))
             return
     if caller.member is not None and (payload is None or payload.kind in ("region", "signup")):
         markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
@@ -319,6 +322,55 @@ async def start_registration(update: Update, context: BotContext) -> None:
         # (the link still offers its region, if it has one)
         await send(update, context, t(lang, "signup.link_dead"))
     await _welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+async def _link_joins_draft(
+    context: BotContext, dialog: Dialog, payload: StartPayload
+) -> tuple[Dialog, list[str]]:
+    """A link opened while a registration is under way joins it, as an invite does: an event
+    or check-in link is opened once registration is done; a region link (or a coordinator's
+    sign-up link, by its region) offers its region, unless the region is answered already; a
+    working sign-up link approves at the end, as from the start. Returns the draft and what
+    was noted, to tell the person."""
+    lang = str(dialog.data.get("lang", "ru"))
+    changes: dict[str, Any] = {}
+    notes: list[str] = []
+    code: str | None = None
+    if payload.kind in ("event", "checkin"):
+        changes["after"] = [payload.kind, payload.value]
+        notes.append(t(lang, "reg.link_event"))
+    elif payload.kind == "region":
+        found = context.regions.parse_code(payload.value)
+        code = found.code if found else None
+    elif payload.kind == "signup":
+        hashed = token_hash(payload.value)
+        link = await context.storage.approvals.live_link(hashed)
+        code = link.region_code if link else None
+        if not context.settings.member_approval:
+            pass  # everyone is approved: the link only offers its region
+        elif await signup_link_works(context.storage, hashed):
+            changes["signup"] = hashed
+            linked = context.regions.get(str(code))
+            name = linked.name(lang) if linked else str(code)
+            notes.append(t(lang, "reg.link_signup", region=esc(name)))
+        else:
+            notes.append(t(lang, "signup.link_dead_draft"))
+    region = context.regions.get(code) if code else None
+    chosen = context.regions.get(str(dialog.data.get("region") or ""))
+    if region is not None and chosen is None:
+        changes["preset"] = region.code
+        if payload.kind == "region" or not notes:
+            notes.append(t(lang, "reg.link_region", region=esc(region.name(lang))))
+    elif region is not None and chosen is not None and chosen.code != region.code:
+        notes.append(t(lang, "reg.link_region_kept", region=esc(chosen.name(lang))))
+    if not changes:
+        return dialog, notes
+    # at a region question, the offered region is asked about now
+    step = "region_confirm" if "preset" in changes and dialog.step in REGION_STEPS else None
+    dialog = await dialogs.advance(
+        context.storage, context.settings, dialog, now=context.now(), step=step, **changes
+    )
+    return dialog, notes
 
 
 async def _invite_not_usable(

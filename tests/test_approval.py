@@ -480,3 +480,48 @@ async def test_a_member_left_without_a_request_by_a_crash_gets_one(harness: Harn
     await harness.run_jobs()  # once
     await harness.deliver()
     assert len(card_texts(harness, COORDINATOR)) == 1
+
+
+async def test_a_sign_up_link_opened_during_a_draft_approves_at_the_end(
+    harness: Harness,
+) -> None:
+    """A coordinator's sign-up link opened while a registration draft is open joins the draft:
+    its region is offered and the person is approved at once at the end; a link that no
+    longer works says so, and the draft goes on to a coordinator's check."""
+    await samara(harness)
+    c = harness.person(COORDINATOR)
+    await c.send("/signup_link")
+    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", c.last)
+    assert match
+    p = harness.person(NEWCOMER)
+    await p.send("/start")
+    await p.tap("Даю согласие")
+    await p.send("Анна Иванова")
+    await p.send(f"/start {match[1]}")
+    assert "Ссылка координатора учтена: с регионом «Самарская область»" in p.last
+    assert "Продолжим с того места" in p.last and "организация" in p.last
+    await p.send("НКО Диалог")
+    assert "Ваш регион — <b>Самарская область</b>?" in p.last
+    await p.tap("Да")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert await approval_of(harness, NEWCOMER) == "approved"
+    await harness.deliver()
+    assert not card_texts(harness, COORDINATOR)
+
+    await c.send("/signup_link revoke")
+    q = harness.person(705)
+    await q.send("/start")
+    await q.tap("Даю согласие")
+    await q.send("Пётр Петров")
+    await q.send(f"/start {match[1]}")
+    assert "ссылка для регистрации больше не действует" in q.last
+    assert "Закончить регистрацию можно и так" in q.last and "организация" in q.last
+    await q.send("НКО Мост")
+    await q.tap("Приволжский")
+    await q.tap("Самарская область")
+    await q.tap("Образование")
+    await q.tap("Готово")
+    await q.tap("Всё верно")
+    assert await approval_of(harness, 705) == "waiting"

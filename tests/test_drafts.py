@@ -16,6 +16,7 @@ from storage.dialogs import Dialog
 from tests.conftest import Harness
 from tests.fake_telegram import FakeRequest
 from tests.test_admin import make_coordinator
+from tests.test_events import create_event
 from tests.test_no_trace import traces
 from tests.test_registration import register
 
@@ -374,3 +375,56 @@ async def test_forget_in_english_for_a_draft(harness: Harness) -> None:
     await p.send("/forget")
     assert "The unfinished form with your answers has been deleted" in p.last
     assert await traces(harness, (987_654_326, "Anna")) == []
+
+
+async def test_a_region_link_opened_during_a_draft_offers_its_region(harness: Harness) -> None:
+    """A region link opened while a draft is open is not lost: its region is offered at the
+    region question (at once, if that is the open question), unless already answered."""
+    await half_done(harness, 314)
+    p = harness.person(314)
+    await p.send("/start r_RU-SAM")
+    assert "Регион по ссылке учтён: <b>Самарская область</b>" in p.last
+    assert "Продолжим с того места" in p.last and "организация" in p.last
+    await p.send("Диалог")
+    assert "Ваш регион — <b>Самарская область</b>?" in p.last
+    # at the region question itself: the region is asked about now
+    await half_done(harness, 315)
+    q = harness.person(315)
+    await q.send("Диалог")
+    assert "федеральный округ" in q.last
+    await q.send("/start r_irk")
+    assert "Регион по ссылке учтён: <b>Иркутская область</b>" in q.last
+    assert "Ваш регион — <b>Иркутская область</b>?" in q.last
+    await q.tap("Да, верно")
+    assert "темы" in q.last.casefold()
+    # answered already: kept, and the person is told how to change it
+    await q.send("/start r_RU-SAM")
+    assert "Регион у вас уже выбран: <b>Иркутская область</b>" in q.last
+    await q.tap("Образование")
+    await q.tap("Готово")
+    await q.tap("Всё верно")
+    member = await harness.storage.members.by_telegram_id(315)
+    assert member is not None and member.region_code == "RU-IRK"
+
+
+async def test_an_event_link_opened_during_a_draft_opens_the_event_at_the_end(
+    harness: Harness,
+) -> None:
+    await register(harness, 601, name="Ольга Координатор")
+    await make_coordinator(harness, 601, "RU-SAM")
+    event_id = await create_event(harness, 601)
+    await harness.deliver()
+    await half_done(harness, 316)
+    p = harness.person(316)
+    await p.send(f"/start ev_{event_id}")
+    assert "Ссылка на мероприятие учтена: оно откроется сразу после регистрации" in p.last
+    assert "организация" in p.last
+    draft = await harness.storage.dialogs.get(316)
+    assert draft is not None and draft.data["after"] == ["event", str(event_id)]
+    await p.send("Диалог")
+    await p.tap("Приволжский")
+    await p.tap("Самарская область")
+    await p.tap("Образование")
+    await p.tap("Готово")
+    await p.tap("Всё верно")
+    assert "Семинар: права детей" in p.last and "Пойду" in p.buttons()
