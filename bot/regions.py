@@ -65,14 +65,28 @@ def _query(text: str) -> str:
     return " ".join(kept or words)
 
 
+SHORT_NAME = 5  # names and aliases shorter than this ("мск", "омск", "спб"): written in full only
+LENGTH_RATIO = 0.8  # a whole name with typos is about as long as what was typed
+START_THRESHOLD = 85  # the start of a longer name: about one typo, no more
+
+
 def _score(query: str, choice: str, **_: object) -> float:
     """How much `choice` (a name or alias) looks like `query`: the whole name with typos, the
     start of the name or of one of its words ("самарская" for "самарская область"), or the
     same words in another order. A short name found inside a longer query is no match
-    ("орск" in "усть каменогорск")."""
-    best = fuzz.ratio(query, choice)
+    ("орск" in "усть каменогорск"), nor a short alias a longer word looks like ("мск" for
+    "минск", "мыски"); a whole name much shorter or longer than the query is none either
+    ("самара" for "самарканд"), nor the start of a name with more than a typo ("самарская"
+    for "самарканд")."""
+    if len(choice) < SHORT_NAME:
+        return 100.0 if choice == query or choice in query.split() else 0.0
+    best = 0.0
+    if min(len(query), len(choice)) >= LENGTH_RATIO * max(len(query), len(choice)):
+        best = fuzz.ratio(query, choice)
     for start in [0, *(m.end() for m in re.finditer(r" ", choice))]:
-        best = max(best, fuzz.ratio(query, choice[start : start + len(query)]))
+        score = fuzz.ratio(query, choice[start : start + len(query)])
+        if score >= START_THRESHOLD:
+            best = max(best, score)
     if " " in query:
         best = max(best, fuzz.token_set_ratio(query, choice))
     return best

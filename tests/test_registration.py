@@ -498,6 +498,28 @@ def test_cities_match_their_region_and_not_a_look_alike() -> None:
         assert regions.match(typed)[0].code == code, typed
     assert {r.code for r in regions.match("Армавир")} == {"RU-KDA", "AM"}  # both: choose
     assert regions.match("да") == [] and regions.match("нет") == []
+    # no confident wrong answer for a place outside the list (that one typed "да" confirms):
+    # not Moscow for "Минск" (Belarus is no partner country) by the alias "мск", nor for
+    # "Мыски" (a town in Kuzbass), nor the Samara region for "Самарканд" (Uzbekistan)
+    for typed in ("Минск", "Мыски", "Самарканд", "Омутнинск"):
+        assert regions.match(typed) == [], typed
+    # short aliases still count written in full, or as a word of what was typed
+    assert [r.code for r in regions.match("мск")] == ["RU-MOW"]
+    assert regions.match("Омск, Россия")[0].code == "RU-OMS"
+
+
+async def test_a_look_alike_city_is_not_offered_and_yes_confirms_nothing(
+    harness: Harness,
+) -> None:
+    p = await to_region_step(harness, 135)
+    for typed in ("Минск", "Мыски", "Самарканд"):
+        await p.send(typed)
+        assert f"Не нашёл регион «{typed}»" in p.last, typed
+        assert "Москва" not in p.buttons() and "Самарская область" not in p.buttons()
+        await p.send("да")
+        assert "Напишите, пожалуйста, название региона или города" in p.last
+    dialog = await harness.storage.dialogs.get(135)
+    assert dialog is not None and "region" not in dialog.data and dialog.step == "district"
 
 
 async def test_nothing_found_offers_another_country_and_the_alphabetical_list(
