@@ -76,7 +76,7 @@ CALLBACK_PATTERN = r"^(reg|set):"
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")
 REGION_STEPS = ("district", "region", "region_confirm", "region_pick", "alpha")
-ALPHA_PAGE = 20  # regions per page of the alphabetical list (two a row)
+ALPHA_PAGE = 20  # regions per page of the alphabetical list (one a row, see _one_a_row)
 NO_CARRY = "-"  # consent buttons of someone who came without a link
 LANGS = ("ru", "en")
 
@@ -94,6 +94,13 @@ def _back(lang: str) -> Button:
 
 def _nav(dialog: Dialog, lang: str, back: bool = True) -> list[Button]:
     return [_back(lang), _cancel(lang)] if back else [_cancel(lang)]
+
+
+def _one_a_row(buttons: list[Button]) -> list[list[Button]]:
+    """Region buttons one a row: two a row cut long names on a phone, and "Республика …",
+    "Республика …" then look the same. The full official name is kept (not "Татарстан
+    (респ.)"): it is the name the person knows from papers and sees on their card later."""
+    return [[button] for button in buttons]
 
 
 def _topic_names(context: BotContext, codes: list[str], lang: str) -> str:
@@ -176,7 +183,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             (r.name(lang), f"reg:region:{r.code}")
             for r in everyone[page * ALPHA_PAGE : (page + 1) * ALPHA_PAGE]
         ]
-        rows = [shown[i : i + 2] for i in range(0, len(shown), 2)]
+        rows = _one_a_row(shown)
         turn: list[Button] = []
         if page > 0:
             turn.append((t(lang, "reg.alpha_prev"), f"reg:alpha:{page - 1}"))
@@ -192,7 +199,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             (r.name(lang), f"reg:region:{r.code}")
             for r in context.regions.in_district(str(data.get("district")))
         ]
-        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows = _one_a_row(buttons)
         rows.append(_nav(dialog, lang))
     elif step == "region_pick":
         found = [context.regions.get(str(code)) for code in data.get("candidates", [])]

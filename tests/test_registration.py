@@ -522,6 +522,24 @@ async def test_a_look_alike_city_is_not_offered_and_yes_confirms_nothing(
     assert dialog is not None and "region" not in dialog.data and dialog.step == "district"
 
 
+def region_rows(p: Person) -> list[list[str]]:
+    """The rows of region buttons under the person's latest question."""
+    keyboard = p.last_message_with_buttons()["reply_markup"]["inline_keyboard"]
+    return [
+        [b["text"] for b in row]
+        for row in keyboard
+        if any(b.get("callback_data", "").startswith("reg:region:") for b in row)
+    ]
+
+
+async def test_the_regions_of_a_district_are_one_a_row(harness: Harness) -> None:
+    p = await to_region_step(harness, 136)
+    await p.tap("Северо-Кавказский")
+    rows = region_rows(p)
+    assert ["Республика Дагестан"] in rows and ["Республика Ингушетия"] in rows
+    assert all(len(row) == 1 for row in rows)
+
+
 async def test_nothing_found_offers_another_country_and_the_alphabetical_list(
     harness: Harness,
 ) -> None:
@@ -541,6 +559,8 @@ async def test_nothing_found_offers_another_country_and_the_alphabetical_list(
     ]
     assert "Армения" in first_page  # the partner countries are in the same list
     assert "⬅️ Раньше" not in first_page
+    # one region a row: two a row cut "Республика …" on a phone and they look the same
+    assert region_rows(p) and all(len(row) == 1 for row in region_rows(p))
     await p.tap("Дальше")
     assert "страница 2 из 5" in p.last
     await p.tap("Дальше")
