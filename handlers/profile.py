@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -163,6 +165,13 @@ async def cancel(update: Update, context: BotContext) -> None:
     if dialog is None:
         await send(update, context, t(lang, "cancel.nothing"))
         return
+    pause = timedelta(minutes=context.settings.dialog_timeout_minutes)
+    idle = context.now() - (dialog.updated_at or context.now())
+    if dialog.flow == drafts.REGISTRATION and idle >= pause:
+        # a draft left for hours (as its reminder suggests): the question is far up the
+        # chat, so the answer comes below the person's /cancel, not as an edit up there
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        dialog = replace(dialog, message_id=None)
     await cancel_dialog(context, dialog)
 
 
