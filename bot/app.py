@@ -52,6 +52,7 @@ from handlers import (
     events,
     groups,
     guard,
+    guide,
     incident_fast,
     incidents,
     profile,
@@ -175,6 +176,7 @@ def build_application(
             _command("evaluation", evaluations.show_evaluation),
             _command("evaluations", evaluations.compare_evaluations),
             _command("signup_link", approvals.signup_link),
+            _command("guide", guide.show_guide),
             # admins
             _command("invite_coordinator", admin.invite_coordinator),
             _command("coordinators", admin.list_coordinators),
@@ -198,6 +200,7 @@ def build_application(
             CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
             CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
             CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
+            CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
             CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
             CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
             CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),

@@ -380,14 +380,19 @@ async def waiting_for(storage: Storage, caller: Caller, now: datetime) -> tuple[
 
 
 async def closed_lately(
-    storage: Storage, caller: Caller, now: datetime, within: timedelta
+    storage: Storage, caller: Caller, now: datetime, within: timedelta, text: str | None
 ) -> Event | None:
     """The event whose questionnaire the caller left unfinished and that closed less than
-    `within` ago: what they type now is a late answer, refused as a late button is."""
+    `within` ago, when what they type now reads as a late answer to it (refused as a late
+    button is): anything from someone who had begun answering; from someone who never began,
+    only a mark (the first question's answer). Other messages are not about the
+    questionnaire ("Здравствуйте, когда следующий тренинг?")."""
     if caller.member is None:
         return None
     found = await storage.evaluations.closed_unfinished(caller.member.id, now, now - within)
-    return await storage.events.get(found[0]) if found else None
+    if found is None or not (found[2] or typed_mark(text) is not None):
+        return None
+    return await storage.events.get(found[0])
 
 
 async def request_message(storage: Storage, event_id: int, round_: str, chat_id: int) -> int | None:

@@ -41,7 +41,7 @@ from bot.event_copies import (
     refresh_marks,
     rerender_pending,
 )
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.regions import Regions, Topic
 from bot.timefmt import MOSCOW, moment
 from storage.db import Storage
@@ -590,7 +590,7 @@ def checkin_message(outcome: CheckIn, event: Event | None, lang: str, zone: Zone
         title=title,
         opens=moment(opens, lang, zone),
         closes=moment(closes, lang, zone),
-        hours=int(CHECKIN_OPENS.total_seconds() // 3600),
+        hours=tn(lang, "events.hours", int(CHECKIN_OPENS.total_seconds() // 3600)),
     )
 
 

@@ -14,6 +14,7 @@ COORDINATOR = (
     "evaluations",
     "broadcast",
     "signup_link",
+    "guide",
     *MEMBER,
     "members",
 )
@@ -29,11 +30,12 @@ ADMIN = (
     "evaluations",
     "broadcast",
     "signup_link",
+    "guide",
     *MEMBER,
     *ADMIN_ONLY,
 )
 # an admin from ADMIN_IDS who has not registered
-ADMIN_GUEST = (*GUEST, "incidents", "incident", "export_incidents", *ADMIN_ONLY)
+ADMIN_GUEST = (*GUEST, "incidents", "incident", "export_incidents", "guide", *ADMIN_ONLY)
 
 BY_LEVEL: dict[str, tuple[str, ...]] = {
     "guest": GUEST,

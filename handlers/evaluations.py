@@ -200,7 +200,9 @@ async def typed_without_dialogue(update: Update, context: BotContext, caller: Ca
     lang = caller.member.language
     if waiting is None:  # closed meanwhile: told so, as a late button press is
         window = timedelta(days=context.settings.evaluation_close_days)
-        closed = await closed_lately(context.storage, caller, now, window)
+        message = update.effective_message
+        typed = message.text if message is not None else None
+        closed = await closed_lately(context.storage, caller, now, window, typed)
         if closed is None:
             return False
         await send(update, context, t(lang, "evaluation.closed", title=esc(closed.title)))

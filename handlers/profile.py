@@ -152,7 +152,10 @@ async def show_help(update: Update, context: BotContext) -> None:
     if not is_private(update):
         await private_only(update, context, lang)
         return
-    await send(update, context, t(lang, f"help.{caller.level}"))
+    markup = None
+    if caller.is_admin or caller.is_coordinator:  # their guide, a section per message
+        markup = keyboard([[(t(lang, "guide.button"), "gd:toc")]])
+    await send(update, context, t(lang, f"help.{caller.level}"), markup)
 
 
 async def cancel(update: Update, context: BotContext) -> None:

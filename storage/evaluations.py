@@ -269,11 +269,11 @@ class EvaluationRepo:
 
     async def closed_unfinished(
         self, member_id: int, now: datetime, since: datetime
-    ) -> tuple[int, str] | None:
+    ) -> tuple[int, str, bool] | None:
         """The latest questionnaire this member left unfinished and that closed in
-        (since, now]: a text they type now was meant for it."""
+        (since, now], and whether they had begun answering it."""
         row = await self._db.fetchone(
-            "SELECT p.event_id, p.round FROM evaluation_participants p"
+            "SELECT p.event_id, p.round, p.draft IS NOT NULL FROM evaluation_participants p"
             " JOIN event_evaluations v ON v.event_id = p.event_id"
             " WHERE p.member_id = ? AND (p.answered = 0 OR p.draft IS NOT NULL)"
             " AND ((p.round = 'main' AND v.closes_at <= ? AND v.closes_at > ?)"
@@ -282,7 +282,7 @@ class EvaluationRepo:
             " ORDER BY p.asked_at DESC LIMIT 1",
             (member_id, to_db(now), to_db(since), to_db(now), to_db(since)),
         )
-        return (int(row[0]), str(row[1])) if row else None
+        return (int(row[0]), str(row[1]), bool(row[2])) if row else None
 
     # ------------------------------------------------------------ reminders
 

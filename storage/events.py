@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.clock import from_db, to_db
+from storage.outbox import key_glob
 from storage.retention import ANSWERS, kept_counts
 
 if TYPE_CHECKING:
@@ -406,9 +407,9 @@ class EventRepo:
             " COALESCE(m.region_code, g.region_code)"
             " FROM outbox o LEFT JOIN members m ON m.id = o.member_id"
             " LEFT JOIN region_groups g ON g.chat_id = o.chat_id"
-            " WHERE o.dedupe_key LIKE ? AND o.status = 'sent' AND o.message_id IS NOT NULL"
+            " WHERE o.dedupe_key GLOB ? AND +o.status = 'sent' AND o.message_id IS NOT NULL"
             " ORDER BY o.id",
-            (f"ev{event_id}:%",),
+            (key_glob(f"ev{event_id}:%"),),
         )
         return [DeliveredCopy(r[0], r[1], r[2], r[3] or "ru", r[4]) for r in rows]
 

@@ -265,12 +265,13 @@ class OutboxRepo:
         return await self._db.execute(sql, (key_glob(key_pattern),))
 
     async def forget_with_key(self, key_pattern: str, tx: Tx | None = None) -> int:
-        """Rows (dedupe key LIKE the pattern) deleted whatever became of them, except one being
-        sent right now: what was about someone who left no trace must not stay behind."""
-        sql = "DELETE FROM outbox WHERE dedupe_key LIKE ? AND status <> 'sending'"
+        """Rows whose dedupe key matches the pattern (`%` for anything) deleted whatever became
+        of them, except one being sent right now: what was about someone who left no trace must
+        not stay behind."""
+        sql = "DELETE FROM outbox WHERE dedupe_key GLOB ? AND +status <> 'sending'"
         if tx is not None:
-            return await tx.execute(sql, (key_pattern,))
-        return await self._db.execute(sql, (key_pattern,))
+            return await tx.execute(sql, (key_glob(key_pattern),))
+        return await self._db.execute(sql, (key_glob(key_pattern),))
 
     async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
         rows = await self._db.fetchall(
@@ -320,11 +321,12 @@ class OutboxRepo:
         return (await (tx or self._db).execute(sql, params)) > 0
 
     async def bring_forward(self, key_pattern: str, now: datetime, tx: Tx) -> int:
-        """Queued rows (dedupe key LIKE the pattern) waiting for later go out now."""
+        """Queued rows (dedupe key matching the pattern, `%` for anything) waiting for later go
+        out now."""
         return await tx.execute(
-            "UPDATE outbox SET due_at = ? WHERE dedupe_key LIKE ? AND status = 'pending'"
+            "UPDATE outbox SET due_at = ? WHERE dedupe_key GLOB ? AND +status = 'pending'"
             " AND due_at > ?",
-            (to_db(now), key_pattern, to_db(now)),
+            (to_db(now), key_glob(key_pattern), to_db(now)),
         )
 
     async def retarget(self, row_id: int, chat_id: int) -> None:

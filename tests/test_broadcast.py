@@ -95,7 +95,7 @@ async def test_those_who_blocked_the_bot_are_counted_not_left_out(harness: Harne
     await c.tap("Отправить")
     await harness.deliver()
     assert "доставлено 1 из 2" in c.last
-    assert "Не получат: 1 — заблокировали бота или удалили аккаунт в Telegram." in c.last
+    assert "Не получили: 1 — заблокировали бота или удалили аккаунт в Telegram." in c.last
     member = await harness.storage.members.by_telegram_id(1133)
     assert member is not None and member.status == "unreachable"
     # the next time it is known before sending: said in the confirmation and the report
@@ -105,7 +105,7 @@ async def test_those_who_blocked_the_bot_are_counted_not_left_out(harness: Harne
     await c.tap("Отправить")
     assert "Отправлено 0 из 2" in c.last
     await harness.deliver()
-    assert "доставлено 1 из 2" in c.last and "Не получат: 1 — заблокировали бота" in c.last
+    assert "доставлено 1 из 2" in c.last and "Не получили: 1 — заблокировали бота" in c.last
     assert harness.person(1132).last == "Вторая новость"
     tried = [call.params["text"] for call in harness.telegram.sent("sendMessage", chat_id=1133)]
     assert not any("Вторая" in text for text in tried)  # never sent to them
@@ -140,7 +140,7 @@ async def test_an_event_preview_and_report_count_those_who_blocked_the_bot(
     )
     await c.tap("Опубликовать")
     await harness.deliver()
-    assert "доставлено 2 из 3" in c.last and "Не получат: 1 — заблокировали бота" in c.last
+    assert "доставлено 2 из 3" in c.last and "Не получили: 1 — заблокировали бота" in c.last
     assert not any("Семинар" in t for t in harness.person(1143).texts)
 
 

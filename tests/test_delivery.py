@@ -201,7 +201,7 @@ async def test_progress_message_and_final_report(harness: Harness) -> None:
     admin = harness.person(ADMIN_ID)
     assert "Отправлено 19 из 20" in admin.texts[0]
     assert "доставлено 19 из 20" in admin.last
-    assert "Не получат: 1 — заблокировали бота" in admin.last
+    assert "Не получили: 1 — заблокировали бота" in admin.last
     await harness.deliver()
     assert sum("Рассылка завершена" in text for text in admin.texts) == 1
 

@@ -67,6 +67,9 @@ async def test_a_typed_answer_after_closing_is_told_it_is_closed_as_a_button_is(
     k = harness.person(KALININGRAD_ID)
     await k.send("5")
     assert closed in k.last
+    # but a message about something else is not taken for a late answer
+    await k.send("Здравствуйте, когда следующий тренинг?")
+    assert closed not in k.last and "Я не понял сообщение" in k.last
     assert await stored(harness) == before
     # weeks later a message is not taken for a late answer any more
     await at(harness, CLOSES + timedelta(days=8))

@@ -10,7 +10,7 @@ from tests.test_registration import register
 
 GOING = "<b>Ваш ответ:</b> ✅ Пойду."
 MAYBE = "<b>Ваш ответ:</b> ✅ Возможно."
-NO = "<b>Ваш ответ:</b> ✅ Не пойду."
+NO = "<b>Ваш ответ:</b> ❌ Не пойду."
 
 
 def waiting(position: int) -> str:

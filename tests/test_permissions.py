@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "evaluation": "region",
     "evaluations": "coordinator",
     "signup_link": "coordinator",
+    "guide": "coordinator",
     "members": "coordinator",
     "link_region": "group",
     "unlink_region": "group",
@@ -70,6 +71,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "eva": ("eva:{event}:m:0:5", "participant"),
     "evr": ("evr:{event}:mx", "region"),
     "evs": ("evs:20261101:20261130:x", "coordinator"),
+    "gd": ("gd:0", "coordinator"),
     "fgt": ("fgt:yes", "member"),
     "rvk": ("rvk:1:yes", "admin"),
     "apv": ("apv:1:no", "region"),  # a waiting member's card: tests/test_approval.py too

@@ -35,6 +35,9 @@ def test_key_prefix_lookups_use_the_key_index() -> None:
     for sql in (
         "SELECT * FROM outbox WHERE dedupe_key GLOB ? AND +status = 'pending' ORDER BY id",
         "UPDATE outbox SET status = 'cancelled' WHERE dedupe_key GLOB ? AND +status = 'pending'",
+        "DELETE FROM outbox WHERE dedupe_key GLOB ? AND +status <> 'sending'",
+        "SELECT o.chat_id FROM outbox o LEFT JOIN members m ON m.id = o.member_id"
+        " WHERE o.dedupe_key GLOB ? AND +o.status = 'sent' AND o.message_id IS NOT NULL",
     ):
         found = plan(sql, (key_glob("inccard12:%"),))
         assert "USING INDEX sqlite_autoindex_outbox_1 (dedupe_key>? AND dedupe_key<?)" in found
