@@ -175,3 +175,51 @@ async def test_back_and_cancel_on_the_fast_path_store_nothing(harness: Harness) 
     await p.tap("Отмена")
     assert "ничего не сохранено" in p.last
     assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+
+
+async def test_typing_anonymously_chooses_it_and_is_never_the_description(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    await start_fast(harness)
+    await p.send("Анонимно")  # the button's word typed: the choice, not what is happening
+    assert "Отправитель: 🕶 анонимно" in p.last and "Что происходит?" in p.last
+    assert "👤 От своего имени" in p.buttons()
+    assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+    await p.send("от своего имени")
+    assert "Отправитель: 👤 от своего имени" in p.last and "🕶 Анонимно" in p.buttons()
+    await p.send("anonymous")
+    assert "Отправитель: 🕶 анонимно" in p.last
+    await p.send("анонимно")  # twice is still anonymous
+    assert "Отправитель: 🕶 анонимно" in p.last
+    assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+    await p.send("Бьют у подъезда")
+    assert "отправлено сразу и анонимно" in p.texts[-2]
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.description == "Бьют у подъезда"
+    assert incident.anonymous and incident.reporter_member_id is None
+    await p.tap("Закончить")
+    await harness.deliver()
+    card = cards(harness, REGIONAL)[-1]
+    assert "анонимно" in card and "Бьют у подъезда" in card
+    member = await harness.storage.members.by_telegram_id(REPORTER)
+    assert member is not None
+    linked = await columns_holding(harness.storage, member.id)
+    assert not linked & {("incidents", "reporter_member_id"), ("outbox", "member_id")}, linked
+    assert await columns_holding(harness.storage, REPORTER) == {("members", "telegram_id")}
+    stored = await harness.storage.db.fetchall("SELECT description FROM incidents")
+    assert [r[0] for r in stored] == ["Бьют у подъезда"]
+
+
+async def test_typing_named_on_the_fast_step_keeps_it_named(harness: Harness) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    await start_fast(harness)
+    await p.tap("Анонимно")
+    await p.send("От своего имени")
+    assert "Отправитель: 👤 от своего имени" in p.last
+    await p.send("Кричат и ломают дверь")
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and not incident.anonymous
+    assert incident.description == "Кричат и ломают дверь"
