@@ -246,10 +246,14 @@ async def extra_text(update: Update, context: BotContext, dialog: Dialog) -> Non
     lang, step = _lang(dialog), dialog.step
     text = (message.text or "").strip()
     moved = replace(dialog, message_id=None)
-    said = typed_button(dialog, text)
-    if said == ["dlg", "cancel"]:
+    said = typed_choice(dialog, text)  # a button's word is never stored as an answer
+    if said in (["dlg", "cancel"], [EXTRAS, "done"]):
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await _finish(context, moved)
+        return
+    if said == [EXTRAS, "skip"]:
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        await _forward(context, moved)
         return
     detail = None if said is not None else _detail_of(message, step, text)  # "назад": a hint
     if detail is None:

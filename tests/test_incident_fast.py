@@ -223,3 +223,49 @@ async def test_typing_named_on_the_fast_step_keeps_it_named(harness: Harness) ->
     incident = await harness.storage.incidents.get(1)
     assert incident is not None and not incident.anonymous
     assert incident.description == "Кричат и ломают дверь"
+
+
+async def test_typed_skip_and_finish_words_act_as_their_buttons_and_are_not_stored(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    regional = harness.person(REGIONAL)
+    await start_fast(harness)
+    await p.send("Бьют у подъезда")
+    await harness.deliver()
+    assert "Необязательно. Что произошло?" in p.last
+    await p.send("skip")  # the category
+    assert "Где именно?" in p.last
+    await p.send("Пропустить")  # the place
+    assert "Где именно?" not in p.last
+    await p.send("дальше")  # the description
+    assert "Есть фото" in p.last
+    await p.send("✅ Готово")  # the files: the button's label copied
+    assert "Всё, что вы прислали, уже у координаторов" in p.last
+    await harness.deliver()
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.place is None
+    assert incident.description == "Бьют у подъезда" and incident.category == "unspecified"
+    assert not any("уточнил" in text for text in regional.texts)
+    assert "Пропустить" not in cards(harness, REGIONAL)[-1]
+    assert await harness.storage.dialogs.get(REPORTER) is None
+
+    await start_fast(harness)
+    await p.send("Снова пришли к двери")
+    await p.tap("Угрозы")
+    await p.send("Готово")  # the place: that is all
+    assert "Всё, что вы прислали" in p.last
+    second = await harness.storage.incidents.get(2)
+    assert second is not None and second.place is None
+    assert second.description == "Снова пришли к двери"
+    await start_fast(harness)
+    await p.send("И ещё раз пришли")
+    await p.tap("Пропустить")
+    await p.tap("Пропустить")
+    await p.send("Закончить")  # the description: finished, not appended
+    assert "Всё, что вы прислали" in p.last
+    third = await harness.storage.incidents.get(3)
+    assert third is not None and third.description == "И ещё раз пришли"
+    await harness.deliver()
+    assert not any("уточнил" in text for text in regional.texts)
