@@ -899,9 +899,12 @@ async def press_status(update: Update, context: BotContext) -> None:
                 markup,
             )
         elif action == ["urgent"]:
-            await make_urgent(context.storage, context.settings, context.regions, code, now)
+            _, waiting = await make_urgent(
+                context.storage, context.settings, context.regions, code, now
+            )
             await answer(query)
-            text = t(lang, "incidents.made_urgent", code=incident.code)
+            key = "incidents.made_urgent" if waiting else "incidents.made_urgent_delivered"
+            text = t(lang, key, code=incident.code)
             await edit_or_send(context, message.chat.id, message.message_id, text)
             _wake(context)
         elif action == ["withdraw_yes"]:
