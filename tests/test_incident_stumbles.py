@@ -202,3 +202,21 @@ async def test_urgent_before_the_morning_restarts_the_ladder_after_it_only_marks
     await federal.send(f"/incident {second.id}")
     history = federal.texts[-1]
     assert "срочно (координаторы уже получили обращение)" in history, history
+
+
+async def test_urgent_when_the_morning_came_but_the_cards_are_still_queued(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    code = await report(harness, REPORTER)
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None
+    ladder = await harness.storage.incidents.pending_steps(incident.id)
+    harness.clock.now = datetime(2026, 11, 23, 4, 10, tzinfo=UTC)  # the hold is over
+    await p.press(f"ist:{code}:urgent", message_id=1)
+    assert "уже получили обращение" in p.last and "не дожидаясь утра" not in p.last
+    assert await harness.storage.incidents.pending_steps(incident.id) == ladder
+    await harness.deliver()
+    assert "срочно, сегодня" in cards(harness, REGIONAL)[-1]
