@@ -29,14 +29,18 @@ async def waits_until(storage: Storage, incident: Incident, now: datetime) -> da
 
 async def make_urgent(
     storage: Storage, settings: Settings, regions: Regions, code: str, now: datetime
-) -> Incident:
+) -> tuple[Incident, bool]:
     """'Срочно, не ждать утра': the report becomes 'high', its waiting cards go out now and its
-    ladder starts again from now."""
+    ladder starts again from now. If the cards have reached the coordinators already (the
+    morning came before the tap), only the urgency rises: the ladder keeps its times, so an
+    escalation about to happen is not pushed back. Returns the report and whether its cards
+    were still waiting."""
     incident = await incident_by_code(storage, settings, code, now)
     if not incident.is_open:
         raise Denied("incidents.closed")
     if incident.state != "new" or incident.urgency not in QUIET_URGENCIES:
         raise Denied("incidents.urgent_not_needed")
+    waiting = await waits_until(storage, incident, now) is not None
     before = await _before(storage, settings, regions, incident)
     pending = await storage.outbox.pending_with_key(f"inccard{incident.id}:")
     async with storage.db.transaction() as tx:
@@ -58,13 +62,15 @@ async def make_urgent(
             len(before.files),
             admins=settings.admin_ids,
         )
-        await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
-        await storage.incidents.add_step(
-            tx, incident.id, "remind", changed.level, now + remind_every(changed)
-        )
-        if changed.level < max_level(changed):
+        if waiting:  # the ladder counts from now, when the cards go out
+            await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
             await storage.incidents.add_step(
-                tx, incident.id, "escalate", changed.level, now + ack_window(changed)
+                tx, incident.id, "remind", changed.level, now + remind_every(changed)
             )
-        await storage.incidents.note(tx, incident.id, "made_urgent", now)
-    return changed
+            if changed.level < max_level(changed):
+                await storage.incidents.add_step(
+                    tx, incident.id, "escalate", changed.level, now + ack_window(changed)
+                )
+        action = "made_urgent" if waiting else "made_urgent_delivered"
+        await storage.incidents.note(tx, incident.id, action, now)
+    return changed, waiting

@@ -27,13 +27,44 @@ from handlers.incident_common import (
     _too_many,
     _wake,
 )
-from handlers.registration import typed_button
+from handlers.registration import (
+    ANONYMOUS_WORDS,
+    FINISH_WORDS,
+    NAMED_WORDS,
+    SKIP_WORDS,
+    typed_button,
+    typed_words,
+)
 from storage.dialogs import Dialog
 
 EXTRAS = "rpx"  # the optional questions after a fast report
 EXTRAS_PATTERN = r"^rpx:"
 EXTRA_STEPS = ("category", "place", "description", "files")
 REPORT = "rep"
+
+
+# ---------------------------------------------------------------- typed words
+
+
+def typed_choice(dialog: Dialog, text: str) -> list[str] | None:
+    """The button a typed word stands for in /report and in the questions after a fast
+    report: "Отмена" and "Назад" everywhere; "Анонимно" / "От своего имени" where the sender
+    is chosen; "Пропустить" / "Закончить" in the questions afterwards. Never a description."""
+    said = typed_button(dialog, text)
+    if said is not None:
+        return said
+    word = typed_words(text)
+    if dialog.flow == REPORT and dialog.step in ("fast", "anonymity"):
+        toggle = "fastanon" if dialog.step == "fast" else "anon"
+        if word in ANONYMOUS_WORDS:
+            return [REPORT, toggle, "yes"]
+        if word in NAMED_WORDS:
+            return [REPORT, toggle, "no"]
+    if dialog.flow == EXTRAS and word in SKIP_WORDS:
+        return [EXTRAS, "skip"]
+    if dialog.flow == EXTRAS and word in FINISH_WORDS:
+        return [EXTRAS, "done"]
+    return None
 
 
 # ---------------------------------------------------------------- the fast step of /report
@@ -215,10 +246,14 @@ async def extra_text(update: Update, context: BotContext, dialog: Dialog) -> Non
     lang, step = _lang(dialog), dialog.step
     text = (message.text or "").strip()
     moved = replace(dialog, message_id=None)
-    said = typed_button(dialog, text)
-    if said == ["dlg", "cancel"]:
+    said = typed_choice(dialog, text)  # a button's word is never stored as an answer
+    if said in (["dlg", "cancel"], [EXTRAS, "done"]):
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         await _finish(context, moved)
+        return
+    if said == [EXTRAS, "skip"]:
+        await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+        await _forward(context, moved)
         return
     detail = None if said is not None else _detail_of(message, step, text)  # "назад": a hint
     if detail is None:

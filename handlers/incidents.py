@@ -70,7 +70,7 @@ from handlers.incident_common import (
     _too_many,
     _wake,
 )
-from handlers.incident_fast import fast_answer, fast_button, fast_question
+from handlers.incident_fast import fast_answer, fast_button, fast_question, typed_choice
 from handlers.registration import typed_button
 from storage.dialogs import Dialog
 from storage.incidents import Incident
@@ -338,8 +338,8 @@ async def answer_report(update: Update, context: BotContext, dialog: Dialog) -> 
     message = update.effective_message
     assert message is not None
     lang, step = _lang(dialog), dialog.step
-    said = typed_button(dialog, message.text or "")
-    if said is not None and said[0] == "dlg":
+    said = typed_choice(dialog, message.text or "")  # "анонимно" is a choice, not a description
+    if said is not None and said[0] in ("dlg", REPORT):
         caller = await identify(context.storage, context.settings, dialog.telegram_id)
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         if await on_button(context, caller, replace(dialog, message_id=None), said) is None:
@@ -899,9 +899,12 @@ async def press_status(update: Update, context: BotContext) -> None:
                 markup,
             )
         elif action == ["urgent"]:
-            await make_urgent(context.storage, context.settings, context.regions, code, now)
+            _, waiting = await make_urgent(
+                context.storage, context.settings, context.regions, code, now
+            )
             await answer(query)
-            text = t(lang, "incidents.made_urgent", code=incident.code)
+            key = "incidents.made_urgent" if waiting else "incidents.made_urgent_delivered"
+            text = t(lang, key, code=incident.code)
             await edit_or_send(context, message.chat.id, message.message_id, text)
             _wake(context)
         elif action == ["withdraw_yes"]:

@@ -26,7 +26,7 @@ from bot.approvals import (
     signup_link_works,
 )
 from bot.context import BotContext
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.members import change_profile
 from bot.registration import (
     StartPayload,
@@ -837,12 +837,51 @@ AGREE_WORDS = frozenset(
 DISAGREE_WORDS = frozenset(
     {"не согласен", "не согласна", "не даю согласия", "не даю", "i do not agree", "disagree"}
 )
-DONE_WORDS = frozenset({"готово", "готов", "готова", "дальше", "далее", "done", "next", "ready"})
+NEXT_WORDS = frozenset({"дальше", "далее", "next"})
+DONE_WORDS = frozenset({"готово", "готов", "готова", "done", "ready"}) | NEXT_WORDS
+
+
+def typed_words(text: str) -> str:
+    """Typed text as bare lower-case words: "✅ Готово!" reads "готово"."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def _labels(*keys: str) -> frozenset[str]:
+    """The words of these buttons' labels in either catalog (what a person copies)."""
+    return frozenset(typed_words(t(lang, key)) for key in keys for lang in LANGUAGES)
+
+
+# A question that can be skipped or ended early (the details after a fast report): "дальше"
+# there means "skip this one"; "готово" means "that is all", as at the registration's topics.
+SKIP_WORDS = _labels("incidents.fast_skip") | {"пропустить", "пропуск", "skip"} | NEXT_WORDS
+FINISH_WORDS = (
+    _labels("incidents.fast_finish")
+    | (DONE_WORDS - NEXT_WORDS)
+    | {"закончить", "хватит", "всё готово", "все готово", "finish", "enough"}
+)
+# Who sends a report: the words of its two buttons, and their plain forms.
+ANONYMOUS_WORDS = _labels("incidents.fast_make_anonymous") | {
+    "анонимно",
+    "аноним",
+    "анонимный",
+    "анонимное",
+    "anonymous",
+    "anonymously",
+}
+NAMED_WORDS = _labels("incidents.fast_make_named") | {
+    "от своего имени",
+    "от моего имени",
+    "от имени",
+    "не анонимно",
+    "named",
+    "in my name",
+    "not anonymous",
+}
 
 
 def typed_button(dialog: Dialog, text: str) -> list[str] | None:
     """The button a typed word stands for at this step, if it is one of the known words."""
-    word = " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    word = typed_words(text)
     if word in CANCEL_WORDS:
         return ["dlg", "cancel"]
     if word in BACK_WORDS:
@@ -869,7 +908,7 @@ def typed_button(dialog: Dialog, text: str) -> list[str] | None:
 
 
 def _yes_or_no(text: str) -> bool:
-    word = " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    word = typed_words(text)
     return word in YES_WORDS or word in NO_WORDS
 
 

@@ -12,6 +12,7 @@ from bot.settings import Settings
 from tests.conftest import Harness, flow_settings
 from tests.test_anonymity import columns_holding
 from tests.test_incidents import (
+    DESCRIPTION,
     DOCUMENT,
     LOCATION,
     PHOTO,
@@ -175,3 +176,116 @@ async def test_back_and_cancel_on_the_fast_path_store_nothing(harness: Harness) 
     await p.tap("Отмена")
     assert "ничего не сохранено" in p.last
     assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+
+
+async def test_typing_anonymously_chooses_it_and_is_never_the_description(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    await start_fast(harness)
+    await p.send("Анонимно")  # the button's word typed: the choice, not what is happening
+    assert "Отправитель: 🕶 анонимно" in p.last and "Что происходит?" in p.last
+    assert "👤 От своего имени" in p.buttons()
+    assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+    await p.send("от своего имени")
+    assert "Отправитель: 👤 от своего имени" in p.last and "🕶 Анонимно" in p.buttons()
+    await p.send("anonymous")
+    assert "Отправитель: 🕶 анонимно" in p.last
+    await p.send("анонимно")  # twice is still anonymous
+    assert "Отправитель: 🕶 анонимно" in p.last
+    assert await harness.storage.db.fetchall("SELECT id FROM incidents") == []
+    await p.send("Бьют у подъезда")
+    assert "отправлено сразу и анонимно" in p.texts[-2]
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.description == "Бьют у подъезда"
+    assert incident.anonymous and incident.reporter_member_id is None
+    await p.tap("Закончить")
+    await harness.deliver()
+    card = cards(harness, REGIONAL)[-1]
+    assert "анонимно" in card and "Бьют у подъезда" in card
+    member = await harness.storage.members.by_telegram_id(REPORTER)
+    assert member is not None
+    linked = await columns_holding(harness.storage, member.id)
+    assert not linked & {("incidents", "reporter_member_id"), ("outbox", "member_id")}, linked
+    assert await columns_holding(harness.storage, REPORTER) == {("members", "telegram_id")}
+    stored = await harness.storage.db.fetchall("SELECT description FROM incidents")
+    assert [r[0] for r in stored] == ["Бьют у подъезда"]
+
+
+async def test_typing_named_on_the_fast_step_keeps_it_named(harness: Harness) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    await start_fast(harness)
+    await p.tap("Анонимно")
+    await p.send("От своего имени")
+    assert "Отправитель: 👤 от своего имени" in p.last
+    await p.send("Кричат и ломают дверь")
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and not incident.anonymous
+    assert incident.description == "Кричат и ломают дверь"
+
+
+async def test_typed_skip_and_finish_words_act_as_their_buttons_and_are_not_stored(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    regional = harness.person(REGIONAL)
+    await start_fast(harness)
+    await p.send("Бьют у подъезда")
+    await harness.deliver()
+    assert "Необязательно. Что произошло?" in p.last
+    await p.send("skip")  # the category
+    assert "Где именно?" in p.last
+    await p.send("Пропустить")  # the place
+    assert "Где именно?" not in p.last
+    await p.send("дальше")  # the description
+    assert "Есть фото" in p.last
+    await p.send("✅ Готово")  # the files: the button's label copied
+    assert "Всё, что вы прислали, уже у координаторов" in p.last
+    await harness.deliver()
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.place is None
+    assert incident.description == "Бьют у подъезда" and incident.category == "unspecified"
+    assert not any("уточнил" in text for text in regional.texts)
+    assert "Пропустить" not in cards(harness, REGIONAL)[-1]
+    assert await harness.storage.dialogs.get(REPORTER) is None
+
+    await start_fast(harness)
+    await p.send("Снова пришли к двери")
+    await p.tap("Угрозы")
+    await p.send("Готово")  # the place: that is all
+    assert "Всё, что вы прислали" in p.last
+    second = await harness.storage.incidents.get(2)
+    assert second is not None and second.place is None
+    assert second.description == "Снова пришли к двери"
+    await start_fast(harness)
+    await p.send("И ещё раз пришли")
+    await p.tap("Пропустить")
+    await p.tap("Пропустить")
+    await p.send("Закончить")  # the description: finished, not appended
+    assert "Всё, что вы прислали" in p.last
+    third = await harness.storage.incidents.get(3)
+    assert third is not None and third.description == "И ещё раз пришли"
+    await harness.deliver()
+    assert not any("уточнил" in text for text in regional.texts)
+
+
+async def test_typing_anonymously_at_the_long_reports_sender_question(harness: Harness) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    await p.send("/report")
+    await p.tap("Нет")
+    await p.tap("Угрозы")
+    await p.tap("📍")
+    await p.send("Самара, ул. Победы, 5")
+    await p.tap("Сегодня")
+    await p.send(DESCRIPTION)
+    await p.tap("Вложений нет")
+    await p.tap("В ближайшие дни")
+    await p.send("анонимно")  # the button's word: the choice
+    assert "Проверьте обращение" in p.last
+    await p.tap("Отправить")
+    incident = await harness.storage.incidents.get(1)
+    assert incident is not None and incident.anonymous and incident.reporter_member_id is None

@@ -156,3 +156,67 @@ async def test_an_anonymous_report_at_night_is_told_the_same(harness: Harness) -
     assert REPORTER not in [r[0] for r in outbox]
     incident = await harness.storage.incidents.by_code(code)
     assert incident is not None and incident.reporter_member_id is None
+
+
+async def test_urgent_before_the_morning_restarts_the_ladder_after_it_only_marks_it(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    night = await report(harness, REPORTER)
+    morning = await report(harness, REPORTER)
+    first = await harness.storage.incidents.by_code(night)
+    second = await harness.storage.incidents.by_code(morning)
+    assert first is not None and second is not None
+    await p.press(f"ist:{night}:urgent", message_id=1)  # before the morning: goes out now
+    assert "не дожидаясь утра" in p.last
+    steps = {s.kind: s.due_at for s in await harness.storage.incidents.pending_steps(first.id)}
+    assert steps["escalate"] == datetime(2026, 11, 22, 20, 30, tzinfo=UTC)  # an hour from now
+
+    harness.clock.now = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 08:00 in Samara
+    await later(harness)
+    assert any("разбили окна" in c and "№2" in c for c in cards(harness, REGIONAL))
+    ladder = [(s.kind, s.due_at) for s in await harness.storage.incidents.pending_steps(second.id)]
+    assert ("escalate", datetime(2026, 11, 23, 8, 0, tzinfo=UTC)) in ladder  # 12:00 in Samara
+    harness.clock.now = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # 11:30: nobody took it yet
+    await p.press(f"ist:{morning}:urgent", message_id=2)
+    told = p.last
+    assert "уже получили обращение" in told and "не дожидаясь утра" not in told, told
+    changed = await harness.storage.incidents.by_code(morning)
+    assert changed is not None and changed.urgency == "high"
+    ladder_now = [
+        (s.kind, s.due_at) for s in await harness.storage.incidents.pending_steps(second.id)
+    ]
+    assert ladder_now == ladder  # the ladder keeps its times: nothing is pushed back
+    await harness.deliver()
+    card = next(c for c in reversed(cards(harness, REGIONAL)) if "№2" in c)
+    assert "срочно, сегодня" in card
+    await p.press(f"ist:{morning}:urgent", message_id=2)
+    assert "ничего менять не нужно" in p.alerts()[-1]
+    before = len(cards(harness, FEDERAL))
+    harness.clock.now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # the escalation, on time
+    await later(harness)
+    assert len(cards(harness, FEDERAL)) > before
+    federal = harness.person(FEDERAL)
+    await federal.send(f"/incident {second.id}")
+    history = federal.texts[-1]
+    assert "срочно (координаторы уже получили обращение)" in history, history
+
+
+async def test_urgent_when_the_morning_came_but_the_cards_are_still_queued(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    p = harness.person(REPORTER)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    code = await report(harness, REPORTER)
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None
+    ladder = await harness.storage.incidents.pending_steps(incident.id)
+    harness.clock.now = datetime(2026, 11, 23, 4, 10, tzinfo=UTC)  # the hold is over
+    await p.press(f"ist:{code}:urgent", message_id=1)
+    assert "уже получили обращение" in p.last and "не дожидаясь утра" not in p.last
+    assert await harness.storage.incidents.pending_steps(incident.id) == ladder
+    await harness.deliver()
+    assert "срочно, сегодня" in cards(harness, REGIONAL)[-1]
