@@ -272,6 +272,7 @@ async def test_menu_of_an_admin_who_has_not_registered(harness: Harness) -> None
         "incidents",
         "incident",
         "export_incidents",
+        "guide",
         "invite_coordinator",
         "coordinators",
         "revoke",
