@@ -32,9 +32,10 @@ async def make_urgent(
 ) -> tuple[Incident, bool]:
     """'Срочно, не ждать утра': the report becomes 'high', its waiting cards go out now and its
     ladder starts again from now. If the cards have reached the coordinators already (the
-    morning came before the tap), only the urgency rises: the ladder keeps its times, so an
-    escalation about to happen is not pushed back. Returns the report and whether its cards
-    were still waiting."""
+    morning came before the tap), the urgency rises and each step keeps its time unless the
+    high windows from now come sooner: an escalation about to happen is never pushed back, and
+    a low report, which went no higher than the region, now goes up like a high one. Returns
+    the report and whether its cards were still waiting."""
     incident = await incident_by_code(storage, settings, code, now)
     if not incident.is_open:
         raise Denied("incidents.closed")
@@ -62,15 +63,22 @@ async def make_urgent(
             len(before.files),
             admins=settings.admin_ids,
         )
-        if waiting:  # the ladder counts from now, when the cards go out
-            await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
+        # waiting: the ladder counts from now, when the cards go out. Delivered already: each
+        # step keeps its time unless the high windows from now come sooner (never later), and
+        # a report that could not go up before (a low one) now can
+        kept = [] if waiting else await storage.incidents.pending_steps(incident.id)
+        remind_at = min(
+            [s.due_at for s in kept if s.kind == "remind"] + [now + remind_every(changed)]
+        )
+        escalate_at = min(
+            [s.due_at for s in kept if s.kind == "escalate"] + [now + ack_window(changed)]
+        )
+        await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
+        await storage.incidents.add_step(tx, incident.id, "remind", changed.level, remind_at)
+        if changed.level < max_level(changed):
             await storage.incidents.add_step(
-                tx, incident.id, "remind", changed.level, now + remind_every(changed)
+                tx, incident.id, "escalate", changed.level, escalate_at
             )
-            if changed.level < max_level(changed):
-                await storage.incidents.add_step(
-                    tx, incident.id, "escalate", changed.level, now + ack_window(changed)
-                )
         action = "made_urgent" if waiting else "made_urgent_delivered"
         await storage.incidents.note(tx, incident.id, action, now)
     return changed, waiting

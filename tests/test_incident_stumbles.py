@@ -182,13 +182,15 @@ async def test_urgent_before_the_morning_restarts_the_ladder_after_it_only_marks
     harness.clock.now = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # 11:30: nobody took it yet
     await p.press(f"ist:{morning}:urgent", message_id=2)
     told = p.last
-    assert "уже получили обращение" in told and "не дожидаясь утра" not in told, told
+    assert "уже отправлено координаторам" in told and "не дожидаясь утра" not in told, told
     changed = await harness.storage.incidents.by_code(morning)
     assert changed is not None and changed.urgency == "high"
-    ladder_now = [
-        (s.kind, s.due_at) for s in await harness.storage.incidents.pending_steps(second.id)
-    ]
-    assert ladder_now == ladder  # the ladder keeps its times: nothing is pushed back
+    ladder_now = {
+        s.kind: s.due_at for s in await harness.storage.incidents.pending_steps(second.id)
+    }
+    # the escalation keeps its time (nothing is pushed back); the reminder comes no later
+    assert ladder_now["escalate"] == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert ladder_now["remind"] <= dict(ladder)["remind"]
     await harness.deliver()
     card = next(c for c in reversed(cards(harness, REGIONAL)) if "№2" in c)
     assert "срочно, сегодня" in card
@@ -201,7 +203,7 @@ async def test_urgent_before_the_morning_restarts_the_ladder_after_it_only_marks
     federal = harness.person(FEDERAL)
     await federal.send(f"/incident {second.id}")
     history = federal.texts[-1]
-    assert "срочно (координаторы уже получили обращение)" in history, history
+    assert "срочно (обращение уже было у координаторов)" in history, history
 
 
 async def test_urgent_when_the_morning_came_but_the_cards_are_still_queued(
@@ -216,7 +218,35 @@ async def test_urgent_when_the_morning_came_but_the_cards_are_still_queued(
     ladder = await harness.storage.incidents.pending_steps(incident.id)
     harness.clock.now = datetime(2026, 11, 23, 4, 10, tzinfo=UTC)  # the hold is over
     await p.press(f"ist:{code}:urgent", message_id=1)
-    assert "уже получили обращение" in p.last and "не дожидаясь утра" not in p.last
-    assert await harness.storage.incidents.pending_steps(incident.id) == ladder
+    assert "уже отправлено координаторам" in p.last and "не дожидаясь утра" not in p.last
+    steps = {s.kind: s.due_at for s in await harness.storage.incidents.pending_steps(incident.id)}
+    before = {s.kind: s.due_at for s in ladder}
+    # a high report's hour from now comes sooner than the normal report's 12:00: it is taken
+    assert steps["escalate"] == datetime(2026, 11, 23, 5, 10, tzinfo=UTC) < before["escalate"]
     await harness.deliver()
     assert "срочно, сегодня" in cards(harness, REGIONAL)[-1]
+
+
+async def test_a_low_report_made_urgent_after_the_morning_can_go_up_now(harness: Harness) -> None:
+    """A 'для сведения' report goes no higher than the region; marked urgent after its cards
+    went out, it goes up like a high one, as the reporter is told."""
+    await network(harness)
+    p = harness.person(REPORTER)
+    harness.clock.now = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 23:30 in Samara
+    code = await report(harness, REPORTER, urgency="Для сведения")
+    incident = await harness.storage.incidents.by_code(code)
+    assert incident is not None and incident.urgency == "low"
+    assert "escalate" not in {
+        s.kind for s in await harness.storage.incidents.pending_steps(incident.id)
+    }
+    harness.clock.now = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 08:00 in Samara
+    await later(harness)
+    harness.clock.now = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+    await p.press(f"ist:{code}:urgent", message_id=1)
+    assert "уйдёт выше — к федеральным координаторам" in p.last
+    steps = {s.kind: s.due_at for s in await harness.storage.incidents.pending_steps(incident.id)}
+    assert steps["escalate"] == datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
+    before = len(cards(harness, FEDERAL))
+    harness.clock.now = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
+    await later(harness)
+    assert len(cards(harness, FEDERAL)) > before
