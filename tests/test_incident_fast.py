@@ -12,7 +12,6 @@ from bot.settings import Settings
 from tests.conftest import Harness, flow_settings
 from tests.test_anonymity import columns_holding
 from tests.test_incidents import (
-    DESCRIPTION,
     DOCUMENT,
     LOCATION,
     PHOTO,
@@ -21,6 +20,7 @@ from tests.test_incidents import (
     VOICE,
     cards,
     network,
+    until_sender,
 )
 
 
@@ -275,15 +275,7 @@ async def test_typed_skip_and_finish_words_act_as_their_buttons_and_are_not_stor
 async def test_typing_anonymously_at_the_long_reports_sender_question(harness: Harness) -> None:
     await network(harness)
     p = harness.person(REPORTER)
-    await p.send("/report")
-    await p.tap("Нет")
-    await p.tap("Угрозы")
-    await p.tap("📍")
-    await p.send("Самара, ул. Победы, 5")
-    await p.tap("Сегодня")
-    await p.send(DESCRIPTION)
-    await p.tap("Вложений нет")
-    await p.tap("В ближайшие дни")
+    await until_sender(harness, REPORTER)
     await p.send("анонимно")  # the button's word: the choice
     assert "Проверьте обращение" in p.last
     await p.tap("Отправить")

@@ -36,8 +36,8 @@ async def report(
 ) -> str:
     """The whole /report dialogue; returns the receipt code."""
     p = h.person(user_id)
-    await p.send("/report")
     if danger:  # the fast path (#13): the region and what is happening, sent at once
+        await p.send("/report")
         await p.tap("Да, опасность")
         await p.tap("📍")
         if anonymous:
@@ -49,6 +49,31 @@ async def report(
                 assert found, text
                 return found[1]
         raise AssertionError(p.screen())
+    await until_sender(
+        h, user_id, urgency=urgency, category=category, files=files, description=description
+    )
+    await p.tap("Анонимно" if anonymous else "От своего имени")
+    assert "Проверьте обращение" in p.last
+    await p.tap("Отправить")
+    found = re.search(r"Код обращения: <code>([A-Z0-9-]+)</code>", p.last) or re.search(
+        r"Код обращения: ([A-Z0-9-]+)", p.last
+    )
+    assert found, p.last
+    return found[1]
+
+
+async def until_sender(
+    h: Harness,
+    user_id: int,
+    *,
+    urgency: str = "В ближайшие дни",
+    category: str = "Угрозы",
+    files: tuple[dict[str, Any], ...] = (),
+    description: str = DESCRIPTION,
+) -> None:
+    """/report answered up to its last question, named or anonymous (not in danger)."""
+    p = h.person(user_id)
+    await p.send("/report")
     await p.tap("Нет")
     await p.tap(category)
     await p.tap("📍")
@@ -58,16 +83,7 @@ async def report(
     for extra in files:
         await p.send(None, **extra)
     await p.tap("Готово" if files else "Вложений нет")
-    if not danger:
-        await p.tap(urgency)
-    await p.tap("Анонимно" if anonymous else "От своего имени")
-    assert "Проверьте обращение" in p.last
-    await p.tap("Отправить")
-    found = re.search(r"Код обращения: <code>([A-Z0-9-]+)</code>", p.last) or re.search(
-        r"Код обращения: ([A-Z0-9-]+)", p.last
-    )
-    assert found, p.last
-    return found[1]
+    await p.tap(urgency)
 
 
 async def network(h: Harness) -> None:
@@ -801,15 +817,7 @@ async def test_a_report_that_cannot_be_saved_keeps_its_draft(harness: Harness) -
     all again."""
     await network(harness)
     p = harness.person(REPORTER)
-    await p.send("/report")
-    await p.tap("Нет")
-    await p.tap("Угрозы")
-    await p.tap("📍")
-    await p.send("Самара, ул. Победы, 5")
-    await p.tap("Сегодня")
-    await p.send(DESCRIPTION)
-    await p.tap("Вложений нет")
-    await p.tap("В ближайшие дни")
+    await until_sender(harness, REPORTER)
     await p.tap("Анонимно")  # nothing on disk before the report's own transaction
     assert "Проверьте обращение" in p.last
     await harness.storage.db.execute(
