@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot.app import build_application
-from bot.delivery import Outgoing, Priority, send_to_many
+from bot.outbox import Outgoing, Priority, send_to_many
+from bot.runtime.app import build_application
 from bot.settings import load_settings
 from storage.db import Storage
 from tests import factories

@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.access import identify
-from bot.escalation import run_due_steps
 from bot.incidents import Report, submit
+from bot.incidents.escalation import run_due_steps
 from bot.regions import Regions, load_regions
+from bot.roles.access import identify
 from bot.settings import Settings, load_settings
 from storage.clock import from_db, to_db
 from storage.db import Storage

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.app import build_application
+from bot.runtime.app import build_application
 from bot.settings import load_settings
 from storage.db import Storage
 from tests import factories

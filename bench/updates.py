@@ -37,8 +37,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application
 from bot.evaluations import run_evaluations
+from bot.runtime.app import build_application
 from bot.settings import load_settings
 from storage.db import Storage
 from storage.events import NewEvent

@@ -3,5 +3,5 @@
 import os
 
 # Opt in to python-telegram-bot's future behaviour: time periods (RetryAfter.retry_after ...)
-# are datetime.timedelta, not int. bot/ratelimit.py reads both.
+# are datetime.timedelta, not int. bot/runtime/ratelimit.py reads both.
 os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -14,13 +14,13 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot import erasures
 from bot.backup import BackupError, make_backup, prune, restore, running_lock
-from bot.erasures import reapply
 from bot.i18n import language_for, t, tn
 from bot.logs import setup_logging, warn_if_exposed
+from bot.members import erasures
+from bot.members.erasures import reapply
 from bot.regions import RegionsError, load_regions
-from bot.runner import StartupError, run
+from bot.runtime.runner import StartupError, run
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseTooNew, Storage, load_migrations
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.access import Caller, Denied
-from bot.delivery import Outgoing, Priority, send_to_many
 from bot.events import coordinated_regions, plain_length
+from bot.outbox import Outgoing, Priority, send_to_many
 from bot.regions import Regions
+from bot.roles.access import Caller, Denied
 from storage.db import Storage
 
 TEXT_LIMIT = 4096

@@ -2,7 +2,7 @@
 
 State lives in SQLite, so a half-done registration survives a restart; a dialogue idle for
 DIALOG_TIMEOUT_MINUTES is removed by the sweep (and the person told), or on their next message.
-A registration is kept for days instead, and reminded once (bot/drafts.py).
+A registration is kept for days instead, and reminded once (bot/members/drafts.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import drafts
-from bot.delivery import Outgoing, Priority, send_to_many
 from bot.i18n import t
+from bot.members import drafts
+from bot.outbox import Outgoing, Priority, send_to_many
 from bot.settings import Settings
 from bot.timefmt import quiet_until
 from storage.db import Storage

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.access import Caller, Denied, require_coordinator
 from bot.regions import Region, Regions
+from bot.roles.access import Caller, Denied, require_coordinator
 from storage.db import Storage
 
 # Asks Telegram whether the caller administers the group: True / False; raises Denied when

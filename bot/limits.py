@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.access import Caller, Denied
 from bot.incidents import Quota, actor_name, normalise_code, visible_incident
+from bot.roles.access import Caller, Denied
 from bot.settings import Settings
 from storage.db import Storage
 from storage.incidents import Incident

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz, process
 
+from bot.timefmt import MOSCOW
+
 CODE_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 MATCH_THRESHOLD = 72
 MIN_QUERY = 3  # "да", "а" are not region names
@@ -116,6 +118,12 @@ class Regions:
 
     def get(self, code: str) -> Region | None:
         return self._by_code.get(code)
+
+    def zone(self, code: str | None) -> ZoneInfo:
+        """The time zone of a region; Moscow time for no region or one no longer in the list
+        (a member of a region taken out of REGIONS_FILE, a report without a region)."""
+        region = self._by_code.get(code) if code else None
+        return region.tz if region else MOSCOW
 
     def district(self, code: str) -> District | None:
         return self._district_by_code.get(code)

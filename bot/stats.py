@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.access import Caller, Denied, require_coordinator
 from bot.regions import Regions
+from bot.roles.access import Caller, Denied, require_coordinator
 from storage.db import Storage
 from storage.roles import ALL_REGIONS
 

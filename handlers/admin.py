@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import Forbidden
 
-from bot.access import Denied, identify, is_number, require_admin
-from bot.context import BotContext
 from bot.i18n import t, tn
-from bot.members import mark_reachable
-from bot.roles import coordinators, create_invite, revoke, role_to_revoke
+from bot.members.profile import mark_reachable
+from bot.roles.access import Denied, identify, is_number, require_admin
+from bot.roles.invites import coordinators, create_invite, revoke, role_to_revoke
+from bot.runtime.context import BotContext
 from bot.stats import members_overview, network_stats
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (

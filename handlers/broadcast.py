@@ -9,12 +9,12 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify, require_coordinator
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
-from bot.context import BotContext
-from bot.delivery import progress_text
 from bot.events import target_choice
 from bot.i18n import t, tn
+from bot.outbox import progress_text
+from bot.roles.access import Caller, Denied, identify, require_coordinator
+from bot.runtime.context import BotContext
 from handlers.common import (
     Button,
     caller_of,
@@ -28,7 +28,7 @@ from handlers.common import (
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.events import region_rows, toggle_regions, topic_rows, typed_region
-from handlers.registration import typed_button
+from handlers.members.registration import typed_button
 from storage.dialogs import Dialog
 
 BC = "bc"

@@ -19,9 +19,9 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot.access import Caller, identify
-from bot.context import BotContext
 from bot.i18n import language_for, t
+from bot.roles.access import Caller, identify
+from bot.runtime.context import BotContext
 from storage.members import Member
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The dialogue engine shared by every flow: show a step, move to a step, retire old buttons.
 
 Each flow (registration, settings, new event ...) renders its steps with a function registered
-in bot/app.py (`renderers`): (context, dialog) -> (text, buttons).
+in bot/runtime/app.py (`renderers`): (context, dialog) -> (text, buttons).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify
-from bot.context import BotContext
 from bot.i18n import t
+from bot.roles.access import Caller, Denied, identify
+from bot.runtime.context import BotContext
 from handlers.common import answer, caller_of, edit_or_send, lang_of, user_of
 from storage.dialogs import Dialog
 

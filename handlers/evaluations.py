@@ -1,6 +1,6 @@
 """Evaluations: a participant answers the questionnaire (buttons, typed text, voice), and
-coordinators read the results (/evaluation, /evaluations). Rules live in bot/evaluations.py
-and bot/evaluation_reports.py."""
+coordinators read the results (/evaluation, /evaluations). Rules live in bot/evaluations/
+and bot/evaluations/reports.py."""
 
 from __future__ import annotations
 
@@ -11,21 +11,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.access import Caller, Denied, identify, is_number, require_coordinator
-from bot.context import BotContext
-from bot.evaluation_reports import (
-    EventReport,
-    compare,
-    comparison_chart,
-    comparison_text,
-    evaluated_events,
-    event_chart,
-    event_report,
-    export,
-    report_lines,
-    voices_of,
-)
-from bot.evaluation_views import comparison_chart_caption, event_chart_caption, event_label
 from bot.evaluations import (
     CODE_OF,
     ROUND_CODES,
@@ -42,8 +27,23 @@ from bot.evaluations import (
     typed_goes_to,
     waiting_for,
 )
-from bot.exports import parse_period
+from bot.evaluations.reports import (
+    EventReport,
+    compare,
+    comparison_chart,
+    comparison_text,
+    evaluated_events,
+    event_chart,
+    event_report,
+    export,
+    report_lines,
+    voices_of,
+)
+from bot.evaluations.views import comparison_chart_caption, event_chart_caption, event_label
 from bot.i18n import t
+from bot.incidents.export import parse_period
+from bot.roles.access import Caller, Denied, identify, is_number, require_coordinator
+from bot.runtime.context import BotContext
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
     Button,

@@ -8,11 +8,11 @@ from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot.access import Denied
-from bot.context import BotContext
 from bot.groups import GroupAdmin, bot_membership, link_region, migrated, unlink_region
 from bot.i18n import t
-from bot.members import mark_reachable
+from bot.members.profile import mark_reachable
+from bot.roles.access import Denied
+from bot.runtime.context import BotContext
 from handlers.common import caller_of, chat_of, esc, is_private, lang_of, send
 
 GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)

@@ -17,9 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import dialogs
-from bot.access import identify
-from bot.context import BotContext
 from bot.i18n import t
+from bot.roles.access import identify
+from bot.runtime.context import BotContext
 from handlers.common import answer, is_command, lang_of
 from handlers.dialog import is_current_question
 

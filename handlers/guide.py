@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.access import Denied, is_number, require_coordinator
-from bot.context import BotContext
 from bot.guide import guide
 from bot.i18n import t
+from bot.roles.access import Denied, is_number, require_coordinator
+from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
     caller_of,

@@ -13,9 +13,9 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
-from bot.access import Caller
 from bot.i18n import LANGUAGES, t
 from bot.menus import commands_for
+from bot.roles.access import Caller
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application
-from bot.context import BotApp
-from bot.delivery import DeliveryEngine
+from bot.runtime.app import build_application
+from bot.runtime.context import BotApp
+from bot.runtime.delivery import DeliveryEngine
 from bot.settings import Settings, load_settings
 from storage.db import Storage
 from tests import factories
@@ -38,7 +38,7 @@ class Clock:
 def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     """A reply refused by a passing fault is tried again at once (the pauses are for Telegram,
     not for the tests; the order and number of attempts stay the same)."""
-    monkeypatch.setattr("bot.ratelimit.TRANSIENT_BACKOFF", (0.0, 0.0))
+    monkeypatch.setattr("bot.runtime.ratelimit.TRANSIENT_BACKOFF", (0.0, 0.0))
 
 
 @pytest.fixture

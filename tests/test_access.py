@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import build_application
+from bot.runtime.app import build_application
 from bot.settings import Settings, load_settings
 from storage.db import Storage
 from tests.conftest import ADMIN_ID, Clock, Harness

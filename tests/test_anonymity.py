@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.inbox import keep
+from bot.runtime.inbox import keep
 from storage.db import Storage
 from tests import factories
 from tests.conftest import Harness

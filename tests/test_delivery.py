@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.delivery import DeliveryEngine, Outgoing, Priority, send_to_many
+from bot.outbox import Outgoing, Priority, send_to_many
+from bot.runtime.delivery import DeliveryEngine
 from storage.members import Profile
 from tests.conftest import ADMIN_ID, START, Harness
 

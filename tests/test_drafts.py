@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.app import build_application
+from bot.runtime.app import build_application
 from bot.settings import Settings
 from storage.db import Storage
 from storage.dialogs import Dialog

@@ -481,7 +481,7 @@ async def queued_broadcast(db_path: Path, first: int, count: int) -> None:
     """`count` members (Telegram ids from `first`) and an announcement queued to all of them."""
     from datetime import UTC, datetime
 
-    from bot.delivery import Outgoing, Priority, send_to_many
+    from bot.outbox import Outgoing, Priority, send_to_many
     from storage.db import Storage
 
     storage = await Storage.open(db_path)
@@ -562,9 +562,9 @@ async def _seed_overdue_incidents(db_path: Path, reporter_id: int) -> None:
     made 30 minutes ago that nobody took: every level's time has run out (10 minutes each)."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.access import identify
     from bot.incidents import Report, submit
     from bot.regions import load_regions
+    from bot.roles.access import identify
     from bot.settings import load_settings
     from storage.clock import to_db
     from storage.db import Storage
@@ -894,7 +894,7 @@ async def test_a_storm_of_telegram_faults_loses_nothing(
         rate=0.2,
         methods=SENDING | {"answerCallbackQuery", "getUpdates"},
         # one fault at a time per call: two in a row plus Telegram's 429 waits can outlast a
-        # reply's retry budget now and then (see bot/ratelimit.py RETRY_BUDGET)
+        # reply's retry budget now and then (see bot/runtime/ratelimit.py RETRY_BUDGET)
         max_in_a_row=1,
     )
     print(f"storm seed {storm.seed}")  # shown when the test fails, to run it again

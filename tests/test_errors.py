@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.app import build_application
+from bot.runtime.app import build_application
 from bot.settings import Settings
 from storage.db import Storage
 from tests.conftest import ADMIN_ID, Clock, Harness

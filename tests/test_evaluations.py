@@ -279,7 +279,7 @@ async def test_a_half_answered_questionnaire_resumes_after_a_restart(harness: Ha
     await p.tap("😐 3")
     await p.tap("В самый раз")
     await p.tap("Адвокация")
-    from bot.app import build_application
+    from bot.runtime.app import build_application
     from tests.fake_telegram import FakeRequest
 
     settings = harness.app.bot_data.settings

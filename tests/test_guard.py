@@ -161,7 +161,7 @@ async def test_updates_are_stored_on_arrival_and_handled_after_a_crash(
     """getUpdates' answer is stored before PTB sees it. The process dies before handling the
     update (Telegram already counts it as received): the next start handles it first, once,
     and the stored text is gone as soon as it is handled."""
-    from bot.inbox import replay
+    from bot.runtime.inbox import replay
 
     p = harness.person(4010)
     update = {

@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.escalation import queue_digests
 from bot.incidents import normalise_code
+from bot.incidents.escalation import queue_digests
 from tests.conftest import ADMIN_ID, Harness
 from tests.test_admin import make_coordinator
 from tests.test_events import join
@@ -557,7 +557,7 @@ async def test_at_most_five_reports_an_hour(harness: Harness) -> None:
 
 async def restarted(h: Harness) -> None:
     """A new application on a new connection to the same database (the process restarted)."""
-    from bot.app import build_application
+    from bot.runtime.app import build_application
     from storage.db import Storage
     from tests.fake_telegram import FakeRequest
 

@@ -1,11 +1,12 @@
-"""The import contract, read from the code: imports point one way, handlers -> bot -> storage.
+"""The import contract, read from the code: imports point one way, handlers -> bot -> storage,
+and inside `bot` the runtime sits above the rules of the network.
 
 - `storage` imports neither `bot`, `handlers` nor `telegram` (SQL and dataclasses only);
-- `bot` does not import `handlers`, except `bot/app.py` (the one registration place) and
-  `bot/__main__.py` (the command that starts it);
-- the rules of the network in `bot` import no `telegram`: only the runtime does (the modules
-  listed in RUNTIME, which touch Telegram: context, runner, errors, inbox, limiter, jobs, the
-  delivery engine).
+- the rules of the network (`bot/` outside `bot/runtime/`: `bot/<feature>/` and the shared
+  modules) import neither `telegram`, `handlers` nor `bot.runtime`;
+- `bot/runtime/` (application, context, runner, errors, inbox, limiter, jobs, the delivery
+  engine) may use Telegram; of it only `bot/runtime/app.py` (the one registration place) and
+  `bot/__main__.py` (the command that starts the bot) import `handlers`.
 
 Every import counts, also one inside a function (a lazy import is still a dependency).
 """
@@ -18,28 +19,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME = {
-    "bot/__main__.py",
-    "bot/app.py",
-    "bot/context.py",
-    "bot/delivery.py",
-    "bot/errors.py",
-    "bot/inbox.py",
-    "bot/jobs.py",
-    "bot/ratelimit.py",
-    "bot/runner.py",
-}
-REGISTRATION = {"bot/app.py", "bot/__main__.py"}
+REGISTRATION = {"bot/runtime/app.py", "bot/__main__.py"}
 
 
 def imported(path: Path) -> set[str]:
-    """The top-level packages a module imports (absolute imports; relative ones stay inside)."""
+    """What a module imports, as dotted names and each of their parents ('bot.runtime.app'
+    gives 'bot', 'bot.runtime' and 'bot.runtime.app'); relative imports stay inside."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            dotted = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            dotted = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in dotted:
+            parts = name.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
     return names
 
 
@@ -47,12 +43,17 @@ def modules(package: str) -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py"))
 
 
+def is_runtime(module: str) -> bool:
+    return module.startswith("bot/runtime/") or module == "bot/__main__.py"
+
+
 def forbidden_for(module: str) -> set[str]:
     if module.startswith("storage/"):
         return {"bot", "handlers", "telegram"}
     if module.startswith("bot/"):
-        upward = set() if module in REGISTRATION else {"handlers"}
-        return upward | (set() if module in RUNTIME else {"telegram"})
+        if is_runtime(module):
+            return set() if module in REGISTRATION else {"handlers"}
+        return {"handlers", "telegram", "bot.runtime"}
     return set()
 
 
@@ -66,7 +67,22 @@ def test_the_contract_reads_real_modules() -> None:
     """The contract would pass vacuously if it read nothing: it reads the layers it guards, and
     it does see the imports that are allowed (so a broken parser cannot hide a wrong one)."""
     assert len(modules("storage")) > 10 and len(modules("bot")) > 20
-    assert all((ROOT / m).exists() for m in RUNTIME)
-    assert "handlers" in imported(ROOT / "bot/app.py")
-    assert "telegram" in imported(ROOT / "bot/delivery.py")
-    assert "storage" in imported(ROOT / "bot/incidents.py")
+    assert all((ROOT / m).exists() for m in REGISTRATION)
+    assert "handlers" in imported(ROOT / "bot/runtime/app.py")
+    assert "telegram" in imported(ROOT / "bot/runtime/delivery.py")
+    assert "bot.runtime.delivery" in imported(ROOT / "bot/runtime/context.py")
+    assert "storage" in imported(ROOT / "bot/incidents/__init__.py")
+    assert "bot.runtime" in forbidden_for("bot/events/cards.py")
+
+
+def test_a_rule_importing_the_runtime_is_caught(tmp_path: Path) -> None:
+    """The check itself: a module of the rules that imports the runtime, Telegram or a handler
+    (also lazily, inside a function) is reported."""
+    sample = tmp_path / "rule.py"
+    sample.write_text(
+        "from bot.runtime.delivery import DeliveryEngine\n"
+        "def f():\n    import telegram\n    from handlers.events import answers\n",
+        encoding="utf-8",
+    )
+    wrong = imported(sample) & forbidden_for("bot/events/cards.py")
+    assert wrong == {"bot.runtime", "telegram", "handlers"}

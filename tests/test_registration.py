@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.app import build_application
 from bot.regions import load_regions
+from bot.runtime.app import build_application
 from bot.settings import Settings
 from storage.db import Storage
 from tests.conftest import Harness, Person

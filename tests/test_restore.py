@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.access import identify
 from bot.backup import kept_before_restore, prune
-from bot.members import erase
+from bot.members.profile import erase
+from bot.roles.access import identify
 from bot.settings import Settings, load_settings
 from storage.db import Storage
 from storage.members import Profile

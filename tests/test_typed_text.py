@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.helpcall import sounds_like_help
+from bot.incidents.helpcall import sounds_like_help
 from tests.conftest import Harness
 from tests.test_evaluations import ENDS, MOSCOW_ID, at, make_event, people_going
 from tests.test_incidents import DESCRIPTION, REGIONAL, REPORTER, network, report

@@ -1,0 +1,1 @@
+"""Members: registration and its drafts, vetting, a member's own data, /mydata, erasure."""

@@ -1,0 +1,274 @@
+"""build_application: the one place where handlers, jobs and hooks are registered, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.incidents import Quota
+from bot.regions import load_regions, load_topics
+from bot.roles.access import identify
+from bot.roles.revocation import forget_dropped_admins
+from bot.runtime.context import BotApp, BotContext, BotData
+from bot.runtime.delivery import DeliveryEngine
+from bot.runtime.errors import on_error
+from bot.runtime.inbox import InboxRequest
+from bot.runtime.jobs import (
+    heartbeat,
+    sweep_dialogs,
+    sweep_digests,
+    sweep_evaluations,
+    sweep_housekeeping,
+    sweep_incidents,
+    sweep_reminders,
+)
+from bot.runtime.ratelimit import BotRateLimiter
+from bot.settings import Settings
+from handlers import admin, broadcast, dialog, evaluations, events, groups, guard, guide, incidents
+from handlers.events import answers as event_answers
+from handlers.incidents import fast as incident_fast
+from handlers.members import approvals, drafts, profile, registration
+from handlers.menus import refresh_menu, set_default_menus
+from storage.db import Storage
+from storage.dialogs import VOLATILE_FLOWS
+
+PRIVATE = filters.ChatType.PRIVATE
+NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits of old messages are not answers
+
+
+def _command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
+    return CommandHandler(name, callback, filters=NEW_MESSAGE)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    request: BaseRequest | None = None,
+    clock: Callable[[], datetime] | None = None,
+    start_delivery: bool = True,
+) -> BotApp:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_base_file_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        .rate_limiter(BotRateLimiter(settings.max_messages_per_second))
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    else:  # the outbox sends up to DELIVERY_WORKERS at once, replies go beside them
+        builder = builder.connection_pool_size(settings.delivery_workers + 8).pool_timeout(10)
+    inbox = InboxRequest(request or HTTPXRequest(connection_pool_size=1))
+    app: BotApp = builder.get_updates_request(inbox).build()  # type: ignore[assignment]
+    inbox.bot_data = app.bot_data
+
+    data = app.bot_data
+    data.settings = settings
+    data.regions = load_regions(settings.regions_file)
+    data.topics = load_topics()
+    if clock is not None:
+        data.clock = clock
+    if storage is not None:
+        data.storage = storage
+    data.start_delivery = start_delivery
+    data.report_quota = Quota(settings.reports_per_hour)
+    data.flood = Quota(settings.flood_per_minute, timedelta(minutes=1))
+
+    data.renderers = {
+        registration.REG: registration.question,
+        registration.SET: registration.question,
+        events.EVT: events.question,
+        events.EVM: events.manage_question,
+        broadcast.BC: broadcast.question,
+        incidents.REPORT: incidents.question,
+        incidents.COORD: incidents.coord_question,
+        incidents.REPORTER: incidents.reporter_question,
+        incident_fast.EXTRAS: incident_fast.extra_question,
+    }
+    # the report dialogue, a reporter's input and the details after a fast report are kept in
+    # memory only (storage.dialogs)
+    assert {incidents.REPORT, incidents.REPORTER, incident_fast.EXTRAS} <= VOLATILE_FLOWS
+    data.show_again = dict.fromkeys(data.renderers, dialog.show_anew)
+    data.show_again[evaluations.EVL] = evaluations.show_again
+    data.button_handlers = {
+        registration.REG: registration.press_button,
+        registration.SET: registration.press_button,
+        events.EVT: events.press_button,
+        events.EVM: events.manage_button,
+        broadcast.BC: broadcast.press_button,
+        incidents.REPORT: incidents.press_button,
+        incidents.COORD: incidents.coord_button,
+        incidents.REPORTER: incidents.reporter_button,
+        incident_fast.EXTRAS: incident_fast.press_extra,
+    }
+    data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
+    text_flows: dict[str, profile.TextFlow] = {
+        registration.REG: drafts.answer_text,  # after a pause: where they stopped
+        registration.SET: registration.answer_text,
+        events.EVT: events.answer_text,
+        events.EVM: events.manage_text,
+        broadcast.BC: broadcast.answer_content,
+        incidents.REPORT: incidents.answer_report,
+        incidents.COORD: incidents.coord_text,
+        incidents.REPORTER: incidents.reporter_text,
+        incident_fast.EXTRAS: incident_fast.extra_text,
+        evaluations.EVL: evaluations.answer_typed,
+    }
+    app.add_handlers(
+        [
+            # members
+            _command("start", registration.start_registration),
+            _command("help", profile.show_help),
+            _command("cancel", profile.cancel),
+            _command("me", profile.show_profile),
+            _command("settings", registration.open_settings),
+            _command("mydata", profile.send_my_data),
+            _command("events", events.list_events),
+            _command("forget", profile.ask_forget),
+            _command("report", incidents.start_report),
+            _command("status", incidents.show_status),
+            # coordinators
+            _command("new_event", events.new_event),
+            _command("event", events.show_event_admin),
+            _command("broadcast", broadcast.start_broadcast),
+            _command("link_region", groups.link_group),
+            _command("unlink_region", groups.unlink_group),
+            _command("incidents", incidents.list_incidents),
+            _command("incident", incidents.show_incident),
+            _command("export_incidents", incidents.export),
+            _command("evaluation", evaluations.show_evaluation),
+            _command("evaluations", evaluations.compare_evaluations),
+            _command("signup_link", approvals.signup_link),
+            _command("guide", guide.show_guide),
+            # admins
+            _command("invite_coordinator", admin.invite_coordinator),
+            _command("coordinators", admin.list_coordinators),
+            _command("revoke", admin.ask_revoke),
+            _command("members", admin.show_members),
+            _command("stats", admin.show_stats),
+            # buttons
+            CallbackQueryHandler(drafts.resume_registration, pattern=drafts.RESUME_PATTERN),
+            CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
+            CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
+            CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
+            CallbackQueryHandler(event_answers.press_answer, pattern=event_answers.ANSWER_PATTERN),
+            CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
+            CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
+            CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
+            CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
+            CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),
+            CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
+            CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
+            CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
+            CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
+            CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
+            CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
+            CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
+            CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
+            CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
+            CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
+            CallbackQueryHandler(profile.unknown_button),
+            # everything else in a private chat
+            MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
+            MessageHandler(
+                NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+                profile.route_text(text_flows, [evaluations.typed_without_dialogue]),
+            ),
+            ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
+        ]
+    )
+    # first and last for every update: repeated updates and floods stop before any handler
+    app.add_handler(TypeHandler(Update, guard.before_update), group=-1)
+    app.add_handler(TypeHandler(Update, guard.after_update), group=1)
+    app.add_error_handler(on_error)
+
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        sweep_dialogs, interval=settings.sweep_interval_seconds, first=1, name="sweep_dialogs"
+    )
+    app.job_queue.run_repeating(
+        sweep_reminders,
+        interval=settings.sweep_interval_seconds,
+        first=2,
+        name="sweep_reminders",
+    )
+    app.job_queue.run_repeating(
+        sweep_incidents,
+        interval=settings.sweep_interval_seconds,
+        first=1,
+        name="sweep_incidents",
+    )
+    app.job_queue.run_repeating(sweep_digests, interval=60, first=5, name="sweep_digests")
+    app.job_queue.run_repeating(sweep_housekeeping, interval=3600, first=60, name="housekeeping")
+    app.job_queue.run_repeating(
+        sweep_evaluations,
+        interval=settings.sweep_interval_seconds,
+        first=3,
+        name="sweep_evaluations",
+    )
+    app.job_queue.run_repeating(
+        heartbeat, interval=settings.heartbeat_minutes * 60, first=60, name="heartbeat"
+    )
+    return app
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    data: BotData = app.bot_data
+    assert data.settings is not None
+    settings = data.settings
+    if data._storage is None:
+        data.storage = await Storage.open(settings.database_path)
+        data.owns_storage = True
+    data.bot_username = app.bot.username
+    await forget_dropped_admins(data.storage, settings, data.clock())
+    data.delivery = DeliveryEngine(
+        data.storage, app.bot, data.clock, workers=settings.delivery_workers
+    )
+    if data.start_delivery:
+        await data.delivery.start()
+    await set_default_menus(app.bot, settings.default_language)
+    for admin_id in sorted(settings.admin_ids):
+        caller = await identify(data.storage, settings, admin_id)
+        await refresh_menu(app.bot, caller, settings.default_language)
+
+
+async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
+    data: BotData = app.bot_data
+    if data.delivery is not None:
+        await data.delivery.stop()
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    await _post_stop(app)
+    data: BotData = app.bot_data
+    if data.owns_storage and data._storage is not None:
+        await data.storage.close()
+        data.storage = None
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
