@@ -20,6 +20,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.i18n import language_for, t
+from bot.refusals import NotAllowed, Refused
 from bot.roles.access import Caller, identify
 from bot.runtime.context import BotContext
 from storage.members import Member
@@ -132,6 +133,18 @@ async def answer(query: CallbackQuery, text: str | None = None, alert: bool = Fa
 async def refuse(update: Update, context: BotContext, key: str, lang: str) -> None:
     """A polite refusal as a reply, or as a button alert for callback queries."""
     text = t(lang, key)
+    if update.callback_query is not None:
+        await answer(update.callback_query, text, alert=True)
+    elif update.effective_chat is not None:
+        await send(update, context, text)
+
+
+async def tell_refusal(update: Update, context: BotContext, exc: Refused, lang: str) -> None:
+    """Why the bot does not do it, in the person's language: an alert on a button, a reply to a
+    message. A refusal for lack of rights is logged (without the text), a wrong input is not."""
+    if isinstance(exc, NotAllowed):
+        log.info("refused (%s) for update %s", exc.key, update.update_id)
+    text = t(lang, exc.key, **exc.params)
     if update.callback_query is not None:
         await answer(update.callback_query, text, alert=True)
     elif update.effective_chat is not None:

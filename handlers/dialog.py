@@ -1,7 +1,8 @@
 """The dialogue engine shared by every flow: show a step, move to a step, retire old buttons.
 
-Each flow (registration, settings, new event ...) renders its steps with a function registered
-in bot/runtime/app.py (`renderers`): (context, dialog) -> (text, buttons).
+Each dialogue (registration, settings, new event ...) is one `Flow` record, exported by the
+module that holds it and registered in bot/runtime/app.py in one loop: how it renders its
+current step, what its buttons and typed answers do, how its question is shown again.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
-from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
@@ -24,13 +26,63 @@ from storage.dialogs import Dialog
 
 log = logging.getLogger(__name__)
 
+Render = Callable[[BotContext, Dialog], tuple[str, InlineKeyboardMarkup | None]]
+OnButton = Callable[[Update, BotContext], Awaitable[None]]
+OnText = Callable[[Update, BotContext, Dialog], Awaitable[None]]
+ShowAgain = Callable[[BotContext, Dialog], Awaitable[Any]]
+
+
+def anyone(caller: Caller) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One dialogue, as the engine sees it.
+
+    - `name`: stored in the dialogue's row (and in its catalog keys: dialog.replaced.<name>);
+    - `render`: the current step as (text, buttons); None for a flow that shows its questions
+      itself (the questionnaire), whose stale buttons it checks by itself;
+    - `on_button`: the handler of its buttons, also for the shared 'Назад' / 'Отмена' (dlg:);
+    - `on_text`: what a typed message does while the dialogue is open;
+    - `show_again`: the current question as a new message (after a restart, an old button);
+    - `prefix`: the callback prefix of its own buttons; `steps`: its steps, in order;
+    - `may_use`: who may open it (the rules check again at every step: a role can go meanwhile);
+    - `volatile`: kept in memory only (storage.dialogs.VOLATILE_FLOWS: never on disk);
+    - `data`: the dataclass of its answers, where the flow has one.
+    """
+
+    name: str
+    render: Render | None
+    on_text: OnText | None
+    on_button: OnButton | None = None
+    show_again: ShowAgain | None = None
+    prefix: str | None = None
+    steps: tuple[str, ...] = ()
+    may_use: Callable[[Caller], bool] = anyone
+    volatile: bool = False
+    data: type | None = None
+
+    def again(self) -> ShowAgain | None:
+        """How its question is shown again: its own way, else the current step anew."""
+        if self.show_again is not None:
+            return self.show_again
+        return show_anew if self.render is not None else None
+
+
+def flow_of(context: BotContext, name: str) -> Flow | None:
+    """The registered flow of that name (bot_data holds them untyped: the runtime's context
+    does not import handlers)."""
+    return cast("Flow | None", context.bot_data.flows.get(name))
+
 
 async def show(
     context: BotContext, dialog: Dialog, *, new_message: bool, hint: str | None = None
 ) -> Dialog:
     """Show the current step: edit the question message in place, or send it anew."""
-    render = context.bot_data.renderers[dialog.flow]
-    text, markup = render(context, dialog)
+    flow = flow_of(context, dialog.flow)
+    assert flow is not None and flow.render is not None, dialog.flow
+    text, markup = flow.render(context, dialog)
     if hint:
         text = f"{hint}\n\n{text}"
     if new_message and dialog.message_id is not None:
@@ -79,7 +131,8 @@ async def press_dialog_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     dialog, expired = await dialogs.current(context.storage, user_of(update).id, context.now())
-    handler = context.bot_data.button_handlers.get(dialog.flow) if dialog else None
+    flow = flow_of(context, dialog.flow) if dialog else None
+    handler = flow.on_button if flow else None
     if handler is None:
         await button_not_current(update, context, dialog, expired)
         return
@@ -109,7 +162,8 @@ async def button_not_current(
         await answer(query, t(lang, key), alert=True)
         return
     lang = str(dialog.data.get("lang", "ru"))
-    again = context.bot_data.show_again.get(dialog.flow)
+    flow = flow_of(context, dialog.flow)
+    again = flow.again() if flow else None
     if again is None or is_current_question(context, dialog, query.message):
         await answer(query, t(lang, "dialog.not_here"), alert=True)
         return
@@ -131,10 +185,10 @@ def is_current_question(
         return True
     if not isinstance(message, Message) or message.reply_markup is None:
         return False
-    render = context.bot_data.renderers.get(dialog.flow)
-    if render is None:  # a flow that checks its buttons by itself (the questionnaire)
+    flow = flow_of(context, dialog.flow)
+    if flow is None or flow.render is None:  # a flow that checks its buttons by itself
         return False
-    text, markup = render(context, dialog)
+    text, markup = flow.render(context, dialog)
     if message.reply_markup != markup or _plain(message.text or "") != _plain(text):
         return False
     return any(

@@ -21,7 +21,7 @@ from bot.i18n import t
 from bot.roles.access import identify
 from bot.runtime.context import BotContext
 from handlers.common import answer, is_command, lang_of
-from handlers.dialog import is_current_question
+from handlers.dialog import flow_of, is_current_question
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,16 @@ async def _show_open_question(
             return False  # a button elsewhere (an RSVP, a card): doing it again is safe
     elif message is None or is_command(message):
         return False  # commands start afresh
+    flow = flow_of(context, dialog.flow)
+    again = flow.again() if flow else None
+    if again is None:
+        return False
     why = "was cut off by a restart" if interrupted else "answers a question not delivered"
     log.info("update %s %s; the open question is shown again", update.update_id, why)
     try:
         if query is not None:
             await answer(query)
-        await context.bot_data.show_again[dialog.flow](
-            context, await dialogs.mark_unseen(context.storage, dialog, False, now)
-        )
+        await again(context, await dialogs.mark_unseen(context.storage, dialog, False, now))
     except TelegramError as exc:  # Telegram is still in trouble: try again at the next answer
         log.warning("could not show the question again (%s: %s)", type(exc).__name__, exc)
         await dialogs.mark_unseen(context.storage, dialog, True, now)

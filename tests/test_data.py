@@ -118,7 +118,11 @@ def test_every_key_used_in_the_code_exists() -> None:
     used: set[str] = set()
     for path in [*root.glob("bot/*.py"), *root.glob("handlers/*.py")]:
         used |= set(re.findall(r'\bt\(\s*\w+,\s*"([a-z_.]+)"', path.read_text()))
-        used |= set(re.findall(r'Denied\(\s*"([a-z_.]+)"', path.read_text()))
+        used |= set(
+            re.findall(
+                r'(?:Denied|NotAllowed|WrongInput|Refused)\(\s*"([a-z_.]+)"', path.read_text()
+            )
+        )
     missing = {key for key in used if key not in catalog("ru")}
     assert not missing
 

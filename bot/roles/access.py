@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.refusals import Denied as Denied  # still imported from here by callers not yet converted
 from bot.settings import Settings
 from storage.db import Storage
 from storage.members import Member
@@ -14,15 +15,6 @@ def is_number(text: str, digits: int = 9) -> bool:
     """Untrusted input (button data, command arguments, typed answers) that is a plain
     number: ASCII digits only (no "²" or "٣"), short enough for the database."""
     return text.isascii() and text.isdigit() and len(text) <= digits
-
-
-class Denied(Exception):
-    """The caller may not do this; `key` names the catalog text that explains why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params  # placeholders of the text
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from bot.runtime.jobs import (
 from bot.runtime.ratelimit import BotRateLimiter
 from bot.settings import Settings
 from handlers import admin, broadcast, dialog, evaluations, events, groups, guard, guide, incidents
+from handlers.dialog import Flow
 from handlers.events import answers as event_answers
 from handlers.incidents import fast as incident_fast
 from handlers.members import approvals, drafts, profile, registration
@@ -55,6 +56,57 @@ NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits of old messages are not answer
 
 def _command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
     return CommandHandler(name, callback, filters=NEW_MESSAGE)
+
+
+def flows() -> list[Flow]:
+    """Every dialogue of the bot, one record each (handlers/dialog.py)."""
+    return [
+        Flow(
+            registration.REG,
+            registration.question,
+            drafts.answer_text,  # after a pause: where they stopped
+            registration.press_button,
+        ),
+        Flow(
+            registration.SET,
+            registration.question,
+            registration.answer_text,
+            registration.press_button,
+        ),
+        Flow(events.EVT, events.question, events.answer_text, events.press_button),
+        Flow(events.EVM, events.manage_question, events.manage_text, events.manage_button),
+        Flow(broadcast.BC, broadcast.question, broadcast.answer_content, broadcast.press_button),
+        Flow(
+            incidents.REPORT,
+            incidents.question,
+            incidents.answer_report,
+            incidents.press_button,
+            volatile=True,
+        ),
+        Flow(
+            incidents.COORD, incidents.coord_question, incidents.coord_text, incidents.coord_button
+        ),
+        Flow(
+            incidents.REPORTER,
+            incidents.reporter_question,
+            incidents.reporter_text,
+            incidents.reporter_button,
+            volatile=True,
+        ),
+        Flow(
+            incident_fast.EXTRAS,
+            incident_fast.extra_question,
+            incident_fast.extra_text,
+            incident_fast.press_extra,
+            volatile=True,
+        ),
+        Flow(
+            evaluations.EVL,
+            None,
+            evaluations.answer_typed,
+            show_again=evaluations.show_again,
+        ),
+    ]
 
 
 def build_application(
@@ -98,46 +150,15 @@ def build_application(
     data.report_quota = Quota(settings.reports_per_hour)
     data.flood = Quota(settings.flood_per_minute, timedelta(minutes=1))
 
-    data.renderers = {
-        registration.REG: registration.question,
-        registration.SET: registration.question,
-        events.EVT: events.question,
-        events.EVM: events.manage_question,
-        broadcast.BC: broadcast.question,
-        incidents.REPORT: incidents.question,
-        incidents.COORD: incidents.coord_question,
-        incidents.REPORTER: incidents.reporter_question,
-        incident_fast.EXTRAS: incident_fast.extra_question,
-    }
-    # the report dialogue, a reporter's input and the details after a fast report are kept in
-    # memory only (storage.dialogs)
-    assert {incidents.REPORT, incidents.REPORTER, incident_fast.EXTRAS} <= VOLATILE_FLOWS
-    data.show_again = dict.fromkeys(data.renderers, dialog.show_anew)
-    data.show_again[evaluations.EVL] = evaluations.show_again
-    data.button_handlers = {
-        registration.REG: registration.press_button,
-        registration.SET: registration.press_button,
-        events.EVT: events.press_button,
-        events.EVM: events.manage_button,
-        broadcast.BC: broadcast.press_button,
-        incidents.REPORT: incidents.press_button,
-        incidents.COORD: incidents.coord_button,
-        incidents.REPORTER: incidents.reporter_button,
-        incident_fast.EXTRAS: incident_fast.press_extra,
-    }
+    text_flows: dict[str, profile.TextFlow] = {}
+    for flow in flows():
+        assert flow.name not in data.flows, flow.name
+        data.flows[flow.name] = flow
+        if flow.on_text is not None:
+            text_flows[flow.name] = flow.on_text
+    # what a flow says it keeps in memory only is what storage keeps in memory only
+    assert {f.name for f in data.flows.values() if f.volatile} == VOLATILE_FLOWS
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
-    text_flows: dict[str, profile.TextFlow] = {
-        registration.REG: drafts.answer_text,  # after a pause: where they stopped
-        registration.SET: registration.answer_text,
-        events.EVT: events.answer_text,
-        events.EVM: events.manage_text,
-        broadcast.BC: broadcast.answer_content,
-        incidents.REPORT: incidents.answer_report,
-        incidents.COORD: incidents.coord_text,
-        incidents.REPORTER: incidents.reporter_text,
-        incident_fast.EXTRAS: incident_fast.extra_text,
-        evaluations.EVL: evaluations.answer_typed,
-    }
     app.add_handlers(
         [
             # members

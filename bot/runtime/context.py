@@ -34,12 +34,8 @@ class BotData:
         self.error_notices: dict[str, float] = {}  # error type -> when admins were last told
         self.delivery: DeliveryEngine | None = None
         self.start_delivery = True
-        # flow name -> function rendering the current step: (context, dialog) -> (text, markup)
-        self.renderers: dict[str, Callable[..., Any]] = {}
-        # flow name -> shows the current question again as a new message (context, dialog)
-        self.show_again: dict[str, Callable[..., Any]] = {}
-        # flow name -> handler of that flow's buttons (for the shared dlg:back / dlg:cancel)
-        self.button_handlers: dict[str, Callable[..., Any]] = {}
+        # flow name -> its Flow record (handlers/dialog.py), registered by bot/runtime/app.py
+        self.flows: dict[str, Any] = {}
         # deep-link kind (event, checkin) -> handler (context, caller, value, lang)
         self.link_handlers: dict[str, Callable[..., Any]] = {}
         # abuse limits kept in memory only (nothing stored links a person to an anonymous report)

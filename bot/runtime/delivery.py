@@ -6,11 +6,11 @@ on a crash or restart. Rows claimed but not confirmed when the process died go b
 queue at the next start, so at most the messages in flight at the moment of a crash (a handful:
 DELIVERY_WORKERS) may arrive twice.
 
-Limits: all sends pass the bot's rate limiter (bot/runtime/ratelimit.py: overall per second, 20/min per
-group, RetryAfter pauses everything); on top of it the engine keeps one message per second per
-private chat. Priorities: a person's reply is sent directly and never waits behind the outbox
-(the engine has at most DELIVERY_WORKERS sends waiting in the limiter); inside the outbox,
-incident alerts go before reminders, reminders before bulk.
+Limits: all sends pass the bot's rate limiter (bot/runtime/ratelimit.py: overall per second,
+20/min per group, RetryAfter pauses everything); on top of it the engine keeps one message per
+second per private chat. Priorities: a person's reply is sent directly and never waits behind
+the outbox (the engine has at most DELIVERY_WORKERS sends waiting in the limiter); inside the
+outbox, incident alerts go before reminders, reminders before bulk.
 """
 
 from __future__ import annotations

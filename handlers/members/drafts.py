@@ -1,5 +1,5 @@
-"""Coming back to a half-done registration (bot/members/drafts.py): the reminder's button, or any message
-after a pause, shows the question where the person stopped, with their answers kept. (/start
+"""Coming back to a half-done registration (bot/members/drafts.py): the reminder's button, or any
+message after a pause, shows the question where the person stopped, with their answers kept. (/start
 does the same: handlers/members/registration.py.)"""
 
 from __future__ import annotations
