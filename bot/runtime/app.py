@@ -30,15 +30,7 @@ from bot.runtime.context import BotApp, BotContext, BotData
 from bot.runtime.delivery import DeliveryEngine
 from bot.runtime.errors import on_error
 from bot.runtime.inbox import InboxRequest
-from bot.runtime.jobs import (
-    heartbeat,
-    sweep_dialogs,
-    sweep_digests,
-    sweep_evaluations,
-    sweep_housekeeping,
-    sweep_incidents,
-    sweep_reminders,
-)
+from bot.runtime.jobs import SWEEPS, heartbeat, run_sweep
 from bot.runtime.ratelimit import BotRateLimiter
 from bot.settings import Settings
 from handlers import admin, broadcast, dialog, evaluations, events, groups, guard, guide, incidents
@@ -229,29 +221,11 @@ def build_application(
     app.add_error_handler(on_error)
 
     assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        sweep_dialogs, interval=settings.sweep_interval_seconds, first=1, name="sweep_dialogs"
-    )
-    app.job_queue.run_repeating(
-        sweep_reminders,
-        interval=settings.sweep_interval_seconds,
-        first=2,
-        name="sweep_reminders",
-    )
-    app.job_queue.run_repeating(
-        sweep_incidents,
-        interval=settings.sweep_interval_seconds,
-        first=1,
-        name="sweep_incidents",
-    )
-    app.job_queue.run_repeating(sweep_digests, interval=60, first=5, name="sweep_digests")
-    app.job_queue.run_repeating(sweep_housekeeping, interval=3600, first=60, name="housekeeping")
-    app.job_queue.run_repeating(
-        sweep_evaluations,
-        interval=settings.sweep_interval_seconds,
-        first=3,
-        name="sweep_evaluations",
-    )
+    for sweep in SWEEPS:
+        interval = sweep.interval or settings.sweep_interval_seconds
+        app.job_queue.run_repeating(
+            run_sweep, interval=interval, first=sweep.first, name=sweep.name, data=sweep
+        )
     app.job_queue.run_repeating(
         heartbeat, interval=settings.heartbeat_minutes * 60, first=60, name="heartbeat"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -23,60 +25,73 @@ from storage.retention import purge_events
 log = logging.getLogger(__name__)
 
 
-async def sweep_reminders(context: BotContext) -> None:
-    """Queue the event reminders and the reminders of members waiting for approval that are
-    due (each once), then let the engine send them."""
-    hours = list(context.settings.reminder_hours)
-    queued = await queue_reminders(context.storage, context.regions, hours, context.now())
-    queued += await remind_due(context.storage, context.settings, context.regions, context.now())
+@dataclass(frozen=True)
+class Sweep:
+    """A repeating job of the clock: `work` calls a service with the time and says whether it
+    queued messages (then the delivery engine is woken). A `watched` sweep records when it ran
+    to the end, and the heartbeat stops when one has not run lately."""
+
+    name: str
+    work: Callable[[BotContext], Awaitable[int | bool]]
+    first: float  # seconds after start
+    interval: float | None = None  # seconds; None: SWEEP_INTERVAL_SECONDS
+    watched: bool = True
+
+
+async def run_sweep(context: BotContext) -> None:
+    """The one job callback of every sweep (the Sweep is the job's data)."""
+    assert context.job is not None
+    sweep = context.job.data
+    assert isinstance(sweep, Sweep)
+    queued = await sweep.work(context)
     if queued and context.bot_data.delivery is not None:
         context.bot_data.delivery.wake()
-    context.bot_data.sweeps["sweep_reminders"] = context.now()  # ran to the end
+    if sweep.watched:
+        context.bot_data.sweeps[sweep.name] = context.now()  # ran to the end
 
 
-async def sweep_dialogs(context: BotContext) -> None:
+async def _reminders(context: BotContext) -> int:
+    """Queue the event reminders and the reminders of members waiting for approval that are
+    due (each once)."""
+    hours = list(context.settings.reminder_hours)
+    queued = await queue_reminders(context.storage, context.regions, hours, context.now())
+    return queued + await remind_due(
+        context.storage, context.settings, context.regions, context.now()
+    )
+
+
+async def _dialogs(context: BotContext) -> bool:
     """Close dialogues idle too long; the outbox tells each person once (a reporter whose
     dialogue was kept in memory only is told directly, so no row stores their chat). Remind
     once those who left a registration half done."""
     direct = await dialogs.expire(context.storage, context.settings, context.now())
     await drafts.remind_idle(context.storage, context.settings, context.regions, context.now())
     if context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
+        context.bot_data.delivery.wake()  # before the direct sends below, which may take a while
     for chat_id, text in direct:  # a few at most: the reporters idle since the last sweep
         try:
             await context.bot.send_message(chat_id, text)
         except TelegramError as exc:
             log.info("could not tell a reporter their input was closed: %s", type(exc).__name__)
-    context.bot_data.sweeps["sweep_dialogs"] = context.now()  # ran to the end
+    return False
 
 
-async def sweep_incidents(context: BotContext) -> None:
+async def _incidents(context: BotContext) -> int:
     """Fire the escalation steps that are due: reminders, escalations, no-progress checks."""
-    fired = await run_due_steps(context.storage, context.settings, context.regions, context.now())
-    if fired and context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
-    context.bot_data.sweeps["sweep_incidents"] = context.now()  # ran to the end
+    return await run_due_steps(context.storage, context.settings, context.regions, context.now())
 
 
-async def sweep_digests(context: BotContext) -> None:
+async def _digests(context: BotContext) -> int:
     """The morning digest of open incidents, once a day for each coordinator, at their 09:00."""
-    queued = await queue_digests(context.storage, context.settings, context.regions, context.now())
-    if queued and context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
-    context.bot_data.sweeps["sweep_digests"] = context.now()  # ran to the end
+    return await queue_digests(context.storage, context.settings, context.regions, context.now())
 
 
-async def sweep_evaluations(context: BotContext) -> None:
+async def _evaluations(context: BotContext) -> int:
     """Ask about events that ended, remind those who have not finished."""
-    queued = await run_evaluations(
-        context.storage, context.settings, context.regions, context.now()
-    )
-    if queued and context.bot_data.delivery is not None:
-        context.bot_data.delivery.wake()
-    context.bot_data.sweeps["sweep_evaluations"] = context.now()  # ran to the end
+    return await run_evaluations(context.storage, context.settings, context.regions, context.now())
 
 
-async def sweep_housekeeping(context: BotContext) -> None:
+async def _housekeeping(context: BotContext) -> bool:
     """Forget which updates were handled once Telegram can no longer send them again; purge what
     RETENTION_DAYS says; empty the -wal file; make the daily backup (once a day from BACKUP_HOUR
     UTC, also after a restart) and prune old ones."""
@@ -108,7 +123,17 @@ async def sweep_housekeeping(context: BotContext) -> None:
     await asyncio.to_thread(
         prune, folder, settings.backup_keep_days, now, database=settings.database_path
     )
+    return False
 
+
+SWEEPS = (
+    Sweep("sweep_dialogs", _dialogs, first=1),
+    Sweep("sweep_reminders", _reminders, first=2),
+    Sweep("sweep_incidents", _incidents, first=1),
+    Sweep("sweep_digests", _digests, first=5, interval=60),
+    Sweep("housekeeping", _housekeeping, first=60, interval=3600, watched=False),
+    Sweep("sweep_evaluations", _evaluations, first=3),
+)
 
 HEALTHY_WITHIN = timedelta(minutes=5)  # a sweep not run for longer than this is stuck
 
