@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -109,27 +110,8 @@ def build_application(
     clock: Callable[[], datetime] | None = None,
     start_delivery: bool = True,
 ) -> BotApp:
-    builder = (
-        ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
-        .base_url(settings.bot_api_base_url)
-        .base_file_url(settings.bot_api_base_file_url)
-        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
-        .rate_limiter(BotRateLimiter(settings.max_messages_per_second))
-        .concurrent_updates(False)
-        .post_init(_post_init)
-        .post_stop(_post_stop)
-        .post_shutdown(_post_shutdown)
-    )
-    if request is not None:
-        builder = builder.request(request)
-    else:  # the outbox sends up to DELIVERY_WORKERS at once, replies go beside them
-        builder = builder.connection_pool_size(settings.delivery_workers + 8).pool_timeout(10)
-    inbox = InboxRequest(request or HTTPXRequest(connection_pool_size=1))
-    app: BotApp = builder.get_updates_request(inbox).build()  # type: ignore[assignment]
-    inbox.bot_data = app.bot_data
-
+    """The bot: settings and storage on its data, every flow, handler and job registered."""
+    app = _application(settings, request)
     data = app.bot_data
     data.settings = settings
     data.regions = load_regions(settings.regions_file)
@@ -151,75 +133,18 @@ def build_application(
     # what a flow says it keeps in memory only is what storage keeps in memory only
     assert {f.name for f in data.flows.values() if f.volatile} == VOLATILE_FLOWS
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
-    app.add_handlers(
-        [
-            # members
-            _command("start", registration.start_registration),
-            _command("help", profile.show_help),
-            _command("cancel", profile.cancel),
-            _command("me", profile.show_profile),
-            _command("settings", registration.open_settings),
-            _command("mydata", profile.send_my_data),
-            _command("events", events.list_events),
-            _command("forget", profile.ask_forget),
-            _command("report", incidents.start_report),
-            _command("status", incidents.show_status),
-            # coordinators
-            _command("new_event", events.new_event),
-            _command("event", events.show_event_admin),
-            _command("broadcast", broadcast.start_broadcast),
-            _command("link_region", groups.link_group),
-            _command("unlink_region", groups.unlink_group),
-            _command("incidents", incidents.list_incidents),
-            _command("incident", incidents.show_incident),
-            _command("export_incidents", incidents.export),
-            _command("evaluation", evaluations.show_evaluation),
-            _command("evaluations", evaluations.compare_evaluations),
-            _command("signup_link", approvals.signup_link),
-            _command("guide", guide.show_guide),
-            # admins
-            _command("invite_coordinator", admin.invite_coordinator),
-            _command("coordinators", admin.list_coordinators),
-            _command("revoke", admin.ask_revoke),
-            _command("members", admin.show_members),
-            _command("stats", admin.show_stats),
-            # buttons
-            CallbackQueryHandler(drafts.resume_registration, pattern=drafts.RESUME_PATTERN),
-            CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
-            CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
-            CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
-            CallbackQueryHandler(event_answers.press_answer, pattern=event_answers.ANSWER_PATTERN),
-            CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
-            CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
-            CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
-            CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
-            CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),
-            CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
-            CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
-            CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
-            CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
-            CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
-            CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
-            CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
-            CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
-            CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
-            CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
-            CallbackQueryHandler(profile.unknown_button),
-            # everything else in a private chat
-            MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
-            MessageHandler(
-                NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
-                profile.route_text(text_flows, [evaluations.typed_without_dialogue]),
-            ),
-            ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
-        ]
-    )
+    app.add_handlers(update_handlers(text_flows))
     # first and last for every update: repeated updates and floods stop before any handler
     app.add_handler(TypeHandler(Update, guard.before_update), group=-1)
     app.add_handler(TypeHandler(Update, guard.after_update), group=1)
     app.add_error_handler(on_error)
 
+    _schedule(app, settings)
+    return app
+
+
+def _schedule(app: BotApp, settings: Settings) -> None:
+    """The clock's jobs: the sweeps (bot/runtime/jobs.py) and the heartbeat."""
     assert app.job_queue is not None
     for sweep in SWEEPS:
         interval = sweep.interval or settings.sweep_interval_seconds
@@ -229,7 +154,99 @@ def build_application(
     app.job_queue.run_repeating(
         heartbeat, interval=settings.heartbeat_minutes * 60, first=60, name="heartbeat"
     )
+
+
+def _application(settings: Settings, request: BaseRequest | None) -> BotApp:
+    """PTB's application: our context types, HTML by default, the limiter, one update at a
+    time, and the inbox (bot/runtime/inbox.py) as the getUpdates request."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_base_file_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
+        .rate_limiter(BotRateLimiter(settings.max_messages_per_second))
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    else:  # the outbox sends up to DELIVERY_WORKERS at once, replies go beside them
+        builder = builder.connection_pool_size(settings.delivery_workers + 8).pool_timeout(10)
+    inbox = InboxRequest(request or HTTPXRequest(connection_pool_size=1))
+    app: BotApp = builder.get_updates_request(inbox).build()  # type: ignore[assignment]
+    inbox.bot_data = app.bot_data
     return app
+
+
+def update_handlers(text_flows: dict[str, profile.TextFlow]) -> list[BaseHandler[Any, Any, Any]]:
+    """Every command, button prefix and message kind, in the order PTB tries them."""
+    # long: one line per handler; the table reads better whole than cut into parts
+    return [
+        # members
+        _command("start", registration.start_registration),
+        _command("help", profile.show_help),
+        _command("cancel", profile.cancel),
+        _command("me", profile.show_profile),
+        _command("settings", registration.open_settings),
+        _command("mydata", profile.send_my_data),
+        _command("events", events.list_events),
+        _command("forget", profile.ask_forget),
+        _command("report", incidents.start_report),
+        _command("status", incidents.show_status),
+        # coordinators
+        _command("new_event", events.new_event),
+        _command("event", events.show_event_admin),
+        _command("broadcast", broadcast.start_broadcast),
+        _command("link_region", groups.link_group),
+        _command("unlink_region", groups.unlink_group),
+        _command("incidents", incidents.list_incidents),
+        _command("incident", incidents.show_incident),
+        _command("export_incidents", incidents.export),
+        _command("evaluation", evaluations.show_evaluation),
+        _command("evaluations", evaluations.compare_evaluations),
+        _command("signup_link", approvals.signup_link),
+        _command("guide", guide.show_guide),
+        # admins
+        _command("invite_coordinator", admin.invite_coordinator),
+        _command("coordinators", admin.list_coordinators),
+        _command("revoke", admin.ask_revoke),
+        _command("members", admin.show_members),
+        _command("stats", admin.show_stats),
+        # buttons
+        CallbackQueryHandler(drafts.resume_registration, pattern=drafts.RESUME_PATTERN),
+        CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
+        CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
+        CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
+        CallbackQueryHandler(event_answers.press_answer, pattern=event_answers.ANSWER_PATTERN),
+        CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
+        CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
+        CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
+        CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
+        CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),
+        CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
+        CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
+        CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
+        CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
+        CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
+        CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
+        CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
+        CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
+        CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
+        CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
+        CallbackQueryHandler(profile.unknown_button),
+        # everything else in a private chat
+        MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
+        MessageHandler(
+            NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+            profile.route_text(text_flows, [evaluations.typed_without_dialogue]),
+        ),
+        ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),
+    ]
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
