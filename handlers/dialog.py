@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,9 +19,10 @@ from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.i18n import t
+from bot.incidents.helpcall import sounds_like_help
 from bot.roles.access import Caller, Denied, identify
 from bot.runtime.context import BotContext
-from handlers.common import answer, caller_of, edit_or_send, lang_of, user_of
+from handlers.common import answer, caller_of, edit_or_send, lang_of, send, user_of
 from storage.dialogs import Dialog
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ Render = Callable[[BotContext, Dialog], tuple[str, InlineKeyboardMarkup | None]]
 OnButton = Callable[[Update, BotContext], Awaitable[None]]
 OnText = Callable[[Update, BotContext, Dialog], Awaitable[None]]
 ShowAgain = Callable[[BotContext, Dialog], Awaitable[Any]]
+# something a person was asked outside a dialogue and may be answering (True: it was that)
+Waiting = Callable[[Update, BotContext, Caller], Awaitable[bool]]
 
 
 def anyone(caller: Caller) -> bool:
@@ -268,3 +271,36 @@ async def begin(
         data=data,
         now=context.now(),
     )
+
+
+def route_text(
+    waiting: Sequence[Waiting] = (),
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+    """A handler for any private message that is not a command: the open dialogue's step;
+    with none open, something the person was asked and may be answering (`waiting`)."""
+
+    async def on_message(update: Update, context: BotContext) -> None:
+        caller = await caller_of(update, context)
+        lang = lang_of(update, context, caller)
+        dialog, expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
+        flow = flow_of(context, dialog.flow) if dialog is not None else None
+        if dialog is not None and flow is not None and flow.on_text is not None:
+            await flow.on_text(update, context, dialog)
+            return
+        message = update.effective_message
+        if message is not None and sounds_like_help(message.text or message.caption):
+            # never taken as an answer to anything: the emergency number and /report first
+            key = "fallback.help_member" if caller.member else "fallback.help_guest"
+            await send(update, context, t(lang, key))
+            return
+        for answers in waiting:
+            if await answers(update, context, caller):
+                return
+        if expired:
+            await send(update, context, t(lang, "dialog.expired"))
+            return
+        # someone not registered may be answering the consent question, which keeps no state
+        key = "fallback.member" if caller.member else "reg.tap_agree"
+        await send(update, context, t(lang, key))
+
+    return on_message

@@ -124,16 +124,13 @@ def build_application(
     data.report_quota = Quota(settings.reports_per_hour)
     data.flood = Quota(settings.flood_per_minute, timedelta(minutes=1))
 
-    text_flows: dict[str, profile.TextFlow] = {}
     for flow in flows():
         assert flow.name not in data.flows, flow.name
         data.flows[flow.name] = flow
-        if flow.on_text is not None:
-            text_flows[flow.name] = flow.on_text
     # what a flow says it keeps in memory only is what storage keeps in memory only
     assert {f.name for f in data.flows.values() if f.volatile} == VOLATILE_FLOWS
     data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
-    app.add_handlers(update_handlers(text_flows))
+    app.add_handlers(update_handlers())
     # first and last for every update: repeated updates and floods stop before any handler
     app.add_handler(TypeHandler(Update, guard.before_update), group=-1)
     app.add_handler(TypeHandler(Update, guard.after_update), group=1)
@@ -182,7 +179,7 @@ def _application(settings: Settings, request: BaseRequest | None) -> BotApp:
     return app
 
 
-def update_handlers(text_flows: dict[str, profile.TextFlow]) -> list[BaseHandler[Any, Any, Any]]:
+def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Every command, button prefix and message kind, in the order PTB tries them."""
     # long: one line per handler; the table reads better whole than cut into parts
     return [
@@ -242,7 +239,7 @@ def update_handlers(text_flows: dict[str, profile.TextFlow]) -> list[BaseHandler
         MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, profile.unknown_command),
         MessageHandler(
             NEW_MESSAGE & PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
-            profile.route_text(text_flows, [evaluations.typed_without_dialogue]),
+            dialog.route_text([evaluations.typed_without_dialogue]),
         ),
         ChatMemberHandler(groups.track_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, groups.group_migrated),

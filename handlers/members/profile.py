@@ -1,21 +1,18 @@
-"""A member's own commands: /me, /mydata, /forget, /help, /cancel; typed text routing."""
+"""A member's own commands: /me, /mydata, /forget, /help, /cancel; unknown commands and buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from telegram import Update
 
 from bot import dialogs
 from bot.i18n import t
-from bot.incidents.helpcall import sounds_like_help
 from bot.members import drafts
 from bot.members.mydata import MESSAGE_LIMIT, as_file
 from bot.members.profile import erase, export, readable
-from bot.roles.access import Caller, Denied
+from bot.roles.access import Denied
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -33,10 +30,6 @@ from handlers.common import (
 from handlers.dialog import button_not_current, strip_keyboard
 from handlers.members.registration import cancel_dialog, member_data, profile_text
 from handlers.menus import refresh_menu
-from storage.dialogs import Dialog
-
-TextFlow = Callable[[Update, BotContext, Dialog], Awaitable[None]]
-Waiting = Callable[[Update, BotContext, Caller], Awaitable[bool]]
 
 
 async def show_profile(update: Update, context: BotContext) -> None:
@@ -177,39 +170,6 @@ async def cancel(update: Update, context: BotContext) -> None:
         await strip_keyboard(context, dialog.chat_id, dialog.message_id)
         dialog = replace(dialog, message_id=None)
     await cancel_dialog(context, dialog)
-
-
-def route_text(
-    flows: dict[str, TextFlow],
-    waiting: Sequence[Waiting] = (),
-) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
-    """A handler for any private message that is not a command: the open dialogue's step;
-    with none open, something the person was asked and may be answering (`waiting`)."""
-
-    async def on_message(update: Update, context: BotContext) -> None:
-        caller = await caller_of(update, context)
-        lang = lang_of(update, context, caller)
-        dialog, expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
-        if dialog is not None and dialog.flow in flows:
-            await flows[dialog.flow](update, context, dialog)
-            return
-        message = update.effective_message
-        if message is not None and sounds_like_help(message.text or message.caption):
-            # never taken as an answer to anything: the emergency number and /report first
-            key = "fallback.help_member" if caller.member else "fallback.help_guest"
-            await send(update, context, t(lang, key))
-            return
-        for answers in waiting:
-            if await answers(update, context, caller):
-                return
-        if expired:
-            await send(update, context, t(lang, "dialog.expired"))
-            return
-        # someone not registered may be answering the consent question, which keeps no state
-        key = "fallback.member" if caller.member else "reg.tap_agree"
-        await send(update, context, t(lang, key))
-
-    return on_message
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
