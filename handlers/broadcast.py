@@ -15,6 +15,7 @@ from bot.i18n import t, tn
 from bot.outbox import progress_text
 from bot.roles.access import Caller, Denied, identify, require_coordinator
 from bot.runtime.context import BotContext
+from handlers.audience import region_rows, toggle_regions, topic_rows, typed_region
 from handlers.common import (
     Button,
     caller_of,
@@ -27,7 +28,6 @@ from handlers.common import (
 )
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
-from handlers.events import region_rows, toggle_regions, topic_rows, typed_region
 from handlers.members.registration import typed_button
 from storage.dialogs import Dialog
 
