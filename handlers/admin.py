@@ -5,13 +5,15 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import Forbidden
 
+from bot.buttons import Codec, Num, Word, parse_any
 from bot.i18n import t, tn
 from bot.members.profile import mark_reachable
-from bot.roles.access import Denied, identify, is_number, require_admin
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import identify, is_number, require_admin
 from bot.roles.invites import coordinators, create_invite, revoke, role_to_revoke
 from bot.runtime.context import BotContext
 from bot.stats import members_overview, network_stats
-from bot.timefmt import MOSCOW, moment
+from bot.timefmt import moment
 from handlers.common import (
     answer,
     caller_of,
@@ -21,10 +23,15 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
+    tell_refusal,
 )
 from handlers.menus import refresh_menu
 from storage.roles import ALL_REGIONS
+
+# /revoke's buttons: rvk:no (keep), rvk:<role id> (confirm?), rvk:<role id>:yes (do it)
+KEEP = Codec("rvk", Word("no"))
+PICK = Codec("rvk", Num())
+CONFIRM = Codec("rvk", Num(), Word("yes"))
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; leave room for HTML entities
 
@@ -71,13 +78,10 @@ async def invite_coordinator(update: Update, context: BotContext) -> None:
             context.args[0],
             context.now(),
         )
-    except Denied as exc:
-        await send(update, context, t(lang, exc.key))
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
-    zone = MOSCOW
-    if caller.member is not None:
-        region = context.regions.get(caller.member.region_code)
-        zone = region.tz if region else MOSCOW
+    zone = context.regions.zone(caller.member.region_code if caller.member else None)
     link = f"https://t.me/{context.bot_data.bot_username}?start={new.payload}"
     await send(
         update,
@@ -100,8 +104,8 @@ async def list_coordinators(update: Update, context: BotContext) -> None:
         return
     try:
         entries = await coordinators(context.storage, caller)
-    except Denied as exc:
-        await send(update, context, t(lang, exc.key))
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
     if not entries:
         await send(update, context, t(lang, "coordinators.none"))
@@ -136,7 +140,7 @@ async def ask_revoke(update: Update, context: BotContext) -> None:
         if context.args:
             arg = context.args[0].removeprefix("#")
             if not is_number(arg):
-                raise Denied("revoke.not_found")
+                raise WrongInput("revoke.not_found")
             entry = await role_to_revoke(context.storage, caller, int(arg))
             await send(
                 update,
@@ -144,8 +148,8 @@ async def ask_revoke(update: Update, context: BotContext) -> None:
                 *_confirmation(context, lang, entry.role.id, entry.name, entry.role.region_code),
             )
             return
-    except Denied as exc:
-        await send(update, context, t(lang, exc.key))
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
     if not entries:
         await send(update, context, t(lang, "coordinators.none"))
@@ -154,12 +158,12 @@ async def ask_revoke(update: Update, context: BotContext) -> None:
         [
             (
                 f"{entry.name} — {_scope_name(context, entry.role.region_code, lang)}",
-                f"rvk:{entry.role.id}",
+                PICK.pack(entry.role.id),
             )
         ]
         for entry in entries[:50]
     ]
-    rows.append([(t(lang, "common.cancel"), "rvk:no")])
+    rows.append([(t(lang, "common.cancel"), KEEP.pack("no"))])
     await send(update, context, t(lang, "revoke.pick"), keyboard(rows))
 
 
@@ -173,45 +177,44 @@ def _confirmation(
         scope=esc(_scope_name(context, region_code, lang)),
     )
     markup = keyboard(
-        [[(t(lang, "revoke.yes"), f"rvk:{role_id}:yes")], [(t(lang, "revoke.no"), "rvk:no")]]
+        [
+            [(t(lang, "revoke.yes"), CONFIRM.pack(role_id, "yes"))],
+            [(t(lang, "revoke.no"), KEEP.pack("no"))],
+        ]
     )
     return text, markup
 
 
 async def press_revoke(update: Update, context: BotContext) -> None:
-    """Buttons rvk:<id> (confirm?), rvk:<id>:yes (do it), rvk:no (keep)."""
+    """The buttons of /revoke (KEEP, PICK, CONFIRM)."""
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
     message = query.message
-    parts = split_data(query)
     if message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     chat_id, message_id = message.chat.id, message.message_id
     try:
         require_admin(caller)
-        if parts == ["rvk", "no"]:
+        codec, values = parse_any(query.data, KEEP, PICK, CONFIRM)
+        if codec is KEEP:
             await answer(query)
             await edit_or_send(context, chat_id, message_id, t(lang, "revoke.kept"))
             return
-        if len(parts) not in (2, 3) or not is_number(parts[1]):
-            raise Denied("dialog.stale")
-        role_id = int(parts[1])
-        if len(parts) == 2:
+        role_id = values[0]
+        if codec is PICK:
             entry = await role_to_revoke(context.storage, caller, role_id)
             text, markup = _confirmation(context, lang, role_id, entry.name, entry.role.region_code)
             await answer(query)
             await edit_or_send(context, chat_id, message_id, text, markup)
             return
-        if parts[2] != "yes":
-            raise Denied("dialog.stale")
         role, member = await revoke(
             context.storage, context.settings, caller, role_id, context.now()
         )
-    except Denied as exc:
-        await answer(query, t(lang, exc.key), alert=True)
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
     await answer(query)
     scope = esc(_scope_name(context, role.region_code, lang))
@@ -243,8 +246,8 @@ async def show_members(update: Update, context: BotContext) -> None:
         return
     try:
         overview = await members_overview(context.storage, context.regions, caller)
-    except Denied as exc:
-        await send(update, context, t(lang, exc.key))
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
     lines = [
         t(lang, "members.title"),
@@ -276,8 +279,8 @@ async def show_stats(update: Update, context: BotContext) -> None:
         return
     try:
         stats = await network_stats(context.storage, context.regions, caller, context.now())
-    except Denied as exc:
-        await send(update, context, t(lang, exc.key))
+    except Refused as exc:
+        await tell_refusal(update, context, exc, lang)
         return
     topics = {tp.code: tp.name(lang) for tp in context.topics}
     top = ", ".join(f"{esc(topics.get(code, code))} ({n})" for code, n in stats.top_topics)

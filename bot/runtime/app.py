@@ -232,7 +232,7 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
         CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
         CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
-        CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
+        CallbackQueryHandler(admin.press_revoke, pattern=admin.PICK.pattern),
         CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
         CallbackQueryHandler(profile.unknown_button),
         # everything else in a private chat
