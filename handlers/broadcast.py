@@ -3,13 +3,14 @@ with a preview and a confirmation; progress and the final report come from the o
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
+from bot.buttons import Codec, Word
 from bot.events import target_choice
 from bot.i18n import t, tn
 from bot.outbox import progress_text
@@ -26,13 +27,32 @@ from handlers.common import (
     private_only,
     send,
 )
+from handlers.dialog import Answers, Flow, answers_of, go, press_flow_button, show, strip_keyboard
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.members.registration import typed_button
 from storage.dialogs import Dialog
 
 BC = "bc"
-CALLBACK_PATTERN = r"^bc:"
+STEPS = ("regions", "topics", "content", "confirm")
+# its own buttons; the region and topic toggles (bc:reg:…, bc:topic:…) are the audience picker's
+DONE = Codec(BC, Word("regions_done", "topics_done", "topics_all", "change", "send"))
+CALLBACK_PATTERN = DONE.pattern
+
+
+@dataclass
+class BroadcastAnswers(Answers):
+    """What /broadcast gathers: whom (regions, topics) and what (the message), with the counts
+    shown in the confirmation."""
+
+    federal: bool = False  # may pick districts and the whole network
+    allowed: list[str] = field(default_factory=list)  # a regional coordinator's regions
+    regions: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)  # none: everyone
+    text: str = ""
+    file_id: str | None = None
+    kind: str | None = None  # None (text), "photo", "document"
+    count: int = 0  # members it will reach
+    unreachable: int = 0  # members of the audience who blocked the bot
 
 
 def _lang(dialog: Dialog) -> str:
@@ -45,6 +65,7 @@ def _nav(lang: str) -> list[Button]:
 
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     data, lang = dialog.data, _lang(dialog)
+    answers = answers_of(dialog, BroadcastAnswers)
     rows: list[list[Button]] = []
     if dialog.step == "regions":
         text = t(lang, "broadcast.ask_regions", chosen=len(data.get("regions") or []))
@@ -58,24 +79,23 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "broadcast.ask_content")
         rows = [_nav(lang)]
     elif dialog.step == "confirm":
-        chosen = list(data.get("regions") or [])
-        names = [r.name(lang) for code in chosen if (r := context.regions.get(code))]
+        names = [r.name(lang) for code in answers.regions if (r := context.regions.get(code))]
         where = (
             ", ".join(names) if len(names) <= 5 else tn(lang, "broadcast.regions_many", len(names))
         )
-        topics = [tp.name(lang) for tp in context.topics if tp.code in (data.get("topics") or [])]
+        topics = [tp.name(lang) for tp in context.topics if tp.code in answers.topics]
         text = t(
             lang,
             "broadcast.whom",
             regions=esc(where),
             topics=esc(", ".join(topics) if topics else t(lang, "broadcast.all_topics")),
         )
-        text += "\n\n" + tn(lang, "broadcast.confirm", int(data.get("count", 0)))
-        if data.get("unreachable"):
-            text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
+        text += "\n\n" + tn(lang, "broadcast.confirm", answers.count)
+        if answers.unreachable:
+            text += "\n" + t(lang, "broadcast.unreachable", n=answers.unreachable)
         rows = [
-            [(t(lang, "broadcast.send"), "bc:send")],
-            [(t(lang, "broadcast.change"), "bc:change")],
+            [(t(lang, "broadcast.send"), DONE.pack("send"))],
+            [(t(lang, "broadcast.change"), DONE.pack("change"))],
             [(t(lang, "common.cancel"), "dlg:cancel")],
         ]
     else:
@@ -84,7 +104,8 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
 
 
 def _single_region(dialog: Dialog) -> bool:
-    return not dialog.data.get("federal") and len(dialog.data.get("allowed") or []) == 1
+    answers = answers_of(dialog, BroadcastAnswers)
+    return not answers.federal and len(answers.allowed) == 1
 
 
 async def start_broadcast(update: Update, context: BotContext) -> None:
@@ -124,6 +145,7 @@ async def on_button(
     context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
 ) -> str | None:
     step, data, lang = dialog.step, dialog.data, _lang(dialog)
+    answers = answers_of(dialog, BroadcastAnswers)
     match parts:
         case ["dlg", "cancel"]:
             await dialogs.end(context.storage, dialog.telegram_id)
@@ -141,13 +163,13 @@ async def on_button(
                 return None
             await go(context, dialog, "regions", regions=picked)
         case ["bc", "regions_done"] if step == "regions":
-            if not data.get("regions"):
+            if not answers.regions:
                 return t(lang, "events.hint.pick_region")
             await go(context, dialog, "topics")
         case ["bc", "topic", code] if step == "topics":
             if code not in {tp.code for tp in context.topics}:
                 return None
-            await go(context, dialog, "topics", topics=sorted(set(data["topics"]) ^ {code}))
+            await go(context, dialog, "topics", topics=sorted(set(answers.topics) ^ {code}))
         case ["bc", "topics_done"] if step == "topics":
             await go(context, dialog, "content")
         case ["bc", "topics_all"] if step == "topics":  # everyone: no choice by topics
@@ -155,23 +177,21 @@ async def on_button(
         case ["bc", "change"] if step == "confirm":
             await go(context, dialog, "content")
         case ["bc", "send"] if step == "confirm":
-            content = Content(
-                text=str(data.get("text") or ""), file_id=data.get("file_id"), kind=data.get("kind")
-            )
+            content = Content(text=answers.text, file_id=answers.file_id, kind=answers.kind)
             broadcast_id, _count = await send_broadcast(
                 context.storage,
                 caller,
                 context.regions,
-                list(data["regions"]),
-                list(data["topics"]),
+                answers.regions,
+                answers.topics,
                 content,
                 context.now(),
             )
             await dialogs.end(context.storage, dialog.telegram_id)
             if broadcast_id is None:
                 text = t(lang, "broadcast.nobody")
-                if data.get("unreachable"):
-                    text += "\n" + t(lang, "broadcast.unreachable", n=int(data["unreachable"]))
+                if answers.unreachable:
+                    text += "\n" + t(lang, "broadcast.unreachable", n=answers.unreachable)
                 await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
                 return ""
             await edit_or_send(
@@ -223,13 +243,10 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         await show(context, dialog, new_message=True, hint=t(lang, problem))
         return
     caller = await identify(context.storage, context.settings, dialog.telegram_id)
+    answers = answers_of(dialog, BroadcastAnswers)
     try:
         people = await recipients(
-            context.storage,
-            caller,
-            context.regions,
-            list(dialog.data["regions"]),
-            list(dialog.data["topics"]),
+            context.storage, caller, context.regions, answers.regions, answers.topics
         )
     except Denied as exc:
         await dialogs.end(context.storage, dialog.telegram_id)
@@ -256,3 +273,15 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         count=len(people.reachable),
         unreachable=len(people.unreachable),
     )
+
+
+FLOW = Flow(
+    BC,
+    render=question,
+    on_text=answer_content,
+    on_button=press_button,
+    prefix=BC,
+    steps=STEPS,
+    may_use=lambda caller: caller.is_coordinator or caller.is_admin,
+    data=BroadcastAnswers,
+)

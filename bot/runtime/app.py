@@ -68,7 +68,7 @@ def flows() -> list[Flow]:
         ),
         Flow(events.EVT, events.question, events.answer_text, events.press_button),
         Flow(events.EVM, events.manage_question, events.manage_text, events.manage_button),
-        Flow(broadcast.BC, broadcast.question, broadcast.answer_content, broadcast.press_button),
+        broadcast.FLOW,
         Flow(
             incidents.REPORT,
             incidents.question,
