@@ -177,38 +177,44 @@ async def on_button(
         case ["bc", "change"] if step == "confirm":
             await go(context, dialog, "content")
         case ["bc", "send"] if step == "confirm":
-            content = Content(text=answers.text, file_id=answers.file_id, kind=answers.kind)
-            broadcast_id, _count = await send_broadcast(
-                context.storage,
-                caller,
-                context.regions,
-                answers.regions,
-                answers.topics,
-                content,
-                context.now(),
-            )
-            await dialogs.end(context.storage, dialog.telegram_id)
-            if broadcast_id is None:
-                text = t(lang, "broadcast.nobody")
-                if answers.unreachable:
-                    text += "\n" + t(lang, "broadcast.unreachable", n=answers.unreachable)
-                await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
-                return ""
-            await edit_or_send(
-                context,
-                dialog.chat_id,
-                dialog.message_id,
-                await progress_text(context.storage, broadcast_id, lang),
-            )
-            assert dialog.message_id is not None
-            await context.storage.outbox.set_status_message(
-                broadcast_id, dialog.chat_id, dialog.message_id
-            )
-            if context.bot_data.delivery is not None:
-                context.bot_data.delivery.wake()
+            await _send(context, caller, dialog, answers)
         case _:
             return None
     return ""
+
+
+async def _send(
+    context: BotContext, caller: Caller, dialog: Dialog, answers: BroadcastAnswers
+) -> None:
+    """'Отправить': the messages go into the outbox; the question becomes the progress report."""
+    lang = answers.lang
+    content = Content(text=answers.text, file_id=answers.file_id, kind=answers.kind)
+    broadcast_id, _count = await send_broadcast(
+        context.storage,
+        caller,
+        context.regions,
+        answers.regions,
+        answers.topics,
+        content,
+        context.now(),
+    )
+    await dialogs.end(context.storage, dialog.telegram_id)
+    if broadcast_id is None:
+        text = t(lang, "broadcast.nobody")
+        if answers.unreachable:
+            text += "\n" + t(lang, "broadcast.unreachable", n=answers.unreachable)
+        await edit_or_send(context, dialog.chat_id, dialog.message_id, text)
+        return
+    await edit_or_send(
+        context,
+        dialog.chat_id,
+        dialog.message_id,
+        await progress_text(context.storage, broadcast_id, lang),
+    )
+    assert dialog.message_id is not None
+    await context.storage.outbox.set_status_message(broadcast_id, dialog.chat_id, dialog.message_id)
+    if context.bot_data.delivery is not None:
+        context.bot_data.delivery.wake()
 
 
 async def answer_content(update: Update, context: BotContext, dialog: Dialog) -> None:
@@ -252,16 +258,7 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         await dialogs.end(context.storage, dialog.telegram_id)
         await send(update, context, t(lang, exc.key))
         return
-    # the preview: exactly what members will receive
-    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
-    await context.bot.send_message(dialog.chat_id, t(lang, "broadcast.preview_title"))
-    preview = content.outgoing()
-    if content.kind == "photo":
-        await context.bot.send_photo(dialog.chat_id, content.file_id or "", caption=preview.text)
-    elif content.kind == "document":
-        await context.bot.send_document(dialog.chat_id, content.file_id or "", caption=preview.text)
-    else:
-        await context.bot.send_message(dialog.chat_id, content.text)
+    await _preview(context, dialog, content)
     moved = replace(dialog, message_id=None)
     await go(
         context,
@@ -273,6 +270,19 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         count=len(people.reachable),
         unreachable=len(people.unreachable),
     )
+
+
+async def _preview(context: BotContext, dialog: Dialog, content: Content) -> None:
+    """Exactly what members will receive, below a title."""
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    await context.bot.send_message(dialog.chat_id, t(_lang(dialog), "broadcast.preview_title"))
+    preview = content.outgoing()
+    if content.kind == "photo":
+        await context.bot.send_photo(dialog.chat_id, content.file_id or "", caption=preview.text)
+    elif content.kind == "document":
+        await context.bot.send_document(dialog.chat_id, content.file_id or "", caption=preview.text)
+    else:
+        await context.bot.send_message(dialog.chat_id, content.text)
 
 
 FLOW = Flow(
