@@ -28,7 +28,7 @@ from handlers.common import (
 )
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import go, press_flow_button, show, strip_keyboard
-from handlers.members.registration import typed_button
+from handlers.words import typed_button
 from storage.dialogs import Dialog
 
 BC = "bc"
