@@ -7,7 +7,9 @@ from typing import Any
 from telegram import Update
 
 from bot import dialogs
+from bot.buttons import parse_any
 from bot.i18n import t
+from bot.refusals import WrongInput
 from bot.roles.access import identify
 from bot.runtime.context import BotContext
 from handlers.common import answer, caller_of, edit_or_send, lang_of, split_data, user_of
@@ -21,7 +23,16 @@ from handlers.members.registration.moves import (
     previous_step,
     region_chosen,
 )
-from handlers.members.registration.steps import ALPHA_PAGE, FLOWS, LANGS, REG, SET, member_data
+from handlers.members.registration.steps import (
+    ALPHA_PAGE,
+    CONSENT,
+    CONSENT_END,
+    DO,
+    FLOWS,
+    REG,
+    SET,
+    member_data,
+)
 from storage.dialogs import Dialog
 
 # ---------------------------------------------------------------- buttons
@@ -34,29 +45,19 @@ async def press_button(update: Update, context: BotContext) -> None:
     user = user_of(update)
     parts = split_data(query)
     now = context.now()
-    if parts == ["reg", "restart"]:
+    if query.data == DO.pack("restart"):
         caller = await caller_of(update, context)
         lang = lang_of(update, context, caller)
         await answer(query)
         await welcome(update, context, lang, None)
         return
-    match parts:
-        case ["reg", "consent", "lang", code, carry] if code in LANGS:
-            await answer(query)
-            await show_consent(context, query, code, carry)
-            return
-        case ["reg", "consent", "more", code, carry] if code in LANGS:
-            await answer(query)
-            await show_consent(context, query, code, carry, full=True)
-            return
-        case ["reg", "consent", "cancel" | "no" as what, code] if code in LANGS:
-            await answer(query)
-            key = "reg.cancelled" if what == "cancel" else "reg.no_consent"
-            await close_consent(context, query, t(code, key))
-            return
-        case ["reg", "consent", "yes", code, carry] if code in LANGS:
-            await agree(update, context, code, carry)
-            return
+    try:
+        _, (_, what, code, *carry) = parse_any(query.data, CONSENT, CONSENT_END)
+    except WrongInput:
+        pass  # a button of a question asked in the dialogue
+    else:
+        await _consent_button(update, context, what, code, carry[0] if carry else None)
+        return
     dialog, expired = await dialogs.current(context.storage, user.id, now)
     if dialog is None or dialog.flow not in FLOWS:
         await button_not_current(update, context, dialog, expired)
@@ -70,6 +71,23 @@ async def press_button(update: Update, context: BotContext) -> None:
         await button_not_current(update, context, dialog)
     else:
         await answer(query, handled or None, alert=bool(handled))
+
+
+async def _consent_button(
+    update: Update, context: BotContext, what: str, lang: str, carry: str | None
+) -> None:
+    """A button of the consent question, which is asked before any dialogue is stored."""
+    query = update.callback_query
+    assert query is not None
+    if what == "yes":
+        await agree(update, context, lang, str(carry))
+        return
+    await answer(query)
+    if what in ("lang", "more"):
+        await show_consent(context, query, lang, str(carry), full=what == "more")
+    else:
+        key = "reg.cancelled" if what == "cancel" else "reg.no_consent"
+        await close_consent(context, query, t(lang, key))
 
 
 async def on_button(context: BotContext, dialog: Dialog, parts: list[str], lang: str) -> str | None:

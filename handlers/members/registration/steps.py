@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
+from bot.buttons import Codec, Num, Token, Word
 from bot.i18n import t
 from bot.runtime.context import BotContext
 from handlers.common import Button, esc, keyboard
@@ -23,6 +25,17 @@ REGION_STEPS = ("district", "region", "region_confirm", "region_pick", "alpha")
 ALPHA_PAGE = 20  # regions per page of the alphabetical list (one a row, see _one_a_row)
 NO_CARRY = "-"  # consent buttons of someone who came without a link
 LANGS = ("ru", "en")
+
+# The buttons' data (bot/buttons.py). The consent buttons carry the language and the link the
+# person came by (a /start payload: letters, digits, '_' and '-', at most 40, see consent.py).
+CONSENT = Codec("reg", Word("consent"), Word("yes", "more", "lang"), Word(*LANGS), Token(40))
+CONSENT_END = Codec("reg", Word("consent"), Word("no", "cancel"), Word(*LANGS))
+DO = Codec("reg", Word("regok", "regother", "topics_done", "confirm", "edit", "restart"))
+PICK = Codec("reg", Word("district", "region", "topic"), Token())
+ALPHA = Codec("reg", Word("alpha"), Num(3))
+EDIT = Codec("reg", Word("edit"), Word("name", "org", "region", "topics"))
+SETTING = Codec("set", Word("name", "org", "region", "topics", "lang", "close"))
+SET_LANG = Codec("set", Word("lang"), Word(*LANGS))
 
 
 # ---------------------------------------------------------------- rendering one question
@@ -76,131 +89,181 @@ def member_data(member: Member) -> dict[str, Any]:
     }
 
 
+Rows = list[list[Button]]
+
+
+def _consent(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    # Nothing is stored before the person agrees: the buttons carry the language and the
+    # link the person came by (region, invite, event), and work without a dialogue row.
+    other = "en" if lang == "ru" else "ru"
+    # A short notice (what, why, who sees it, how to erase); "Подробнее" shows it whole.
+    carry = str(dialog.data.get("carry") or NO_CARRY)
+    full = bool(dialog.data.get("full"))
+    rows = [
+        [(t(lang, "reg.agree"), CONSENT.pack("consent", "yes", lang, carry))],
+        [(t(lang, "reg.disagree"), CONSENT_END.pack("consent", "no", lang))],
+    ]
+    if not full:
+        rows.append([(t(lang, "reg.consent_more"), CONSENT.pack("consent", "more", lang, carry))])
+    rows += [
+        [(t(other, "lang.switch_to"), CONSENT.pack("consent", "lang", other, carry))],
+        [(t(lang, "common.cancel"), CONSENT_END.pack("consent", "cancel", lang))],
+    ]
+    return t(lang, "reg.consent_full" if full else "reg.consent"), rows
+
+
+def _name(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    back = dialog.flow == SET or bool(dialog.data.get("editing"))
+    return t(lang, "reg.ask_name"), [_nav(dialog, lang, back=back)]
+
+
+def _org(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    return t(lang, "reg.ask_org"), [_nav(dialog, lang)]
+
+
+def _region_confirm(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    region = context.regions.get(str(dialog.data.get("preset")))
+    text = t(lang, "reg.ask_region_preset", region=esc(region.name(lang) if region else "?"))
+    rows = [
+        [(t(lang, "reg.region_yes"), DO.pack("regok"))],
+        [(t(lang, "reg.region_other"), DO.pack("regother"))],
+        _nav(dialog, lang),
+    ]
+    return text, rows
+
+
+def _district(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    rows = [[(d.name(lang), PICK.pack("district", d.code))] for d in context.regions.districts]
+    rows.append([(t(lang, "reg.all_regions"), ALPHA.pack("alpha", 0))])
+    rows.append(_nav(dialog, lang))
+    return t(lang, "reg.ask_district"), rows
+
+
+def _alpha(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    everyone = context.regions.alphabetical(lang)
+    pages = max(1, -(-len(everyone) // ALPHA_PAGE))
+    page = min(max(int(dialog.data.get("page") or 0), 0), pages - 1)
+    text = t(lang, "reg.ask_region_alpha", page=page + 1, pages=pages)
+    shown = [
+        (r.name(lang), PICK.pack("region", r.code))
+        for r in everyone[page * ALPHA_PAGE : (page + 1) * ALPHA_PAGE]
+    ]
+    rows = _one_a_row(shown)
+    turn: list[Button] = []
+    if page > 0:
+        turn.append((t(lang, "reg.alpha_prev"), ALPHA.pack("alpha", page - 1)))
+    if page < pages - 1:
+        turn.append((t(lang, "reg.alpha_next"), ALPHA.pack("alpha", page + 1)))
+    if turn:
+        rows.append(turn)
+    rows.append(_nav(dialog, lang))
+    return text, rows
+
+
+def _region(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    code = str(dialog.data.get("district"))
+    district = context.regions.district(code)
+    text = t(lang, "reg.ask_region", district=esc(district.name(lang) if district else ""))
+    buttons = [
+        (r.name(lang), PICK.pack("region", r.code)) for r in context.regions.in_district(code)
+    ]
+    rows = _one_a_row(buttons)
+    rows.append(_nav(dialog, lang))
+    return text, rows
+
+
+def _region_pick(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    candidates = dialog.data.get("candidates", [])
+    found = [context.regions.get(str(code)) for code in candidates]
+    typed = esc(dialog.data.get("typed", ""))
+    if len(found) == 1 and found[0] is not None:
+        text = t(lang, "reg.region_found", typed=typed, region=esc(found[0].name(lang)))
+    else:
+        text = t(lang, "reg.region_candidates", typed=typed)
+    rows = [[(r.name(lang), PICK.pack("region", r.code))] for r in found if r]
+    rows.append([(t(lang, "reg.region_from_list"), DO.pack("regother"))])
+    rows.append(_nav(dialog, lang))
+    return text, rows
+
+
+def _topics(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    chosen = dialog.data.get("topics", [])
+    rows = [
+        [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), PICK.pack("topic", tp.code))]
+        for tp in context.topics
+    ]
+    rows.append([(t(lang, "reg.topics_done"), DO.pack("topics_done"))])
+    rows.append(_nav(dialog, lang))
+    return t(lang, "reg.ask_topics"), rows
+
+
+def _summary(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    text = t(lang, "reg.summary", card=profile_text(context, lang, dialog.data))
+    rows = [
+        [(t(lang, "reg.confirm"), DO.pack("confirm"))],
+        [(t(lang, "reg.edit"), DO.pack("edit"))],
+        [_cancel(lang)],
+    ]
+    return text, rows
+
+
+def _edit(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    rows: Rows = [
+        [(t(lang, f"field.{name}"), EDIT.pack("edit", name))]
+        for name in ("name", "org", "region", "topics")
+    ]
+    rows.append([_back(lang), _cancel(lang)])
+    return t(lang, "reg.edit_which"), rows
+
+
+def _settings(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    note = dialog.data.get("note")
+    text = t(lang, "settings.menu", card=profile_text(context, lang, dialog.data))
+    if note:
+        text = f"{t(lang, str(note))}\n\n{text}"
+
+    def field(name: str) -> Button:
+        return (t(lang, f"field.{name}"), SETTING.pack(name))
+
+    rows = [
+        [field("name"), field("org")],
+        [field("region"), field("topics")],
+        [(t(lang, "field.language"), SETTING.pack("lang"))],
+        [(t(lang, "settings.close"), SETTING.pack("close"))],
+    ]
+    return text, rows
+
+
+def _lang(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows]:
+    rows = [
+        [(t("ru", "lang.ru"), SET_LANG.pack("lang", "ru"))],
+        [(t("en", "lang.en"), SET_LANG.pack("lang", "en"))],
+        [_back(lang), _cancel(lang)],
+    ]
+    return t(lang, "settings.ask_lang"), rows
+
+
+STEPS: dict[str, Callable[[BotContext, Dialog, str], tuple[str, Rows]]] = {
+    "consent": _consent,
+    "name": _name,
+    "org": _org,
+    "region_confirm": _region_confirm,
+    "district": _district,
+    "alpha": _alpha,
+    "region": _region,
+    "region_pick": _region_pick,
+    "topics": _topics,
+    "summary": _summary,
+    "edit": _edit,
+    "settings": _settings,
+    "lang": _lang,
+}
+
+
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of the dialogue's current step."""
-    data, step = dialog.data, dialog.step
-    lang = str(data.get("lang", "ru"))
-    rows: list[list[Button]] = []
-    if step == "consent":
-        # Nothing is stored before the person agrees: the buttons carry the language and the
-        # link the person came by (region, invite, event), and work without a dialogue row.
-        other = "en" if lang == "ru" else "ru"
-        # A short notice (what, why, who sees it, how to erase); "Подробнее" shows it whole.
-        carry = str(data.get("carry") or NO_CARRY)
-        full = bool(data.get("full"))
-        text = t(lang, "reg.consent_full" if full else "reg.consent")
-        rows = [
-            [(t(lang, "reg.agree"), f"reg:consent:yes:{lang}:{carry}")],
-            [(t(lang, "reg.disagree"), f"reg:consent:no:{lang}")],
-        ]
-        if not full:
-            rows.append([(t(lang, "reg.consent_more"), f"reg:consent:more:{lang}:{carry}")])
-        rows += [
-            [(t(other, "lang.switch_to"), f"reg:consent:lang:{other}:{carry}")],
-            [(t(lang, "common.cancel"), f"reg:consent:cancel:{lang}")],
-        ]
-    elif step == "name":
-        text = t(lang, "reg.ask_name")
-        rows = [_nav(dialog, lang, back=dialog.flow == SET or bool(data.get("editing")))]
-    elif step == "org":
-        text = t(lang, "reg.ask_org")
-        rows = [_nav(dialog, lang)]
-    elif step == "region_confirm":
-        region = context.regions.get(str(data.get("preset")))
-        text = t(lang, "reg.ask_region_preset", region=esc(region.name(lang) if region else "?"))
-        rows = [
-            [(t(lang, "reg.region_yes"), "reg:regok")],
-            [(t(lang, "reg.region_other"), "reg:regother")],
-            _nav(dialog, lang),
-        ]
-    elif step == "district":
-        text = t(lang, "reg.ask_district")
-        rows = [[(d.name(lang), f"reg:district:{d.code}")] for d in context.regions.districts]
-        rows.append([(t(lang, "reg.all_regions"), "reg:alpha:0")])
-        rows.append(_nav(dialog, lang))
-    elif step == "alpha":
-        everyone = context.regions.alphabetical(lang)
-        pages = max(1, -(-len(everyone) // ALPHA_PAGE))
-        page = min(max(int(data.get("page") or 0), 0), pages - 1)
-        text = t(lang, "reg.ask_region_alpha", page=page + 1, pages=pages)
-        shown = [
-            (r.name(lang), f"reg:region:{r.code}")
-            for r in everyone[page * ALPHA_PAGE : (page + 1) * ALPHA_PAGE]
-        ]
-        rows = _one_a_row(shown)
-        turn: list[Button] = []
-        if page > 0:
-            turn.append((t(lang, "reg.alpha_prev"), f"reg:alpha:{page - 1}"))
-        if page < pages - 1:
-            turn.append((t(lang, "reg.alpha_next"), f"reg:alpha:{page + 1}"))
-        if turn:
-            rows.append(turn)
-        rows.append(_nav(dialog, lang))
-    elif step == "region":
-        district = context.regions.district(str(data.get("district")))
-        text = t(lang, "reg.ask_region", district=esc(district.name(lang) if district else ""))
-        buttons = [
-            (r.name(lang), f"reg:region:{r.code}")
-            for r in context.regions.in_district(str(data.get("district")))
-        ]
-        rows = _one_a_row(buttons)
-        rows.append(_nav(dialog, lang))
-    elif step == "region_pick":
-        found = [context.regions.get(str(code)) for code in data.get("candidates", [])]
-        typed = esc(data.get("typed", ""))
-        if len(found) == 1 and found[0] is not None:
-            text = t(lang, "reg.region_found", typed=typed, region=esc(found[0].name(lang)))
-        else:
-            text = t(lang, "reg.region_candidates", typed=typed)
-        for code in data.get("candidates", []):
-            region = context.regions.get(str(code))
-            if region:
-                rows.append([(region.name(lang), f"reg:region:{region.code}")])
-        rows.append([(t(lang, "reg.region_from_list"), "reg:regother")])
-        rows.append(_nav(dialog, lang))
-    elif step == "topics":
-        chosen = data.get("topics", [])
-        text = t(lang, "reg.ask_topics")
-        rows = [
-            [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"reg:topic:{tp.code}")]
-            for tp in context.topics
-        ]
-        rows.append([(t(lang, "reg.topics_done"), "reg:topics_done")])
-        rows.append(_nav(dialog, lang))
-    elif step == "summary":
-        text = t(lang, "reg.summary", card=profile_text(context, lang, data))
-        rows = [
-            [(t(lang, "reg.confirm"), "reg:confirm")],
-            [(t(lang, "reg.edit"), "reg:edit")],
-            [_cancel(lang)],
-        ]
-    elif step == "edit":
-        text = t(lang, "reg.edit_which")
-        rows = [
-            [(t(lang, "field.name"), "reg:edit:name")],
-            [(t(lang, "field.org"), "reg:edit:org")],
-            [(t(lang, "field.region"), "reg:edit:region")],
-            [(t(lang, "field.topics"), "reg:edit:topics")],
-            [_back(lang), _cancel(lang)],
-        ]
-    elif step == "settings":
-        note = data.get("note")
-        text = t(lang, "settings.menu", card=profile_text(context, lang, data))
-        if note:
-            text = f"{t(lang, str(note))}\n\n{text}"
-        rows = [
-            [(t(lang, "field.name"), "set:name"), (t(lang, "field.org"), "set:org")],
-            [(t(lang, "field.region"), "set:region"), (t(lang, "field.topics"), "set:topics")],
-            [(t(lang, "field.language"), "set:lang")],
-            [(t(lang, "settings.close"), "set:close")],
-        ]
-    elif step == "lang":
-        text = t(lang, "settings.ask_lang")
-        rows = [
-            [(t("ru", "lang.ru"), "set:lang:ru")],
-            [(t("en", "lang.en"), "set:lang:en")],
-            [_back(lang), _cancel(lang)],
-        ]
-    else:
-        raise ValueError(f"unknown step {step}")
+    render = STEPS.get(dialog.step)
+    if render is None:
+        raise ValueError(f"unknown step {dialog.step}")
+    text, rows = render(context, dialog, str(dialog.data.get("lang", "ru")))
     return text, keyboard(rows)
