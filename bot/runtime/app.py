@@ -54,18 +54,8 @@ def _command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
 def flows() -> list[Flow]:
     """Every dialogue of the bot, one record each (handlers/dialog.py)."""
     return [
-        Flow(
-            registration.REG,
-            registration.question,
-            drafts.answer_text,  # after a pause: where they stopped
-            registration.press_button,
-        ),
-        Flow(
-            registration.SET,
-            registration.question,
-            registration.answer_text,
-            registration.press_button,
-        ),
+        registration.REG_FLOW,
+        registration.SET_FLOW,
         Flow(events.EVT, events.question, events.answer_text, events.press_button),
         Flow(events.EVM, events.manage_question, events.manage_text, events.manage_button),
         Flow(broadcast.BC, broadcast.question, broadcast.answer_content, broadcast.press_button),

@@ -12,6 +12,7 @@ row in SQLite (bot/dialogs.py).
 
 from handlers.members.registration.buttons import press_button
 from handlers.members.registration.entry import open_settings, start_registration
+from handlers.members.registration.flows import REG_FLOW, SET_FLOW
 from handlers.members.registration.moves import CANCELLED, cancel_dialog
 from handlers.members.registration.steps import (
     CALLBACK_PATTERN,
@@ -31,7 +32,9 @@ __all__ = [
     "FINISH_WORDS",
     "NAMED_WORDS",
     "REG",
+    "REG_FLOW",
     "SET",
+    "SET_FLOW",
     "SKIP_WORDS",
     "answer_text",
     "cancel_dialog",

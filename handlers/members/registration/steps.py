@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -11,6 +12,7 @@ from bot.buttons import Codec, Num, Token, Word
 from bot.i18n import t
 from bot.runtime.context import BotContext
 from handlers.common import Button, esc, keyboard
+from handlers.dialog import Answers
 from storage.dialogs import Dialog
 from storage.members import Member
 
@@ -18,6 +20,31 @@ REG = "reg"
 SET = "set"
 FLOWS = (REG, SET)
 CALLBACK_PATTERN = r"^(reg|set):"
+
+
+@dataclass
+class ProfileAnswers(Answers):
+    """What registration and settings gather (dialog.data): the profile's fields as the member
+    card has them, and where the person is in the questions."""
+
+    name: str | None = None
+    org: str | None = None
+    region: str | None = None
+    topics: list[str] = field(default_factory=list)
+    preset: str | None = None  # a region offered by the link the person came by
+    district: str | None = None  # the district whose regions are listed
+    page: int = 0  # of the alphabetical list of regions
+    candidates: list[str] = field(default_factory=list)  # regions found for a typed name
+    typed: str = ""  # that typed name
+    editing: bool = False  # a field changed from the summary: back to it once answered
+    consent_at: str | None = None  # ISO time of the consent
+    invite: str | None = None  # a coordinator invite's hash, redeemed at the end
+    signup: str | None = None  # a coordinator's sign-up link's hash: approved at the end
+    after: list[str] | None = None  # an event or check-in link, opened at the end
+    note: str | None = None  # settings: a catalog key said above the menu ("saved")
+    carry: str | None = None  # the consent question: the link its buttons carry
+    full: bool = False  # the consent question: the whole notice
+
 
 # Steps whose answer is typed; the others take buttons (region steps also accept a typed name).
 TEXT_STEPS = ("name", "org")
@@ -222,12 +249,12 @@ def _settings(context: BotContext, dialog: Dialog, lang: str) -> tuple[str, Rows
     if note:
         text = f"{t(lang, str(note))}\n\n{text}"
 
-    def field(name: str) -> Button:
+    def button(name: str) -> Button:
         return (t(lang, f"field.{name}"), SETTING.pack(name))
 
     rows = [
-        [field("name"), field("org")],
-        [field("region"), field("topics")],
+        [button("name"), button("org")],
+        [button("region"), button("topics")],
         [(t(lang, "field.language"), SETTING.pack("lang"))],
         [(t(lang, "settings.close"), SETTING.pack("close"))],
     ]
