@@ -1,6 +1,6 @@
 """Evaluations: a participant answers the questionnaire (buttons, typed text, voice), and
 coordinators read the results (/evaluation, /evaluations). Rules live in bot/evaluations/
-and bot/evaluations/reports.py."""
+and its modules."""
 
 from __future__ import annotations
 
@@ -11,34 +11,23 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.evaluations import (
-    CODE_OF,
-    ROUND_CODES,
-    SMALL_CELL,
+from bot.evaluations.answers import (
     Given,
     Progress,
     closed_lately,
-    idle_note,
     record,
-    render,
     request_message,
     resume,
     start_again,
     typed_goes_to,
     waiting_for,
 )
-from bot.evaluations.reports import (
-    EventReport,
-    compare,
-    comparison_chart,
-    comparison_text,
-    evaluated_events,
-    event_chart,
-    event_report,
-    export,
-    report_lines,
-    voices_of,
-)
+from bot.evaluations.ask import idle_note
+from bot.evaluations.charts import event_chart
+from bot.evaluations.exports import export
+from bot.evaluations.periods import compare, comparison_chart, comparison_text, evaluated_events
+from bot.evaluations.questions import CODE_OF, ROUND_CODES, SMALL_CELL, render
+from bot.evaluations.reports import EventReport, event_report, report_lines, voices_of
 from bot.evaluations.views import comparison_chart_caption, event_chart_caption, event_label
 from bot.i18n import t
 from bot.incidents.export import parse_period
