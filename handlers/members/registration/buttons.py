@@ -92,6 +92,7 @@ async def _consent_button(
 
 async def on_button(context: BotContext, dialog: Dialog, parts: list[str], lang: str) -> str | None:
     """Act on a button; returns '' when done, a text to show as an alert, or None if stale."""
+    # long: one match arm per button of the two dialogues, each guarded by its step
     step, data = dialog.step, dialog.data
     match parts:
         case ["dlg", "cancel"]:

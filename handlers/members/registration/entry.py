@@ -12,12 +12,21 @@ from bot.members.approvals import signup_link_works
 from bot.members.registration import StartPayload, parse_payload
 from bot.roles.invites import InviteOutcome, invite_problem, token_hash
 from bot.runtime.context import BotContext
-from handlers.common import caller_of, esc, keyboard, lang_of, private_only, registered, send
+from handlers.common import (
+    caller_of,
+    esc,
+    keyboard,
+    lang_of,
+    private_only,
+    registered,
+    send,
+    user_of,
+)
 from handlers.dialog import begin as begin_dialog
 from handlers.dialog import show
 from handlers.members.registration.consent import welcome
 from handlers.members.registration.moves import use_invite
-from handlers.members.registration.steps import REG, REGION_STEPS, SET, member_data
+from handlers.members.registration.steps import DO, REG, REGION_STEPS, SET, member_data
 from storage.dialogs import Dialog
 
 # ---------------------------------------------------------------- entering the dialogues
@@ -39,40 +48,14 @@ async def start_registration(update: Update, context: BotContext) -> None:
     if payload and payload.kind == "invite" and caller.member is not None:
         await use_invite(update, context, caller.member, token_hash(payload.value), lang)
         return
-    if payload and payload.kind == "invite":
-        # Before the form: a used, expired or forged invite is said at once, and the person may
-        # register as an ordinary member instead (the consent below carries no invite).
-        problem = await invite_problem(
-            context.storage, context.settings, token_hash(payload.value), context.now()
-        )
-        if problem is not None:
-            await _invite_not_usable(update, context, caller.telegram_id, problem, lang)
-            return
-        dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
-        if dialog is not None and dialog.flow == REG and dialog.step != "consent":
-            # a registration already under way takes the invite along (its consent is given):
-            # the role comes when it is done, and the person goes on where they stopped
-            dialog = await dialogs.advance(
-                context.storage,
-                context.settings,
-                dialog,
-                now=context.now(),
-                invite=token_hash(payload.value),
-            )
-            hint = t(str(dialog.data.get("lang", lang)), "invite.joins_draft")
-            await show(context, dialog, new_message=True, hint=hint)
-            return
-    if payload is None or payload.kind in ("region", "event", "checkin", "signup"):
-        dialog, _expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
-        if dialog is not None and dialog.flow == REG:
-            notes: list[str] = []
-            if payload is not None and dialog.step != "consent":
-                dialog, notes = await _link_joins_draft(context, dialog, payload)
-            notes.append(t(str(dialog.data.get("lang", lang)), "reg.continue"))
-            await show(context, dialog, new_message=True, hint="\n".join(notes))
-            return
+    if payload and payload.kind == "invite" and await _invite_first(update, context, payload, lang):
+        return
+    if (payload is None or payload.kind in ("region", "event", "checkin", "signup")) and (
+        await _draft_goes_on(context, caller.telegram_id, payload, lang)
+    ):
+        return
     if caller.member is not None and (payload is None or payload.kind in ("region", "signup")):
-        markup = keyboard([[(t(lang, "start.register_again"), "reg:restart")]])
+        markup = keyboard([[(t(lang, "start.register_again"), DO.pack("restart"))]])
         await send(
             update, context, t(lang, "start.welcome_back", name=esc(caller.member.name)), markup
         )
@@ -87,6 +70,52 @@ async def start_registration(update: Update, context: BotContext) -> None:
         # (the link still offers its region, if it has one)
         await send(update, context, t(lang, "signup.link_dead"))
     await welcome(update, context, lang, context.args[0] if payload and context.args else None)
+
+
+async def _invite_first(
+    update: Update, context: BotContext, payload: StartPayload, lang: str
+) -> bool:
+    """An invite opened by someone not yet a member; True when that was all to do."""
+    user_id = user_of(update).id
+    # Before the form: a used, expired or forged invite is said at once, and the person may
+    # register as an ordinary member instead (the consent below carries no invite).
+    problem = await invite_problem(
+        context.storage, context.settings, token_hash(payload.value), context.now()
+    )
+    if problem is not None:
+        await _invite_not_usable(update, context, user_id, problem, lang)
+        return True
+    dialog, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if dialog is not None and dialog.flow == REG and dialog.step != "consent":
+        # a registration already under way takes the invite along (its consent is given):
+        # the role comes when it is done, and the person goes on where they stopped
+        dialog = await dialogs.advance(
+            context.storage,
+            context.settings,
+            dialog,
+            now=context.now(),
+            invite=token_hash(payload.value),
+        )
+        hint = t(str(dialog.data.get("lang", lang)), "invite.joins_draft")
+        await show(context, dialog, new_message=True, hint=hint)
+        return True
+    return False
+
+
+async def _draft_goes_on(
+    context: BotContext, user_id: int, payload: StartPayload | None, lang: str
+) -> bool:
+    """A registration under way goes on where it stopped (a link joins it); True if there was
+    one."""
+    dialog, _expired = await dialogs.current(context.storage, user_id, context.now())
+    if dialog is not None and dialog.flow == REG:
+        notes: list[str] = []
+        if payload is not None and dialog.step != "consent":
+            dialog, notes = await _link_joins_draft(context, dialog, payload)
+        notes.append(t(str(dialog.data.get("lang", lang)), "reg.continue"))
+        await show(context, dialog, new_message=True, hint="\n".join(notes))
+        return True
+    return False
 
 
 async def _link_joins_draft(
