@@ -25,8 +25,9 @@ from bot.roles.invites import token_hash
 from bot.settings import Settings
 from storage import revocation
 from storage.approvals import APPROVED, DECLINED, WAITING, ApprovalRequest
-from storage.db import Storage
+from storage.db import Storage, Tx
 from storage.members import Member
+from storage.outbox import OutboxRow
 from storage.roles import ALL_REGIONS
 
 SIGNUP_PREFIX = "s_"
@@ -254,24 +255,37 @@ async def decide(
         )
         deciders = await revocation.holders(tx, member.region_code) | admins
         for row in cards:
-            if row.chat_id == except_chat or row.chat_id not in deciders:
-                continue
-            lang = str((row.payload.get("meta") or {}).get("lang") or member.language)
-            await send_to_many(
-                storage,
-                [(row.chat_id, row.member_id)],
-                Outgoing(
-                    text=decided_text(member, regions, lang, approval, by),
-                    edit_message_id=row.message_id,
-                ),
-                priority=PRIORITY,
-                now=now,
-                key=f"apv{member.id}:d{row.id}",
-                tx=tx,
-            )
+            if row.chat_id != except_chat and row.chat_id in deciders:
+                await _card_decided(storage, tx, regions, member, row, approval, by, now)
     decided = await storage.members.by_id(member.id)
     assert decided is not None
     return Decision(decided, True)
+
+
+async def _card_decided(
+    storage: Storage,
+    tx: Tx,
+    regions: Regions,
+    member: Member,
+    row: OutboxRow,
+    approval: str,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """One card of the request, edited to say who decided (in its reader's language)."""
+    lang = str((row.payload.get("meta") or {}).get("lang") or member.language)
+    await send_to_many(
+        storage,
+        [(row.chat_id, row.member_id)],
+        Outgoing(
+            text=decided_text(member, regions, lang, approval, by),
+            edit_message_id=row.message_id,
+        ),
+        priority=PRIORITY,
+        now=now,
+        key=f"apv{member.id}:d{row.id}",
+        tx=tx,
+    )
 
 
 def decider(caller: Caller) -> str | None:
