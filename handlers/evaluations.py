@@ -31,7 +31,8 @@ from bot.evaluations.reports import EventReport, event_report, report_lines, voi
 from bot.evaluations.views import comparison_chart_caption, event_chart_caption, event_label
 from bot.i18n import t
 from bot.incidents.export import parse_period
-from bot.roles.access import Caller, Denied, identify, is_number, require_coordinator
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import Caller, identify, is_number, require_coordinator
 from bot.runtime.context import BotContext
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
@@ -70,7 +71,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
     now = context.now()
     try:
         if len(parts) < 4 or not is_number(parts[1]) or parts[2] not in ROUND_CODES:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         event_id, round_ = int(parts[1]), ROUND_CODES[parts[2]]
         match parts[3:]:
             case ["go"]:
@@ -83,8 +84,8 @@ async def press_answer(update: Update, context: BotContext) -> None:
                     context.storage, caller, event_id, round_, int(index), given, now
                 )
             case _:
-                raise Denied("dialog.stale")
-    except Denied as exc:
+                raise WrongInput("dialog.stale")
+    except Refused as exc:
         if exc.key == "dialog.stale":
             # a button of an earlier question (or an old copy) while a dialogue is open: that
             # open question comes back, as in every other dialogue (not a pointer to /help)
@@ -171,7 +172,7 @@ async def show_again(context: BotContext, dialog: Dialog) -> None:
     event_id, round_ = int(dialog.data["event"]), str(dialog.data["round"])
     try:
         current = await resume(context.storage, caller, event_id, round_, context.now())
-    except Denied:
+    except Refused:
         await dialogs.end(context.storage, dialog.telegram_id)
         return
     await show(context, caller, current, lang, dialog.message_id, new_message=True)
@@ -232,7 +233,7 @@ async def answer_typed(update: Update, context: BotContext, dialog: Dialog) -> N
     now = context.now()
     try:
         current = await resume(context.storage, caller, event_id, round_, now)
-    except Denied as exc:  # closed meanwhile: its question's buttons go too
+    except Refused as exc:  # closed meanwhile: its question's buttons go too
         await dialogs.end(context.storage, user.id)
         await strip_keyboard(context, user.id, dialog.message_id)
         await send(update, context, t(lang, exc.key, **exc.params))
@@ -247,9 +248,9 @@ async def answer_typed(update: Update, context: BotContext, dialog: Dialog) -> N
         elif message.text is not None:
             given = Given(text=message.text)
         else:
-            raise Denied("evaluation.hint.text")
+            raise WrongInput("evaluation.hint.text")
         progress = await record(context.storage, caller, event_id, round_, current.next, given, now)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key, **exc.params))
         if exc.key.startswith("evaluation.hint"):  # the same question again, below the hint
             await show(context, caller, current, lang, dialog.message_id, new_message=True)
@@ -282,7 +283,7 @@ async def show_evaluation(update: Update, context: BotContext) -> None:
             await _recent(update, context, caller, lang)
             return
         report = await event_report(context.storage, caller, int(arg), lang)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key, **exc.params))
         return
     await _send_report(context, caller, report, lang)
@@ -346,16 +347,16 @@ async def press_report(update: Update, context: BotContext) -> None:
     parts = split_data(query)
     try:
         if len(parts) != 3 or not is_number(parts[1]):
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         event_id, action = int(parts[1]), parts[2]
         if action in ("main", "followup"):
             round_, what = action, "show"
         elif len(action) == 2 and action[0] in ROUND_CODES and action[1] in "vxc":
             round_, what = ROUND_CODES[action[0]], action[1]
         else:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         report = await event_report(context.storage, caller, event_id, lang, round_)
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key, **exc.params), alert=True)
         return
     await answer(query)
@@ -397,7 +398,7 @@ async def compare_evaluations(update: Update, context: BotContext) -> None:
             list(context.args or []), context.now().astimezone(zone).date(), RECENT_DAYS
         )
         comparison = await compare(context.storage, caller, context.regions, start, end, zone, lang)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key, **exc.params))
         return
     if not comparison.events:
@@ -432,16 +433,16 @@ async def press_compare(update: Update, context: BotContext) -> None:
     zone = _zone(context, caller)
     try:
         if len(parts) != 4 or parts[3] not in ("x", "c"):
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         try:
             start = datetime.strptime(parts[1], "%Y%m%d").date()
             end = datetime.strptime(parts[2], "%Y%m%d").date()
         except ValueError:
-            raise Denied("dialog.stale") from None
+            raise WrongInput("dialog.stale") from None
         if end < start or (end - start).days > 366:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         comparison = await compare(context.storage, caller, context.regions, start, end, zone, lang)
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key, **exc.params), alert=True)
         return
     await answer(query)

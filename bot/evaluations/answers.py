@@ -18,7 +18,8 @@ from bot.evaluations.questions import (
 )
 from bot.evaluations.views import esc
 from bot.i18n import t
-from bot.roles.access import Caller, Denied, is_number, require_member
+from bot.refusals import NotAllowed, WrongInput
+from bot.roles.access import Caller, is_number, require_member
 from storage.db import Storage
 from storage.evaluations import Answer, Asked, EvaluationConfig
 from storage.events import Event
@@ -53,13 +54,13 @@ async def _open_for(
     event = await storage.events.get(event_id)
     config = await storage.evaluations.config(event_id)
     if event is None or config is None:
-        raise Denied("evaluation.not_found")
+        raise WrongInput("evaluation.not_found")
     asked = await storage.evaluations.asked(event_id, member.id, round_)
     if asked is None:
-        raise Denied("evaluation.not_participant")
+        raise NotAllowed("evaluation.not_participant")
     closes = config.closes(round_)
     if closes is not None and closes <= now:
-        raise Denied("evaluation.closed", title=esc(event.title))
+        raise WrongInput("evaluation.closed", title=esc(event.title))
     return event, config, asked
 
 
@@ -128,11 +129,11 @@ async def start_again(
     """'Изменить ответы': a named participant answers again until the round closes."""
     event, config, asked = await _open_for(storage, caller, event_id, round_, now)
     if config.anonymous:
-        raise Denied("evaluation.anonymous_final")
+        raise WrongInput("evaluation.anonymous_final")
     questions = questions_of(config, round_)
     if asked.draft is None:
         if not await storage.evaluations.save_draft(asked, {"next": 0, "answers": {}}):
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         return Progress(event, config, round_, questions, 0)
     return Progress(event, config, round_, questions, int(asked.draft.get("next", 0)))
 
@@ -151,11 +152,11 @@ async def record(
     event, config, asked = await _open_for(storage, caller, event_id, round_, now)
     questions = questions_of(config, round_)
     if asked.answered and asked.draft is None:
-        raise Denied("evaluation.already_done")
+        raise WrongInput("evaluation.already_done")
     draft = asked.draft or {"next": 0, "answers": {}}
     expected = int(draft.get("next", 0))
     if index != expected or not 0 <= index < len(questions):
-        raise Denied("evaluation.already_recorded" if index < expected else "dialog.stale")
+        raise WrongInput("evaluation.already_recorded" if index < expected else "dialog.stale")
     answer = _checked(questions[index], event, given)
     answers = dict(draft.get("answers") or {})
     if answer is not None:
@@ -163,7 +164,7 @@ async def record(
     following = index + 1
     if following < len(questions):
         if not await storage.evaluations.save_draft(asked, {"next": following, "answers": answers}):
-            raise Denied("evaluation.already_recorded")
+            raise WrongInput("evaluation.already_recorded")
         return Progress(event, config, round_, questions, following)
     member = require_member(caller)
     region: str | None = member.region_code
@@ -178,7 +179,7 @@ async def record(
         now=now,
     )
     if not finished:
-        raise Denied("evaluation.already_recorded")
+        raise WrongInput("evaluation.already_recorded")
     return Progress(event, config, round_, questions, None)
 
 
@@ -211,7 +212,7 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
     text that reads like a button (its label, "Пропустить") counts like the button."""
     if given.button == "s":
         if not question.skippable:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         return None
     if given.button is None and question.skippable and typed_skip(given.text):
         return None  # never stored as the person's words
@@ -220,33 +221,33 @@ def _checked(question: Question, event: Event, given: Given) -> Answer | None:
             mark = typed_mark(given.text)
             if mark is not None:
                 return Answer(number=mark)
-            raise Denied("evaluation.hint.buttons")
+            raise WrongInput("evaluation.hint.buttons")
         if given.button in {str(v) for v in SCALE}:
             return Answer(number=int(given.button))
-        raise Denied("dialog.stale")
+        raise WrongInput("dialog.stale")
     if question.kind == "choice":
         if given.button is not None:
             if is_number(given.button) and int(given.button) < len(question.options):
                 return Answer(choice=question.options[int(given.button)])
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         typed = " ".join((given.text or "").split()).casefold()
         for option in question.options:  # a typed option counts like its button
             labels = {option_label(question, option, lang).casefold() for lang in LANGS}
             if typed in labels or _words(typed) in {_words(label) for label in labels}:
                 return Answer(choice=option)
-        raise Denied("evaluation.hint.buttons")
+        raise WrongInput("evaluation.hint.buttons")
     if question.kind == "block" and given.button is not None:
         number = given.button[1:]
         if given.button.startswith("b") and is_number(number) and int(number) < len(event.program):
             return Answer(choice=f"block:{number}", text=event.program[int(number)])
-        raise Denied("dialog.stale")
+        raise WrongInput("dialog.stale")
     if given.button is not None:
-        raise Denied("dialog.stale")
+        raise WrongInput("dialog.stale")
     if given.voice is not None:
         return Answer(voice=given.voice)
     text = (given.text or "").strip()
     if not text:
-        raise Denied("evaluation.hint.text")
+        raise WrongInput("evaluation.hint.text")
     if len(text) > TEXT_MAX:
-        raise Denied("evaluation.hint.too_long", limit=TEXT_MAX)
+        raise WrongInput("evaluation.hint.too_long", limit=TEXT_MAX)
     return Answer(text=text)

@@ -90,6 +90,33 @@ class Files:
     csv: bytes
 
 
+def _summary_row(report: EventReport, day: str) -> list[object]:
+    """One event's line of the summary sheet: its figures (averages finer with no pooled part)."""
+    averages = {key: report.average(key) for key in SCALE_KEYS}
+    return [
+        _safe(report.event.title),
+        day,
+        report.asked,
+        report.answered,
+        round(report.rate, 3) if report.rate is not None else None,
+    ] + [
+        round(v, 1 if report.pooled else 2) if (v := averages.get(key)) is not None else None
+        for key in SCALE_KEYS
+    ]
+
+
+def _sheet_title(event_id: int, event_title: str, used: set[str]) -> str:
+    """A sheet's name as Excel allows it (31 characters, none of []:*?/\\), unique."""
+    title = f"{event_id} {event_title}"
+    for bad in "[]:*?/\\":
+        title = title.replace(bad, " ")
+    title = title[:31]
+    while title in used:
+        title = title[:28] + f"~{len(used)}"
+    used.add(title)
+    return title
+
+
 async def export(
     storage: Storage, reports: list[EventReport], regions: Regions, lang: str, zone: ZoneInfo
 ) -> Files:
@@ -112,30 +139,8 @@ async def export(
     for report in reports:
         event = report.event
         day = event.starts_at.astimezone(zone).strftime("%d.%m.%Y")
-        averages = {key: report.average(key) for key in SCALE_KEYS}
-        summary.append(
-            [
-                _safe(event.title),
-                day,
-                report.asked,
-                report.answered,
-                round(report.rate, 3) if report.rate is not None else None,
-            ]
-            + [
-                round(v, 1 if report.pooled else 2)
-                if (v := averages.get(key)) is not None
-                else None
-                for key in SCALE_KEYS
-            ]
-        )
-        title = f"{event.id} {event.title}"
-        for bad in "[]:*?/\\":
-            title = title.replace(bad, " ")
-        title = title[:31]
-        while title in used:
-            title = title[:28] + f"~{len(used)}"
-        used.add(title)
-        sheet = book.create_sheet(title)
+        summary.append(_summary_row(report, day))
+        sheet = book.create_sheet(_sheet_title(event.id, event.title, used))
         headers, rows = await _answer_rows(storage, report, regions, lang, zone)
         sheet.append(headers)
         for row in rows:

@@ -69,6 +69,18 @@ async def evaluated_events(
     return found
 
 
+async def _reports(
+    storage: Storage, caller: Caller, since: datetime, until: datetime, lang: str
+) -> list[EventReport]:
+    """The reports of the events evaluated in the period (a main round opened)."""
+    reports: list[EventReport] = []
+    for event in await evaluated_events(storage, caller, since, until):
+        config = await storage.evaluations.config(event.id)
+        if config is not None and config.opened("main") is not None:
+            reports.append(await event_report(storage, caller, event.id, lang))
+    return reports
+
+
 async def compare(
     storage: Storage,
     caller: Caller,
@@ -81,12 +93,7 @@ async def compare(
     """Events that ended in the period (those the caller may see) and the regions of their
     respondents: response rates and averages of the comparable questions."""
     since, until = period_bounds(start, end, zone)
-    reports: list[EventReport] = []
-    for event in await evaluated_events(storage, caller, since, until):
-        config = await storage.evaluations.config(event.id)
-        if config is None or config.opened("main") is None:
-            continue
-        reports.append(await event_report(storage, caller, event.id, lang))
+    reports = await _reports(storage, caller, since, until, lang)
     rows = [
         Row(
             event_label(r.event, zone),

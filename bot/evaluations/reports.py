@@ -30,7 +30,8 @@ from bot.evaluations.questions import (
 from bot.evaluations.views import esc, written_answers
 from bot.events import is_creator, managed_event
 from bot.i18n import t, tn
-from bot.roles.access import Caller, Denied
+from bot.refusals import WrongInput
+from bot.roles.access import Caller
 from storage.db import Storage
 from storage.evaluations import EvaluationConfig, Response
 from storage.events import Event
@@ -169,9 +170,9 @@ async def event_report(
     event = await managed_event(storage, caller, event_id)
     config = await storage.evaluations.config(event.id)
     if config is None or config.template == "none":
-        raise Denied("evaluation.report.none")
+        raise WrongInput("evaluation.report.none")
     if config.opened(round_) is None:
-        raise Denied("evaluation.report.not_yet", title=esc(event.title))
+        raise WrongInput("evaluation.report.not_yet", title=esc(event.title))
     questions = questions_of(config, round_)
     responses = await storage.evaluations.responses(event.id, round_)
     asked, answered = await storage.evaluations.counts(event.id, round_)
@@ -222,6 +223,16 @@ def report_text(report: EventReport, lang: str, zone: ZoneInfo) -> str:
 def report_lines(report: EventReport, lang: str, zone: ZoneInfo) -> list[str]:
     """The summary: response rate, then each question's figures with its written answers
     right under it. Whole parts, for the handler to page (the HTML of each stays intact)."""
+    lines = _heading(report, lang, zone)
+    others = {a.question.key: a for a in report.others}
+    for n, s in enumerate(report.stats, start=1):
+        tail = f"\n{others_line(others[s.question.key], lang)}" if others else ""
+        lines += _question_lines(f"{n}. {question_text(s.question, lang)}", s, tail, lang)
+    return lines
+
+
+def _heading(report: EventReport, lang: str, zone: ZoneInfo) -> list[str]:
+    """The event, the response rate, and what the figures leave out."""
     event = report.event
     lines = [
         t(
@@ -252,45 +263,42 @@ def report_lines(report: EventReport, lang: str, zone: ZoneInfo) -> list[str]:
                 most=SMALL_CELL,
             )
         )
-    others = {a.question.key: a for a in report.others}
-    for n, s in enumerate(report.stats, start=1):
-        title = f"{n}. {question_text(s.question, lang)}"
-        tail = f"\n{others_line(others[s.question.key], lang)}" if others else ""
-        if s.question.kind == "scale":
-            if s.average is None:
-                lines.append(f"\n<b>{title}</b>\n" + t(lang, "evaluation.report.no_answers") + tail)
-                continue
-            bars = "\n".join(
-                f"{v} {'▇' * round(8 * s.distribution[v] / s.answered) or '·'} {s.distribution[v]}"
-                for v in (5, 4, 3, 2, 1)
-            )
-            lines.append(
-                f"\n<b>{title}</b>\n"
-                + t(
-                    lang,
-                    "evaluation.report.average",
-                    average=decimal(s.average, lang),
-                    n=s.answered,
-                )
-                + f"\n<code>{bars}</code>"
-                + tail
-            )
-        elif s.question.kind in ("choice", "block"):
-            shown = [f"{esc(label)} — {count}" for label, count in s.counts if count]
-            extra = (
-                [t(lang, "evaluation.report.own_words", n=len(s.texts))] if s.texts else []
-            ) + ([t(lang, "evaluation.report.voices", n=len(s.voices))] if s.voices else [])
-            body = "; ".join(shown + extra) or t(lang, "evaluation.report.no_answers")
-            lines.append(f"\n<b>{title}</b>\n{body}{tail}")
-            lines += written_answers(s.texts, lang)
-        else:
-            lines.append(
-                f"\n<b>{title}</b>\n"
-                + t(lang, "evaluation.report.texts", n=len(s.texts), voices=len(s.voices))
-                + tail
-            )
-            lines += written_answers(s.texts, lang)
     return lines
+
+
+def _question_lines(title: str, s: QuestionStats, tail: str, lang: str) -> list[str]:
+    """One question's figures (`tail`: the other regions' line), then its written answers."""
+    if s.question.kind == "scale":
+        if s.average is None:
+            return [f"\n<b>{title}</b>\n" + t(lang, "evaluation.report.no_answers") + tail]
+        bars = "\n".join(
+            f"{v} {'▇' * round(8 * s.distribution[v] / s.answered) or '·'} {s.distribution[v]}"
+            for v in (5, 4, 3, 2, 1)
+        )
+        return [
+            f"\n<b>{title}</b>\n"
+            + t(
+                lang,
+                "evaluation.report.average",
+                average=decimal(s.average, lang),
+                n=s.answered,
+            )
+            + f"\n<code>{bars}</code>"
+            + tail
+        ]
+    if s.question.kind in ("choice", "block"):
+        shown = [f"{esc(label)} — {count}" for label, count in s.counts if count]
+        extra = ([t(lang, "evaluation.report.own_words", n=len(s.texts))] if s.texts else []) + (
+            [t(lang, "evaluation.report.voices", n=len(s.voices))] if s.voices else []
+        )
+        body = "; ".join(shown + extra) or t(lang, "evaluation.report.no_answers")
+        return [f"\n<b>{title}</b>\n{body}{tail}", *written_answers(s.texts, lang)]
+    return [
+        f"\n<b>{title}</b>\n"
+        + t(lang, "evaluation.report.texts", n=len(s.texts), voices=len(s.voices))
+        + tail,
+        *written_answers(s.texts, lang),
+    ]
 
 
 def _dash(value: int | None) -> str:

@@ -19,8 +19,9 @@ from typing import Any
 
 from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
+from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied, require_coordinator
+from bot.roles.access import Caller, require_coordinator
 from bot.roles.invites import token_hash
 from bot.settings import Settings
 from storage import revocation
@@ -228,9 +229,9 @@ async def decide(
     left, is not fed); it is written to the audit log."""
     member = await storage.members.by_id(member_id)
     if member is None or member.telegram_id is None:
-        raise Denied("approval.gone")
+        raise WrongInput("approval.gone")
     if not caller.coordinates(member.region_code):
-        raise Denied("approval.not_yours")
+        raise NotAllowed("approval.not_yours")
     if member.approval != WAITING:
         return Decision(member, False)
     approval = APPROVED if accept else DECLINED
@@ -384,15 +385,15 @@ def link_region(caller: Caller, regions: Regions, argument: str) -> str:
     require_coordinator(caller)
     named = regions.parse_code(argument) if argument else None
     if argument and named is None:
-        raise Denied("signup.bad_region")
+        raise WrongInput("signup.bad_region")
     if named is not None:
         if not caller.coordinates(named.code):
-            raise Denied("signup.not_your_region")
+            raise NotAllowed("signup.not_your_region")
         return named.code
     own = sorted(r for r in caller.regions if r != ALL_REGIONS)
     if len(own) == 1 and not caller.is_federal:
         return own[0]
-    raise Denied("signup.which_region")
+    raise WrongInput("signup.which_region")
 
 
 async def create_link(
@@ -400,7 +401,7 @@ async def create_link(
 ) -> NewLink:
     region = link_region(caller, regions, argument)
     if caller.member is None:  # an admin who is not registered has no member to own it
-        raise Denied("denied.not_registered")
+        raise NotAllowed("denied.not_registered")
     secret = secrets.token_urlsafe(12)
     await storage.approvals.create_link(token_hash(secret), caller.member.id, region, now)
     return NewLink(f"{SIGNUP_PREFIX}{secret}", region)

@@ -9,8 +9,9 @@ from typing import Any
 from bot.members import erasures, mydata
 from bot.members.approvals import region_changed
 from bot.members.registration import valid_topics
+from bot.refusals import NotAllowed
 from bot.regions import Regions, Topic
-from bot.roles.access import Caller, Denied, require_member
+from bot.roles.access import Caller, require_member
 from bot.roles.revocation import queue_stubs
 from bot.settings import Settings
 from storage import revocation
@@ -53,7 +54,7 @@ async def change_profile(
         topics=chosen,
     )
     if updated is None:  # erased between the question and the answer
-        raise Denied("denied.not_registered")
+        raise NotAllowed("denied.not_registered")
     if regions is not None and updated.region_code != member.region_code:
         await region_changed(storage, settings, regions, member, updated, now)
     return updated

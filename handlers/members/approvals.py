@@ -7,7 +7,8 @@ from telegram import Update
 
 from bot.i18n import t
 from bot.members.approvals import create_link, decide, decided_text, decider, revoke_links
-from bot.roles.access import Denied, is_number
+from bot.refusals import Refused
+from bot.roles.access import is_number
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -48,7 +49,7 @@ async def press_approval(update: Update, context: BotContext) -> None:
             except_chat=chat_id,
             admins=context.settings.admin_ids,
         )
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     member = decision.member
@@ -79,7 +80,7 @@ async def signup_link(update: Update, context: BotContext) -> None:
             await send(update, context, t(lang, "signup.revoked" if count else "signup.none"))
             return
         new = await create_link(context.storage, context.regions, caller, argument, now)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     region = context.regions.get(new.region_code)

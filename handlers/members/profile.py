@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.members import drafts
 from bot.members.mydata import MESSAGE_LIMIT, as_file
 from bot.members.profile import erase, export, readable
-from bot.roles.access import Denied
+from bot.refusals import Refused
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -64,7 +64,7 @@ async def send_my_data(update: Update, context: BotContext) -> None:
         content = await export(context.storage, caller, context.regions)
         card = profile_text(context, lang, member_data(caller.member)) if caller.member else ""
         text = await readable(context.storage, caller, context.regions, card)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     if len(text) <= MESSAGE_LIMIT:
@@ -121,7 +121,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         return
     try:
         erased = await erase(context.storage, context.settings, caller, context.now())
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too

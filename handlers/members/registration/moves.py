@@ -13,7 +13,8 @@ from bot.i18n import t
 from bot.members.approvals import approval_for_new, approve_by_invite, ask, region_changed
 from bot.members.profile import change_profile
 from bot.members.registration import profile_from, register
-from bot.roles.access import Denied, identify
+from bot.refusals import Refused
+from bot.roles.access import identify
 from bot.roles.invites import InviteOutcome, redeem_invite
 from bot.runtime.context import BotContext
 from handlers.common import edit_or_send, esc, user_of
@@ -84,7 +85,7 @@ async def save_setting(context: BotContext, dialog: Dialog, *, new_message: bool
             settings=context.settings,
             **{field: value},
         )
-    except Denied as exc:
+    except Refused as exc:
         await dialogs.end(context.storage, dialog.telegram_id)
         await edit_or_send(
             context, dialog.chat_id, dialog.message_id, t(str(data["lang"]), exc.key)
