@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
+from bot.buttons import Codec, Num, Word, parse_any
 from bot.evaluations.answers import (
     Given,
     Progress,
@@ -26,7 +27,7 @@ from bot.evaluations.ask import idle_note
 from bot.evaluations.charts import event_chart
 from bot.evaluations.exports import export
 from bot.evaluations.periods import compare, comparison_chart, comparison_text, evaluated_events
-from bot.evaluations.questions import CODE_OF, ROUND_CODES, SMALL_CELL, render
+from bot.evaluations.questions import ANSWER, CODE_OF, GO, ROUND_CODES, SMALL_CELL, render
 from bot.evaluations.reports import EventReport, event_report, report_lines, voices_of
 from bot.evaluations.views import comparison_chart_caption, event_chart_caption, event_label
 from bot.i18n import t
@@ -46,7 +47,6 @@ from handlers.common import (
     pages,
     private_only,
     send,
-    split_data,
     user_of,
 )
 from handlers.dialog import begin as begin_dialog
@@ -54,7 +54,7 @@ from handlers.dialog import button_not_current, strip_keyboard
 from storage.dialogs import Dialog
 
 EVL = "evl"  # the open questionnaire, so that typed answers and voice reach it
-ANSWER_PATTERN = r"^eva:"
+ANSWER_PATTERN = ANSWER.pattern
 
 
 def _markup(context: BotContext, markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
@@ -67,24 +67,19 @@ async def press_answer(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     now = context.now()
     try:
-        if len(parts) < 4 or not is_number(parts[1]) or parts[2] not in ROUND_CODES:
-            raise WrongInput("dialog.stale")
-        event_id, round_ = int(parts[1]), ROUND_CODES[parts[2]]
-        match parts[3:]:
-            case ["go"]:
-                progress = await resume(context.storage, caller, event_id, round_, now)
-            case ["redo"]:
-                progress = await start_again(context.storage, caller, event_id, round_, now)
-            case [index, value] if is_number(index) and value:
-                given = Given(button=value)
-                progress = await record(
-                    context.storage, caller, event_id, round_, int(index), given, now
-                )
-            case _:
-                raise WrongInput("dialog.stale")
+        codec, values = parse_any(query.data, ANSWER, GO)
+        event_id, round_ = values[0], ROUND_CODES[values[1]]
+        if codec is GO and values[2] == "go":
+            progress = await resume(context.storage, caller, event_id, round_, now)
+        elif codec is GO:
+            progress = await start_again(context.storage, caller, event_id, round_, now)
+        else:
+            given = Given(button=values[3])
+            progress = await record(
+                context.storage, caller, event_id, round_, values[2], given, now
+            )
     except Refused as exc:
         if exc.key == "dialog.stale":
             # a button of an earlier question (or an old copy) while a dialogue is open: that
@@ -131,7 +126,7 @@ async def show(
                     [
                         {
                             "text": t(lang, "evaluation.change"),
-                            "callback_data": f"eva:{event.id}:{CODE_OF[round_]}:redo",
+                            "callback_data": GO.pack(event.id, CODE_OF[round_], "redo"),
                         }
                     ]
                 ]
@@ -149,7 +144,7 @@ async def show(
                 [
                     {
                         "text": t(lang, "evaluation.continue"),
-                        "callback_data": f"eva:{event.id}:{CODE_OF[round_]}:go",
+                        "callback_data": GO.pack(event.id, CODE_OF[round_], "go"),
                     }
                 ]
             ]
@@ -200,7 +195,7 @@ async def typed_without_dialogue(update: Update, context: BotContext, caller: Ca
     event_id, round_ = waiting
     fresh = timedelta(minutes=context.settings.dialog_timeout_minutes)
     if await typed_goes_to(context.storage, caller, now, fresh) is None:
-        button = [(t(lang, "evaluation.continue"), f"eva:{event_id}:{CODE_OF[round_]}:go")]
+        button = [(t(lang, "evaluation.continue"), GO.pack(event_id, CODE_OF[round_], "go"))]
         await send(update, context, t(lang, "evaluation.not_open"), keyboard([button]))
         return True
     dialog = await dialogs.begin(
@@ -260,8 +255,13 @@ async def answer_typed(update: Update, context: BotContext, dialog: Dialog) -> N
 
 # ---------------------------------------------------------------- results for coordinators
 
-REPORT_PATTERN = r"^evr:"
-COMPARE_PATTERN = r"^evs:"
+# a report's buttons: evr:<event>:main|followup (the report), evr:<event>:<m|f><v|x|c> (its
+# voices, XLSX, CSV); a period's files: evs:<from>:<to>:x|c (dates as YYYYMMDD)
+REPORT = Codec("evr", Num(), Word("main", "followup"))
+REPORT_FILE = Codec("evr", Num(), Word(*(r + w for r in ROUND_CODES for w in "vxc")))
+PERIOD_FILE = Codec("evs", Num(8), Num(8), Word("x", "c"))
+REPORT_PATTERN = REPORT.pattern
+COMPARE_PATTERN = PERIOD_FILE.pattern
 RECENT_DAYS = 90
 
 
@@ -294,7 +294,8 @@ async def _recent(update: Update, context: BotContext, caller: Caller, lang: str
     events = await evaluated_events(context.storage, caller, now - timedelta(days=RECENT_DAYS), now)
     zone = _zone(context, caller)
     rows: list[list[Button]] = [
-        [(event_label(e, zone)[:60], f"evr:{e.id}:main")] for e in reversed(events[-RECENT_LISTED:])
+        [(event_label(e, zone)[:60], REPORT.pack(e.id, "main"))]
+        for e in reversed(events[-RECENT_LISTED:])
     ]
     if not rows:
         await send(update, context, t(lang, "evaluation.report.nothing"))
@@ -320,18 +321,23 @@ async def _send_report(context: BotContext, caller: Caller, report: EventReport,
     voices = voices_of(report)
     if voices:
         rows.append(
-            [(t(lang, "evaluation.report.voices_button", n=len(voices)), f"evr:{event_id}:{code}v")]
+            [
+                (
+                    t(lang, "evaluation.report.voices_button", n=len(voices)),
+                    REPORT_FILE.pack(event_id, f"{code}v"),
+                )
+            ]
         )
     rows.append(
         [
-            (t(lang, "evaluation.report.xlsx_button"), f"evr:{event_id}:{code}x"),
-            (t(lang, "evaluation.report.csv_button"), f"evr:{event_id}:{code}c"),
+            (t(lang, "evaluation.report.xlsx_button"), REPORT_FILE.pack(event_id, f"{code}x")),
+            (t(lang, "evaluation.report.csv_button"), REPORT_FILE.pack(event_id, f"{code}c")),
         ]
     )
     other = "followup" if report.round == "main" else "main"
     if report.config.opened(other) is not None:
         label = "followup_button" if other == "followup" else "main_button"
-        rows.append([(t(lang, f"evaluation.report.{label}"), f"evr:{event_id}:{other}")])
+        rows.append([(t(lang, f"evaluation.report.{label}"), REPORT.pack(event_id, other))])
     chunks = pages(report_lines(report, lang, zone))  # written answers make it long
     for n, page in enumerate(chunks):
         markup = keyboard(rows) if n == len(chunks) - 1 else None
@@ -344,17 +350,12 @@ async def press_report(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     try:
-        if len(parts) != 3 or not is_number(parts[1]):
-            raise WrongInput("dialog.stale")
-        event_id, action = int(parts[1]), parts[2]
-        if action in ("main", "followup"):
+        codec, (event_id, action) = parse_any(query.data, REPORT, REPORT_FILE)
+        if codec is REPORT:
             round_, what = action, "show"
-        elif len(action) == 2 and action[0] in ROUND_CODES and action[1] in "vxc":
-            round_, what = ROUND_CODES[action[0]], action[1]
         else:
-            raise WrongInput("dialog.stale")
+            round_, what = ROUND_CODES[action[0]], action[1]
         report = await event_report(context.storage, caller, event_id, lang, round_)
     except Refused as exc:
         await answer(query, t(lang, exc.key, **exc.params), alert=True)
@@ -408,12 +409,12 @@ async def compare_evaluations(update: Update, context: BotContext) -> None:
     if chart is not None:
         caption = comparison_chart_caption(start, end, lang, most=SMALL_CELL)
         await context.bot.send_photo(caller.telegram_id, chart, caption=caption)
-    period = f"{start:%Y%m%d}:{end:%Y%m%d}"
+    period = (int(f"{start:%Y%m%d}"), int(f"{end:%Y%m%d}"))
     markup = keyboard(
         [
             [
-                (t(lang, "evaluation.report.xlsx_button"), f"evs:{period}:x"),
-                (t(lang, "evaluation.report.csv_button"), f"evs:{period}:c"),
+                (t(lang, "evaluation.report.xlsx_button"), PERIOD_FILE.pack(*period, "x")),
+                (t(lang, "evaluation.report.csv_button"), PERIOD_FILE.pack(*period, "c")),
             ]
         ]
     )
@@ -429,14 +430,12 @@ async def press_compare(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     zone = _zone(context, caller)
     try:
-        if len(parts) != 4 or parts[3] not in ("x", "c"):
-            raise WrongInput("dialog.stale")
+        first, last, kind = PERIOD_FILE.parse(query.data)
         try:
-            start = datetime.strptime(parts[1], "%Y%m%d").date()
-            end = datetime.strptime(parts[2], "%Y%m%d").date()
+            start = datetime.strptime(str(first), "%Y%m%d").date()
+            end = datetime.strptime(str(last), "%Y%m%d").date()
         except ValueError:
             raise WrongInput("dialog.stale") from None
         if end < start or (end - start).days > 366:
@@ -454,7 +453,7 @@ async def press_compare(update: Update, context: BotContext) -> None:
         start=f"{start:%d.%m.%Y}",
         end=f"{end:%d.%m.%Y}",
     )
-    if parts[3] == "x":
+    if kind == "x":
         await context.bot.send_document(
             caller.telegram_id, files.xlsx, filename=f"{name}.xlsx", caption=caption
         )

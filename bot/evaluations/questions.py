@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.buttons import Codec, Num, Token, Word
 from bot.evaluations.views import esc
 from bot.i18n import t
 from bot.roles.access import Denied
@@ -15,6 +16,10 @@ from storage.events import Event
 
 ROUND_CODES = {"m": "main", "f": "followup"}
 CODE_OF = {v: k for k, v in ROUND_CODES.items()}
+# The questionnaire's buttons: an answer (eva:<event>:<m|f>:<question>:<value>; the value is a
+# mark, an option's number, b<block> or s for skip, checked by `record`) and going on / again.
+ANSWER = Codec("eva", Num(), Word(*ROUND_CODES), Num(), Token(8))
+GO = Codec("eva", Num(), Word(*ROUND_CODES), Word("go", "redo"))
 SCALE = (5, 4, 3, 2, 1)
 SCALE_FACES = {5: "😃", 4: "🙂", 3: "😐", 2: "🙁", 1: "😞"}
 TEXT_MAX = 2000
@@ -139,7 +144,10 @@ def render(
 ) -> tuple[str, dict[str, Any]]:
     """Question `index` of a round as a message: text and buttons (Bot API JSON)."""
     question = questions[index]
-    prefix = f"eva:{event.id}:{CODE_OF[round_]}:{index}"
+
+    def data(value: object) -> str:
+        return ANSWER.pack(event.id, CODE_OF[round_], index, value)
+
     header = t(
         lang,
         "evaluation.header",
@@ -155,24 +163,22 @@ def render(
         for value in SCALE:
             label = f"{SCALE_FACES[value]} {value}"
             label += " — " + t(lang, f"evaluation.scale_word.{value}")
-            rows.append([{"text": label, "callback_data": f"{prefix}:{value}"}])
+            rows.append([{"text": label, "callback_data": data(value)}])
     elif question.kind == "choice":
         for n, option in enumerate(question.options):
-            rows.append(
-                [{"text": option_label(question, option, lang), "callback_data": f"{prefix}:{n}"}]
-            )
+            rows.append([{"text": option_label(question, option, lang), "callback_data": data(n)}])
     elif question.kind == "block":
         if event.program:
             lines.append(t(lang, "evaluation.block_hint"))
             for n, block in enumerate(event.program):
-                rows.append([{"text": block[:60], "callback_data": f"{prefix}:b{n}"}])
+                rows.append([{"text": block[:60], "callback_data": data(f"b{n}")}])
         else:
             lines.append(t(lang, "evaluation.text_hint"))
     else:
         key = "evaluation.voice_hint" if question.key == "improve" else "evaluation.text_hint"
         lines.append(t(lang, key))
     if question.skippable:
-        rows.append([{"text": t(lang, "evaluation.skip"), "callback_data": f"{prefix}:s"}])
+        rows.append([{"text": t(lang, "evaluation.skip"), "callback_data": data("s")}])
     return "\n\n".join(lines), {"inline_keyboard": rows}
 
 
