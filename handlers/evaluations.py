@@ -4,6 +4,7 @@ and its modules."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,7 +36,7 @@ from bot.incidents.export import parse_period
 from bot.refusals import Refused, WrongInput
 from bot.roles.access import Caller, identify, is_number, require_coordinator
 from bot.runtime.context import BotContext
-from bot.timefmt import MOSCOW, moment
+from bot.timefmt import moment
 from handlers.common import (
     Button,
     answer,
@@ -49,11 +50,27 @@ from handlers.common import (
     send,
     user_of,
 )
+from handlers.dialog import Answers, Flow, button_not_current, strip_keyboard
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import button_not_current, strip_keyboard
 from storage.dialogs import Dialog
 
 EVL = "evl"  # the open questionnaire, so that typed answers and voice reach it
+
+
+@dataclass
+class QuestionnaireAnswers(Answers):
+    """An open questionnaire's dialogue: which one; the answers themselves are kept in the
+    participant's row (bot/evaluations/answers.py). The timeout_* keys: how it ends when left
+    idle (bot/evaluations/ask.py idle_note, read by bot/dialogs.py)."""
+
+    event: int = 0
+    round: str = "main"
+    timeout_markup: dict[str, Any] | None = None  # the button under the idle note
+    timeout_silent: bool = False
+    timeout_tz: str | None = None
+    timeout_key: str | None = None
+
+
 ANSWER_PATTERN = ANSWER.pattern
 
 
@@ -95,6 +112,27 @@ async def press_answer(update: Update, context: BotContext) -> None:
     await show(context, caller, progress, lang, message_id)
 
 
+def _one_button(text: str, data: str) -> dict[str, Any]:
+    """A keyboard of one button, as Bot API JSON (kept in the dialogue's data)."""
+    return {"inline_keyboard": [[{"text": text, "callback_data": data}]]}
+
+
+def _thanks(
+    context: BotContext, caller: Caller, progress: Progress, lang: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The thanks at the end: until when the answers may be changed, and the button to."""
+    if progress.config.anonymous:
+        return t(lang, "evaluation.thanks_anonymous"), None
+    round_ = progress.round
+    closes = progress.config.closes(round_)
+    region = context.regions.get(caller.member.region_code) if caller.member else None
+    until = moment(closes, lang, region.tz) if closes and region else ""
+    markup = _one_button(
+        t(lang, "evaluation.change"), GO.pack(progress.event.id, CODE_OF[round_], "redo")
+    )
+    return t(lang, "evaluation.thanks", until=until), markup
+
+
 async def show(
     context: BotContext,
     caller: Caller,
@@ -114,24 +152,8 @@ async def show(
     if progress.next is None:
         if dialog is not None and dialog.flow == EVL:
             await dialogs.end(context.storage, chat_id)
-        if progress.config.anonymous:
-            text, markup = t(lang, "evaluation.thanks_anonymous"), None
-        else:
-            closes = progress.config.closes(round_)
-            region = context.regions.get(caller.member.region_code) if caller.member else None
-            until = moment(closes, lang, region.tz) if closes and region else ""
-            text = t(lang, "evaluation.thanks", until=until)
-            markup = {
-                "inline_keyboard": [
-                    [
-                        {
-                            "text": t(lang, "evaluation.change"),
-                            "callback_data": GO.pack(event.id, CODE_OF[round_], "redo"),
-                        }
-                    ]
-                ]
-            }
-        await edit_or_send(context, chat_id, message_id, text, _markup(context, markup))
+        text, thanks = _thanks(context, caller, progress, lang)
+        await edit_or_send(context, chat_id, message_id, text, _markup(context, thanks))
         return
     text, markup = render(event, round_, progress.questions, progress.next, lang)
     shown = await edit_or_send(context, chat_id, message_id, text, _markup(context, markup))
@@ -139,16 +161,9 @@ async def show(
         "event": event.id,
         "round": round_,
         "lang": lang,
-        "timeout_markup": {
-            "inline_keyboard": [
-                [
-                    {
-                        "text": t(lang, "evaluation.continue"),
-                        "callback_data": GO.pack(event.id, CODE_OF[round_], "go"),
-                    }
-                ]
-            ]
-        },
+        "timeout_markup": _one_button(
+            t(lang, "evaluation.continue"), GO.pack(event.id, CODE_OF[round_], "go")
+        ),
         **idle_note(event.id, round_, _zone(context, caller)),
     }
     if dialog is None or dialog.flow != EVL:
@@ -266,8 +281,7 @@ RECENT_DAYS = 90
 
 
 def _zone(context: BotContext, caller: Caller) -> ZoneInfo:
-    region = context.regions.get(caller.member.region_code) if caller.member else None
-    return region.tz if region else MOSCOW
+    return context.regions.zone(caller.member.region_code if caller.member else None)
 
 
 async def show_evaluation(update: Update, context: BotContext) -> None:
@@ -461,3 +475,14 @@ async def press_compare(update: Update, context: BotContext) -> None:
         await context.bot.send_document(
             caller.telegram_id, files.csv, filename=f"{name}.csv", caption=caption
         )
+
+
+FLOW = Flow(
+    EVL,
+    render=None,  # the questionnaire shows its questions itself (and checks its buttons)
+    on_text=answer_typed,
+    show_again=show_again,
+    prefix="eva",
+    steps=("answer",),
+    data=QuestionnaireAnswers,
+)

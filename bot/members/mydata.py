@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.regions import Regions
-from bot.timefmt import MOSCOW, moment
+from bot.timefmt import moment
 from storage.clock import from_db
 from storage.db import Storage
 from storage.members import Member
@@ -60,9 +60,8 @@ def _esc(value: object) -> str:
 
 def _day(value: object, lang: str, regions: Regions, member: Member) -> str:
     """A stored moment (or a datetime) in the reader's time, with the zone named."""
-    region = regions.get(member.region_code)
     when = value if isinstance(value, datetime) else from_db(str(value))
-    return moment(when, lang, region.tz if region else MOSCOW)
+    return moment(when, lang, regions.zone(member.region_code))
 
 
 def _roles(lang: str, roles: list[str], regions: Regions, is_admin: bool) -> list[str]:

@@ -83,12 +83,7 @@ def flows() -> list[Flow]:
             incident_fast.press_extra,
             volatile=True,
         ),
-        Flow(
-            evaluations.EVL,
-            None,
-            evaluations.answer_typed,
-            show_again=evaluations.show_again,
-        ),
+        evaluations.FLOW,
     ]
 
 
