@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.buttons import Codec, Num, Word
 from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
 from bot.refusals import NotAllowed, WrongInput
@@ -35,6 +36,9 @@ SIGNUP_PREFIX = "s_"
 REMINDERS_TO_REGION = 2  # then the admins are told, once, and the request waits quietly
 REGION, ADMINS = 1, 2
 PRIORITY = Priority.ALERT
+
+# the buttons of an approval card: apv:<member>:yes|no
+CARD = Codec("apv", Num(), Word("yes", "no"))
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,8 @@ def card(member: Member, regions: Regions, lang: str, *, reminder: bool = False)
     markup = {
         "inline_keyboard": [
             [
-                {"text": t(lang, "approval.accept"), "callback_data": f"apv:{member.id}:yes"},
-                {"text": t(lang, "approval.decline"), "callback_data": f"apv:{member.id}:no"},
+                {"text": t(lang, "approval.accept"), "callback_data": CARD.pack(member.id, "yes")},
+                {"text": t(lang, "approval.decline"), "callback_data": CARD.pack(member.id, "no")},
             ]
         ]
     }
