@@ -216,7 +216,7 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
         CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
         CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
-        CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
+        CallbackQueryHandler(profile.confirm_forget, pattern=profile.FORGET_PATTERN),
         CallbackQueryHandler(admin.press_revoke, pattern=r"^rvk:"),
         CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
         CallbackQueryHandler(profile.unknown_button),

@@ -8,6 +8,7 @@ from datetime import timedelta
 from telegram import Update
 
 from bot import dialogs
+from bot.buttons import Codec, Word
 from bot.i18n import t
 from bot.members import drafts
 from bot.members.mydata import MESSAGE_LIMIT, as_file
@@ -25,11 +26,13 @@ from handlers.common import (
     private_only,
     registered,
     send,
-    split_data,
 )
 from handlers.dialog import button_not_current, strip_keyboard
 from handlers.members.registration import cancel_dialog, member_data, profile_text
 from handlers.menus import refresh_menu
+
+FORGET = Codec("fgt", Word("yes", "no"))  # /forget's question: erase everything, or not
+FORGET_PATTERN = FORGET.pattern
 
 
 async def show_profile(update: Update, context: BotContext) -> None:
@@ -101,7 +104,9 @@ async def ask_forget(update: Update, context: BotContext) -> None:
     if asking is None:
         return
     _caller, _member, lang = asking
-    markup = keyboard([[(t(lang, "forget.yes"), "fgt:yes")], [(t(lang, "forget.no"), "fgt:no")]])
+    markup = keyboard(
+        [[(t(lang, "forget.yes"), FORGET.pack("yes"))], [(t(lang, "forget.no"), FORGET.pack("no"))]]
+    )
     await send(update, context, t(lang, "forget.confirm"), markup)
 
 
@@ -110,12 +115,11 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
-    if parts not in (["fgt", "yes"], ["fgt", "no"]) or message is None:
+    if not FORGET.matches(query.data) or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
-    if parts[1] == "no":
+    if FORGET.parse(query.data) == ("no",):
         await answer(query)
         await edit_or_send(context, message.chat.id, message.message_id, t(lang, "forget.kept"))
         return
