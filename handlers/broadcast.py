@@ -29,7 +29,7 @@ from handlers.common import (
 )
 from handlers.dialog import Answers, Flow, answers_of, go, press_flow_button, show, strip_keyboard
 from handlers.dialog import begin as begin_dialog
-from handlers.members.registration import typed_button
+from handlers.words import typed_button
 from storage.dialogs import Dialog
 
 BC = "bc"

@@ -12,7 +12,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from bot.evaluations.reports import chart_rows, event_report, hidden_counts, report_text
+from bot.evaluations.charts import chart_rows
+from bot.evaluations.reports import event_report, hidden_counts, report_text
 from bot.roles.access import identify
 from bot.settings import Settings
 from bot.timefmt import MOSCOW

@@ -18,14 +18,14 @@ TEXTS_SHOWN = 30  # written answers listed in the chat per question (all are in 
 TEXT_SHOWN_MAX = 1000  # characters of one answer in the chat (the export has all of it)
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
 def written_answers(texts: list[str], lang: str) -> list[str]:
     """The written answers to one question, one line each, to go right under it."""
     lines = [
-        "— " + _esc(text if len(text) <= TEXT_SHOWN_MAX else text[: TEXT_SHOWN_MAX - 1] + "…")
+        "— " + esc(text if len(text) <= TEXT_SHOWN_MAX else text[: TEXT_SHOWN_MAX - 1] + "…")
         for text in texts[:TEXTS_SHOWN]
     ]
     if len(texts) > TEXTS_SHOWN:
@@ -45,7 +45,7 @@ def events_key(events: list[Event], zone: ZoneInfo, lang: str) -> list[str]:
             lang,
             "evaluation.compare.event_key",
             id=event.id,
-            title=_esc(event.title),
+            title=esc(event.title),
             when=f"{event.starts_at.astimezone(zone):%d.%m %H:%M}",
         )
         for event in events
@@ -54,7 +54,7 @@ def events_key(events: list[Event], zone: ZoneInfo, lang: str) -> list[str]:
 
 def event_chart_caption(title: str, day: str, restricted: bool, lang: str, *, most: int) -> str:
     """What the event chart shows, said under it."""
-    caption = t(lang, "evaluation.chart.caption", title=_esc(title[:200]), date=day)
+    caption = t(lang, "evaluation.chart.caption", title=esc(title[:200]), date=day)
     if restricted:
         caption += "\n" + t(lang, "evaluation.chart.caption_yours", most=most)
     return caption

@@ -17,22 +17,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.buttons import Codec, Num, Word
 from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
+from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied, require_coordinator
+from bot.roles.access import Caller, require_coordinator
 from bot.roles.invites import token_hash
 from bot.settings import Settings
 from storage import revocation
 from storage.approvals import APPROVED, DECLINED, WAITING, ApprovalRequest
-from storage.db import Storage
+from storage.db import Storage, Tx
 from storage.members import Member
+from storage.outbox import OutboxRow
 from storage.roles import ALL_REGIONS
 
 SIGNUP_PREFIX = "s_"
 REMINDERS_TO_REGION = 2  # then the admins are told, once, and the request waits quietly
 REGION, ADMINS = 1, 2
 PRIORITY = Priority.ALERT
+
+# the buttons of an approval card: apv:<member>:yes|no
+CARD = Codec("apv", Num(), Word("yes", "no"))
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,8 @@ def card(member: Member, regions: Regions, lang: str, *, reminder: bool = False)
     markup = {
         "inline_keyboard": [
             [
-                {"text": t(lang, "approval.accept"), "callback_data": f"apv:{member.id}:yes"},
-                {"text": t(lang, "approval.decline"), "callback_data": f"apv:{member.id}:no"},
+                {"text": t(lang, "approval.accept"), "callback_data": CARD.pack(member.id, "yes")},
+                {"text": t(lang, "approval.decline"), "callback_data": CARD.pack(member.id, "no")},
             ]
         ]
     }
@@ -227,9 +233,9 @@ async def decide(
     left, is not fed); it is written to the audit log."""
     member = await storage.members.by_id(member_id)
     if member is None or member.telegram_id is None:
-        raise Denied("approval.gone")
+        raise WrongInput("approval.gone")
     if not caller.coordinates(member.region_code):
-        raise Denied("approval.not_yours")
+        raise NotAllowed("approval.not_yours")
     if member.approval != WAITING:
         return Decision(member, False)
     approval = APPROVED if accept else DECLINED
@@ -254,24 +260,37 @@ async def decide(
         )
         deciders = await revocation.holders(tx, member.region_code) | admins
         for row in cards:
-            if row.chat_id == except_chat or row.chat_id not in deciders:
-                continue
-            lang = str((row.payload.get("meta") or {}).get("lang") or member.language)
-            await send_to_many(
-                storage,
-                [(row.chat_id, row.member_id)],
-                Outgoing(
-                    text=decided_text(member, regions, lang, approval, by),
-                    edit_message_id=row.message_id,
-                ),
-                priority=PRIORITY,
-                now=now,
-                key=f"apv{member.id}:d{row.id}",
-                tx=tx,
-            )
+            if row.chat_id != except_chat and row.chat_id in deciders:
+                await _card_decided(storage, tx, regions, member, row, approval, by, now)
     decided = await storage.members.by_id(member.id)
     assert decided is not None
     return Decision(decided, True)
+
+
+async def _card_decided(
+    storage: Storage,
+    tx: Tx,
+    regions: Regions,
+    member: Member,
+    row: OutboxRow,
+    approval: str,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """One card of the request, edited to say who decided (in its reader's language)."""
+    lang = str((row.payload.get("meta") or {}).get("lang") or member.language)
+    await send_to_many(
+        storage,
+        [(row.chat_id, row.member_id)],
+        Outgoing(
+            text=decided_text(member, regions, lang, approval, by),
+            edit_message_id=row.message_id,
+        ),
+        priority=PRIORITY,
+        now=now,
+        key=f"apv{member.id}:d{row.id}",
+        tx=tx,
+    )
 
 
 def decider(caller: Caller) -> str | None:
@@ -370,15 +389,15 @@ def link_region(caller: Caller, regions: Regions, argument: str) -> str:
     require_coordinator(caller)
     named = regions.parse_code(argument) if argument else None
     if argument and named is None:
-        raise Denied("signup.bad_region")
+        raise WrongInput("signup.bad_region")
     if named is not None:
         if not caller.coordinates(named.code):
-            raise Denied("signup.not_your_region")
+            raise NotAllowed("signup.not_your_region")
         return named.code
     own = sorted(r for r in caller.regions if r != ALL_REGIONS)
     if len(own) == 1 and not caller.is_federal:
         return own[0]
-    raise Denied("signup.which_region")
+    raise WrongInput("signup.which_region")
 
 
 async def create_link(
@@ -386,7 +405,7 @@ async def create_link(
 ) -> NewLink:
     region = link_region(caller, regions, argument)
     if caller.member is None:  # an admin who is not registered has no member to own it
-        raise Denied("denied.not_registered")
+        raise NotAllowed("denied.not_registered")
     secret = secrets.token_urlsafe(12)
     await storage.approvals.create_link(token_hash(secret), caller.member.id, region, now)
     return NewLink(f"{SIGNUP_PREFIX}{secret}", region)

@@ -21,7 +21,7 @@ from bot.i18n import t
 from bot.outbox import ERASED_META, Outgoing, Priority, send_to_many
 from bot.regions import Regions
 from bot.settings import Settings
-from bot.timefmt import MOSCOW, moment, quiet_until
+from bot.timefmt import moment, quiet_until
 from storage.approvals import DECLINED
 from storage.db import Storage
 from storage.dialogs import Dialog
@@ -41,8 +41,7 @@ def expiry(settings: Settings, flow: str, now: datetime) -> datetime:
 def zone_of(regions: Regions, data: dict[str, Any]) -> ZoneInfo:
     """The draft's region time (chosen, or preset by a sign-up link), else Moscow time."""
     code = data.get("region") or data.get("preset")
-    region = regions.get(str(code)) if code else None
-    return region.tz if region else MOSCOW
+    return regions.zone(str(code) if code else None)
 
 
 def _key(draft: Dialog) -> str:

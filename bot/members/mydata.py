@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.regions import Regions
-from bot.timefmt import MOSCOW, moment
+from bot.timefmt import moment
 from storage.clock import from_db
 from storage.db import Storage
 from storage.members import Member
@@ -60,45 +60,25 @@ def _esc(value: object) -> str:
 
 def _day(value: object, lang: str, regions: Regions, member: Member) -> str:
     """A stored moment (or a datetime) in the reader's time, with the zone named."""
-    region = regions.get(member.region_code)
     when = value if isinstance(value, datetime) else from_db(str(value))
-    return moment(when, lang, region.tz if region else MOSCOW)
+    return moment(when, lang, regions.zone(member.region_code))
 
 
-def summary(
-    member: Member,
-    roles: list[str],
-    reports: int,
-    found: Record,
-    regions: Regions,
-    *,
-    profile: str,
-    is_admin: bool,
-) -> str:
-    """Everything stored, in words, in the person's language (`profile`: the /me card)."""
-    lang = member.language
-    none = t(lang, "mydata.none")
-    lines = [
-        t(lang, "mydata.title"),
-        profile,
-        t(
-            lang,
-            "mydata.consent",
-            version=_esc(member.consent_version or "—"),
-            at=_day(member.consent_at, lang, regions, member) if member.consent_at else "—",
-        ),
-    ]
-    role_names = [t(lang, "mydata.role_admin")] if is_admin else []
+def _roles(lang: str, roles: list[str], regions: Regions, is_admin: bool) -> list[str]:
+    names = [t(lang, "mydata.role_admin")] if is_admin else []
     for code in roles:
         if code == ALL_REGIONS:
-            role_names.append(t(lang, "mydata.role_federal"))
+            names.append(t(lang, "mydata.role_federal"))
         else:
             place = regions.get(code)
-            role_names.append(
+            names.append(
                 t(lang, "mydata.role_regional", region=_esc(place.name(lang) if place else code))
             )
-    lines.append(t(lang, "mydata.roles", roles=", ".join(role_names) or none))
-    lines.append("\n" + t(lang, "mydata.events_title"))
+    return names
+
+
+def _events(lang: str, found: Record, regions: Regions, member: Member) -> list[str]:
+    lines = []
     for row in found.rsvps:
         checked = (
             t(lang, "mydata.checked_in", at=_day(row["checked_in_at"], lang, regions, member))
@@ -116,9 +96,11 @@ def summary(
                 checked=checked,
             )
         )
-    if not found.rsvps:
-        lines.append(none)
-    lines.append("\n" + t(lang, "mydata.evaluations_title"))
+    return lines
+
+
+def _evaluations(lang: str, found: Record) -> list[str]:
+    lines = []
     for row in found.evaluations:
         state = "answered" if row["answered"] else ("started" if row["started"] else "asked")
         lines.append(
@@ -130,8 +112,53 @@ def summary(
                 state=t(lang, f"mydata.evaluation_state.{state}"),
             )
         )
-    if not found.evaluations:
-        lines.append(none)
+    return lines
+
+
+def _groups(lang: str, found: Record, regions: Regions) -> list[str]:
+    lines = []
+    for row in found.groups:
+        place = regions.get(str(row["region_code"]))
+        lines.append(
+            t(
+                lang,
+                "mydata.group_line",
+                title=_esc(row["title"] or row["chat_id"]),
+                region=_esc(place.name(lang) if place else row["region_code"]),
+            )
+        )
+    return lines
+
+
+def summary(
+    member: Member,
+    roles: list[str],
+    reports: int,
+    found: Record,
+    regions: Regions,
+    *,
+    profile: str,
+    is_admin: bool,
+) -> str:
+    """Everything stored, in words, in the person's language (`profile`: the /me card)."""
+    lang = member.language
+    none = [t(lang, "mydata.none")]
+    lines = [
+        t(lang, "mydata.title"),
+        profile,
+        t(
+            lang,
+            "mydata.consent",
+            version=_esc(member.consent_version or "—"),
+            at=_day(member.consent_at, lang, regions, member) if member.consent_at else "—",
+        ),
+    ]
+    role_names = _roles(lang, roles, regions, is_admin)
+    lines.append(t(lang, "mydata.roles", roles=", ".join(role_names) or none[0]))
+    lines.append("\n" + t(lang, "mydata.events_title"))
+    lines += _events(lang, found, regions, member) or none
+    lines.append("\n" + t(lang, "mydata.evaluations_title"))
+    lines += _evaluations(lang, found) or none
     lines.append("\n" + t(lang, "mydata.reports", n=reports))
     lines.append(
         t(
@@ -145,18 +172,7 @@ def summary(
         )
     )
     lines.append("\n" + t(lang, "mydata.groups_title"))
-    for row in found.groups:
-        place = regions.get(str(row["region_code"]))
-        lines.append(
-            t(
-                lang,
-                "mydata.group_line",
-                title=_esc(row["title"] or row["chat_id"]),
-                region=_esc(place.name(lang) if place else row["region_code"]),
-            )
-        )
-    if not found.groups:
-        lines.append(none)
+    lines += _groups(lang, found, regions) or none
     lines.append("\n" + t(lang, "mydata.file_note"))
     return "\n".join(lines)
 

@@ -9,12 +9,14 @@ from typing import Any
 from bot.members import erasures, mydata
 from bot.members.approvals import region_changed
 from bot.members.registration import valid_topics
+from bot.refusals import NotAllowed
 from bot.regions import Regions, Topic
-from bot.roles.access import Caller, Denied, require_member
+from bot.roles.access import Caller, require_member
 from bot.roles.revocation import queue_stubs
 from bot.settings import Settings
 from storage import revocation
 from storage.db import Storage
+from storage.incidents import Incident
 from storage.members import Member
 from storage.revocation import Entitlement
 from storage.roles import ALL_REGIONS
@@ -52,7 +54,7 @@ async def change_profile(
         topics=chosen,
     )
     if updated is None:  # erased between the question and the answer
-        raise Denied("denied.not_registered")
+        raise NotAllowed("denied.not_registered")
     if regions is not None and updated.region_code != member.region_code:
         await region_changed(storage, settings, regions, member, updated, now)
     return updated
@@ -62,30 +64,48 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _member_part(member: Member, regions: Regions) -> dict[str, Any]:
+    region = regions.get(member.region_code)
+    return {
+        "id": member.id,
+        "telegram_id": member.telegram_id,
+        "name": member.name,
+        "organisation": member.organisation,
+        "region": {
+            "code": member.region_code,
+            "name": region.name(member.language) if region else None,
+        },
+        "language": member.language,
+        "topics": list(member.topics),
+        "status": member.status,
+        "approval": member.approval,
+        "registered_at": _iso(member.created_at),
+        "updated_at": _iso(member.updated_at),
+    }
+
+
+def _report_part(i: Incident) -> dict[str, Any]:
+    return {
+        "code": i.code,
+        "category": i.category,
+        "urgency": i.urgency,
+        "region": i.region_code,
+        "place": i.place,
+        "happened_on": i.happened_on.isoformat(),
+        "description": i.description,
+        "state": i.state,
+        "reported_at": _iso(i.created_at),
+    }
+
+
 async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
     """Everything stored about the caller, as UTF-8 JSON (the /mydata file)."""
     member = require_member(caller)
-    region = regions.get(member.region_code)
     roles = await storage.roles.for_member(member.id)
     audit = await storage.roles.audit(member.id)
     dialog = await storage.dialogs.get(caller.telegram_id)
     data: dict[str, Any] = {
-        "member": {
-            "id": member.id,
-            "telegram_id": member.telegram_id,
-            "name": member.name,
-            "organisation": member.organisation,
-            "region": {
-                "code": member.region_code,
-                "name": region.name(member.language) if region else None,
-            },
-            "language": member.language,
-            "topics": list(member.topics),
-            "status": member.status,
-            "approval": member.approval,
-            "registered_at": _iso(member.created_at),
-            "updated_at": _iso(member.updated_at),
-        },
+        "member": _member_part(member, regions),
         "consent": {"version": member.consent_version, "given_at": _iso(member.consent_at)},
         "roles": [
             {
@@ -111,18 +131,7 @@ async def export(storage: Storage, caller: Caller, regions: Regions) -> bytes:
             for a in await storage.roles.audit(actor=caller.telegram_id)
         ],
         "incident_reports": [
-            {
-                "code": i.code,
-                "category": i.category,
-                "urgency": i.urgency,
-                "region": i.region_code,
-                "place": i.place,
-                "happened_on": i.happened_on.isoformat(),
-                "description": i.description,
-                "state": i.state,
-                "reported_at": _iso(i.created_at),
-            }
-            for i in await storage.incidents.of_reporter(member.id)
+            _report_part(i) for i in await storage.incidents.of_reporter(member.id)
         ],
         "evaluation_answers": [
             {

@@ -54,18 +54,8 @@ def _command(name: str, callback: Any) -> CommandHandler[BotContext, None]:
 def flows() -> list[Flow]:
     """Every dialogue of the bot, one record each (handlers/dialog.py)."""
     return [
-        Flow(
-            registration.REG,
-            registration.question,
-            drafts.answer_text,  # after a pause: where they stopped
-            registration.press_button,
-        ),
-        Flow(
-            registration.SET,
-            registration.question,
-            registration.answer_text,
-            registration.press_button,
-        ),
+        registration.REG_FLOW,
+        registration.SET_FLOW,
         Flow(events.EVT, events.question, events.answer_text, events.press_button),
         Flow(events.EVM, events.manage_question, events.manage_text, events.manage_button),
         broadcast.FLOW,
@@ -93,12 +83,7 @@ def flows() -> list[Flow]:
             incident_fast.press_extra,
             volatile=True,
         ),
-        Flow(
-            evaluations.EVL,
-            None,
-            evaluations.answer_typed,
-            show_again=evaluations.show_again,
-        ),
+        evaluations.FLOW,
     ]
 
 
@@ -231,7 +216,7 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
         CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),
         CallbackQueryHandler(guide.press_guide, pattern=guide.CALLBACK_PATTERN),
-        CallbackQueryHandler(profile.confirm_forget, pattern=r"^fgt:"),
+        CallbackQueryHandler(profile.confirm_forget, pattern=profile.FORGET_PATTERN),
         CallbackQueryHandler(admin.press_revoke, pattern=admin.PICK.pattern),
         CallbackQueryHandler(approvals.press_approval, pattern=approvals.CALLBACK_PATTERN),
         CallbackQueryHandler(profile.unknown_button),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.i18n import t
-from bot.members.approvals import create_link, decide, decided_text, decider, revoke_links
-from bot.roles.access import Denied, is_number
+from bot.members.approvals import CARD, create_link, decide, decided_text, decider, revoke_links
+from bot.refusals import Refused, WrongInput
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -17,10 +17,9 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
 )
 
-CALLBACK_PATTERN = r"^apv:"
+CALLBACK_PATTERN = CARD.pattern
 REVOKE_WORDS = frozenset({"revoke", "отозвать", "off"})
 
 
@@ -31,9 +30,10 @@ async def press_approval(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
-    if len(parts) != 3 or not is_number(parts[1]) or parts[2] not in ("yes", "no"):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+    try:
+        member_id, verdict = CARD.parse(query.data)
+    except WrongInput as exc:
+        await answer(query, t(lang, exc.key), alert=True)
         return
     message = query.message
     chat_id = message.chat.id if message is not None else caller.telegram_id
@@ -42,13 +42,13 @@ async def press_approval(update: Update, context: BotContext) -> None:
             context.storage,
             context.regions,
             caller,
-            int(parts[1]),
-            parts[2] == "yes",
+            member_id,
+            verdict == "yes",
             context.now(),
             except_chat=chat_id,
             admins=context.settings.admin_ids,
         )
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     member = decision.member
@@ -79,7 +79,7 @@ async def signup_link(update: Update, context: BotContext) -> None:
             await send(update, context, t(lang, "signup.revoked" if count else "signup.none"))
             return
         new = await create_link(context.storage, context.regions, caller, argument, now)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     region = context.regions.get(new.region_code)

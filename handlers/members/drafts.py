@@ -1,6 +1,6 @@
 """Coming back to a half-done registration (bot/members/drafts.py): the reminder's button, or any
 message after a pause, shows the question where the person stopped, with their answers kept. (/start
-does the same: handlers/members/registration.py.)"""
+does the same: handlers/members/registration/entry.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from bot.members.drafts import RESUME
 from bot.runtime.context import BotContext
 from handlers.common import answer, caller_of, lang_of, user_of
 from handlers.dialog import show
-from handlers.members import registration
+from handlers.members.registration.steps import REG
+from handlers.members.registration.typed import answer_text as answer_step
+from handlers.members.registration.typed import typed_button
 from storage.dialogs import Dialog
 
 RESUME_PATTERN = r"^rgd:"  # the reminder's button: rgd:resume
@@ -29,7 +31,7 @@ async def resume_registration(update: Update, context: BotContext) -> None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     dialog, expired = await dialogs.current(context.storage, user_of(update).id, context.now())
-    if dialog is not None and dialog.flow == registration.REG:
+    if dialog is not None and dialog.flow == REG:
         await answer(query)
         await _continue(context, dialog)
         return
@@ -53,10 +55,10 @@ async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> No
     text = message.text if message is not None else None
     pause = timedelta(minutes=context.settings.dialog_timeout_minutes)
     away = dialog.updated_at is not None and context.now() - dialog.updated_at >= pause
-    if away and not (text and registration.typed_button(dialog, text)):
+    if away and not (text and typed_button(dialog, text)):
         await _continue(context, dialog)
         return
-    await registration.answer_text(update, context, dialog)
+    await answer_step(update, context, dialog)
 
 
 async def _continue(context: BotContext, dialog: Dialog) -> None:

@@ -8,11 +8,12 @@ from datetime import timedelta
 from telegram import Update
 
 from bot import dialogs
+from bot.buttons import Codec, Word
 from bot.i18n import t
 from bot.members import drafts
 from bot.members.mydata import MESSAGE_LIMIT, as_file
 from bot.members.profile import erase, export, readable
-from bot.roles.access import Denied
+from bot.refusals import Refused
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -25,11 +26,13 @@ from handlers.common import (
     private_only,
     registered,
     send,
-    split_data,
 )
 from handlers.dialog import button_not_current, strip_keyboard
 from handlers.members.registration import cancel_dialog, member_data, profile_text
 from handlers.menus import refresh_menu
+
+FORGET = Codec("fgt", Word("yes", "no"))  # /forget's question: erase everything, or not
+FORGET_PATTERN = FORGET.pattern
 
 
 async def show_profile(update: Update, context: BotContext) -> None:
@@ -64,7 +67,7 @@ async def send_my_data(update: Update, context: BotContext) -> None:
         content = await export(context.storage, caller, context.regions)
         card = profile_text(context, lang, member_data(caller.member)) if caller.member else ""
         text = await readable(context.storage, caller, context.regions, card)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     if len(text) <= MESSAGE_LIMIT:
@@ -101,7 +104,9 @@ async def ask_forget(update: Update, context: BotContext) -> None:
     if asking is None:
         return
     _caller, _member, lang = asking
-    markup = keyboard([[(t(lang, "forget.yes"), "fgt:yes")], [(t(lang, "forget.no"), "fgt:no")]])
+    markup = keyboard(
+        [[(t(lang, "forget.yes"), FORGET.pack("yes"))], [(t(lang, "forget.no"), FORGET.pack("no"))]]
+    )
     await send(update, context, t(lang, "forget.confirm"), markup)
 
 
@@ -110,18 +115,17 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
-    if parts not in (["fgt", "yes"], ["fgt", "no"]) or message is None:
+    if not FORGET.matches(query.data) or message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
-    if parts[1] == "no":
+    if FORGET.parse(query.data) == ("no",):
         await answer(query)
         await edit_or_send(context, message.chat.id, message.message_id, t(lang, "forget.kept"))
         return
     try:
         erased = await erase(context.storage, context.settings, caller, context.now())
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     context.bot_data.checkpoint_wanted = erased  # the erased rows leave the -wal file too
