@@ -20,41 +20,42 @@ from bot.evaluations import (
     TEMPLATES,
     valid_custom,
 )
-from bot.events import (
+from bot.events.announce import (
+    audience_size,
+    organiser_zone,
+    preview_event,
+    publish,
+    target_choice,
+    too_long_by,
+)
+from bot.events.cards import announcement, when_text
+from bot.events.checkin import check_in, checkin_message, checkin_payload
+from bot.events.files import checkin_qr, participants_xlsx
+from bot.events.manage import (
+    EDITABLE,
+    cancel_event,
+    edit_event,
+    managed_event,
+    managed_events,
+    visible_participants,
+)
+from bot.events.parse import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
-    EDITABLE,
     PLACE_MAX,
     TITLE_MAX,
     at_time,
-    audience_size,
-    cancel_event,
-    check_in,
-    checkin_message,
-    checkin_payload,
-    checkin_qr,
-    edit_event,
     is_blank_title,
     is_url,
-    managed_event,
-    managed_events,
-    organiser_zone,
     parse_time,
     parse_when,
-    participants_xlsx,
-    preview_event,
-    publish,
     split_program,
-    target_choice,
-    too_long_by,
-    upcoming_for,
-    visible_event,
-    visible_participants,
 )
-from bot.events.cards import announcement, when_text
+from bot.events.rsvp import upcoming_for, visible_event
 from bot.i18n import t, tn
 from bot.outbox import progress_text
-from bot.roles.access import Caller, Denied, identify, is_number, require_coordinator
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import Caller, identify, is_number, require_coordinator
 from bot.runtime.context import BotContext
 from bot.timefmt import MOSCOW, offset_label, zone_name
 from handlers.audience import region_rows, toggle_regions, topic_rows, typed_region
@@ -363,7 +364,7 @@ async def new_event(update: Update, context: BotContext) -> None:
         return
     try:
         choice = target_choice(caller, context.regions)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     data: dict[str, Any] = {
@@ -395,7 +396,10 @@ async def _coordinator_button(
     context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
 ) -> str | None:
     require_coordinator(caller)
-    return await on_button(context, caller, dialog, parts)
+    try:
+        return await on_button(context, caller, dialog, parts)
+    except WrongInput as exc:  # the engine renders refusals of rights (NotAllowed) itself
+        return t(_lang(dialog), exc.key, **exc.params)
 
 
 async def on_button(
@@ -659,7 +663,7 @@ async def _typed_question(context: BotContext, dialog: Dialog, text: str, hint: 
     if dialog.step == "q_text":
         try:
             valid_custom("text", text, [])
-        except Denied as exc:
+        except Refused as exc:
             await hint(exc.key, **exc.params)
             return
         if kind == "choice":
@@ -669,7 +673,7 @@ async def _typed_question(context: BotContext, dialog: Dialog, text: str, hint: 
     else:
         try:
             question = valid_custom(kind, str(data.get("q_words", "")), text.splitlines())
-        except Denied as exc:
+        except Refused as exc:
             await hint(exc.key, **exc.params)
             return
     chosen = _evaluation(data)
@@ -746,7 +750,7 @@ async def list_events(update: Update, context: BotContext) -> None:
     caller, _member, lang = asking
     try:
         text, markup = await _events_page(context, caller, lang, 0)
-    except Denied as exc:  # waiting for approval
+    except Refused as exc:  # waiting for approval
         await send(update, context, t(lang, exc.key))
         return
     await send(update, context, text, markup)
@@ -765,7 +769,7 @@ async def turn_events_page(update: Update, context: BotContext) -> None:
         return
     try:
         text, markup = await _events_page(context, caller, lang, int(parts[1]))
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     await answer(query)
@@ -806,9 +810,9 @@ async def open_event_link(context: BotContext, caller: Caller, value: str, lang:
     """The deep link t.me/<bot>?start=ev_<id>."""
     try:
         if not is_number(value):
-            raise Denied("events.not_found")
+            raise WrongInput("events.not_found")
         event = await visible_event(context.storage, caller, int(value))
-    except Denied as exc:
+    except Refused as exc:
         await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
         return
     await send_event(context, caller, event, lang)
@@ -862,9 +866,9 @@ async def show_event_admin(update: Update, context: BotContext) -> None:
             return
         arg = context.args[0].lstrip("#№")
         if not is_number(arg):
-            raise Denied("events.not_found")
+            raise WrongInput("events.not_found")
         event = await managed_event(context.storage, caller, int(arg))
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     counts = await context.storage.events.counts(event.id)
@@ -910,7 +914,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
     if len(parts) == 3 and parts[1] == "page" and is_number(parts[2]) and message is not None:
         try:
             text, markup = await _manage_page(context, caller, lang, int(parts[2]))
-        except Denied as exc:
+        except Refused as exc:
             await answer(query, t(lang, exc.key), alert=True)
             return
         await answer(query)
@@ -976,7 +980,7 @@ async def press_manage(update: Update, context: BotContext) -> None:
         elif len(action) == 2 and action[0] == "edit":
             field = action[1]
             if field not in EDITABLE or event.status != "published":
-                raise Denied("dialog.stale")
+                raise WrongInput("dialog.stale")
             await answer(query)
             dialog = await begin_dialog(
                 context,
@@ -991,8 +995,8 @@ async def press_manage(update: Update, context: BotContext) -> None:
             )
             await show(context, dialog, new_message=True)
         else:
-            raise Denied("dialog.stale")
-    except Denied as exc:
+            raise WrongInput("dialog.stale")
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
 
 
@@ -1071,7 +1075,7 @@ async def _apply_edit(update: Update, context: BotContext, dialog: Dialog, value
             context.topics,
             context.now(),
         )
-    except Denied as exc:
+    except Refused as exc:
         if exc.key.startswith("events.hint."):
             hint = t(lang, exc.key, **{k: esc(str(v)) for k, v in exc.params.items()})
             await show(context, dialog, new_message=True, hint=hint)
@@ -1100,7 +1104,7 @@ async def check_in_link(context: BotContext, caller: Caller, value: str, lang: s
         outcome, event = await check_in(
             context.storage, caller, int(event_part), secret, context.now()
         )
-    except Denied as exc:
+    except Refused as exc:
         await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
         return
     region = context.regions.get(caller.member.region_code) if caller.member else None

@@ -8,11 +8,13 @@ import contextlib
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot.events import answer as answer_event
-from bot.events import ics, visible_event
 from bot.events.copies import card_shown, member_card
+from bot.events.files import ics
+from bot.events.rsvp import answer as answer_event
+from bot.events.rsvp import visible_event
 from bot.i18n import t
-from bot.roles.access import Caller, Denied, is_number
+from bot.refusals import Refused
+from bot.roles.access import Caller, is_number
 from bot.runtime.context import BotContext
 from handlers.common import answer, caller_of, esc, lang_of, split_data
 from storage.events import Event
@@ -60,7 +62,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
             context.topics,
             shown_in=shown_in,
         )
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     change = result.change
