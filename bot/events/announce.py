@@ -79,8 +79,9 @@ async def publish(
         raise WrongInput("events.hint.past")
     if too_long_by(preview_event(draft), regions, topics):
         raise WrongInput("events.hint.too_long_short")
-    event = await storage.events.create(draft, now)
-    broadcast_id, count = await announce_to(storage, caller, event, regions, topics, now)
+    async with storage.db.transaction():  # the event and its announcement, together
+        event = await storage.events.create(draft, now)
+        broadcast_id, count = await announce_to(storage, caller, event, regions, topics, now)
     return event, broadcast_id, count
 
 

@@ -109,34 +109,35 @@ async def cancel_event(
     """Cancel: tell everyone who said 'Пойду', 'Возможно' or waits, and mark every copy of
     the announcement as cancelled. Returns the event and how many people were told."""
     event = await managed_event(storage, caller, event_id, whole=True)
-    if not await storage.events.cancel(event.id, now):
-        raise WrongInput("events.cancelled")
-    cancelled = await storage.events.get(event.id)
-    assert cancelled is not None
-    people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
-    by_chat = {p.telegram_id: p for p in people}
+    async with storage.db.transaction():  # the cancellation and its notices, together
+        if not await storage.events.cancel(event.id, now):
+            raise WrongInput("events.cancelled")
+        cancelled = await storage.events.get(event.id)
+        assert cancelled is not None
+        people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
+        by_chat = {p.telegram_id: p for p in people}
 
-    def notice(chat_id: int, _member_id: int | None) -> Outgoing:
-        person = by_chat[chat_id]
-        zone = regions.zone(person.region_code)
-        when = when_text(event.starts_at, event.ends_at, person.language, zone)
-        return Outgoing(
-            text=t(person.language, "events.cancel_notice", title=_esc(event.title), when=when)
+        def notice(chat_id: int, _member_id: int | None) -> Outgoing:
+            person = by_chat[chat_id]
+            zone = regions.zone(person.region_code)
+            when = when_text(event.starts_at, event.ends_at, person.language, zone)
+            return Outgoing(
+                text=t(person.language, "events.cancel_notice", title=_esc(event.title), when=when)
+            )
+
+        # what has not gone out yet never will: announcements, reminders, earlier edits
+        for pattern in (f"ev{event.id}:%", f"rem%:{event.id}:%", f"edit{event.id}:%"):
+            await storage.outbox.cancel_pending(pattern)
+        await send_to_many(
+            storage,
+            [(p.telegram_id, p.member_id) for p in people],
+            notice,
+            priority=Priority.ALERT,
+            now=now,
+            key=f"cancel{event.id}",
         )
-
-    # what has not gone out yet never will: announcements, reminders, earlier edits
-    for pattern in (f"ev{event.id}:%", f"rem%:{event.id}:%", f"edit{event.id}:%"):
-        await storage.outbox.cancel_pending(pattern)
-    await send_to_many(
-        storage,
-        [(p.telegram_id, p.member_id) for p in people],
-        notice,
-        priority=Priority.ALERT,
-        now=now,
-        key=f"cancel{event.id}",
-    )
-    await edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
-    return cancelled, len(people)
+        await edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
+        return cancelled, len(people)
 
 
 EDITABLE = ("title", "description", "place", "when", "program", "capacity", "regions")
@@ -181,6 +182,23 @@ async def edit_event(
         prospective = dataclasses.replace(event, **changes)
     if too_long_by(prospective, regions, topics):
         raise WrongInput("events.hint.too_long_short")
+    async with storage.db.transaction():  # the change and every message it causes, together
+        return await _apply(storage, caller, event, field, added, changes, regions, topics, now)
+
+
+async def _apply(
+    storage: Storage,
+    caller: Caller,
+    event: Event,
+    field: str,
+    added: tuple[str, ...],
+    changes: dict[str, Any],
+    regions: Regions,
+    topics: list[Topic],
+    now: datetime,
+) -> Edited:
+    """Store a checked edit and queue what it causes: the edited copies, the promotion
+    notices, the moved notice, the announcement to added regions."""
     if field == "regions":
         updated = await storage.events.add_regions(event.id, added, now)
     else:

@@ -4,6 +4,7 @@ promotion notice, and the events a member sees.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,26 +82,47 @@ async def answer(
     if event.ends_at <= now:
         raise WrongInput("events.over")
     member = require_approved(caller)
-    change = await storage.events.answer(event.id, member.id, wanted, event.capacity, now)
-    if change.promoted is not None:
-        await tell_promoted(storage, event, change.promoted, now)
-    marks = await marks_of(storage, event.id)
-    mark = marks.get(member.id, Mark(change.answer))
-    if change.answer != change.previous:
-        await refresh_marks(
-            storage, event, regions, topics, now, [member.id], skip_message=shown_in
-        )
-    if "waitlist" in (change.answer, change.previous) or change.promoted is not None:
-        moved = [m for m, other in marks.items() if other.answer == "waitlist" and m != member.id]
+    async with storage.db.transaction():  # the answer and the notices it causes, together
+        change = await storage.events.answer(event.id, member.id, wanted, event.capacity, now)
         if change.promoted is not None:
-            moved.append(change.promoted.member_id)
-        await refresh_marks(storage, event, regions, topics, now, moved)
+            await tell_promoted(storage, event, change.promoted, now)
+        mark = await _refresh(storage, event, member.id, change, now, regions, topics, shown_in)
     left = await places_left(storage, event)
     card = personal(event, caller.language or "ru", member.region_code, regions, topics, mark, left)
     return Answered(event, change, mark.position, card)
 
 
+async def _refresh(
+    storage: Storage,
+    event: Event,
+    member_id: int,
+    change: RsvpChange,
+    now: datetime,
+    regions: Regions,
+    topics: list[Topic],
+    shown_in: tuple[int, int] | None,
+) -> Mark:
+    """Edit the copies an answer changes: the member's own (but `shown_in`), and when the
+    waitlist moves, those of everyone on it. Returns the member's mark as it is now."""
+    marks = await marks_of(storage, event.id)
+    mark = marks.get(member_id, Mark(change.answer))
+    if change.answer != change.previous:
+        await refresh_marks(
+            storage, event, regions, topics, now, [member_id], skip_message=shown_in
+        )
+    if "waitlist" in (change.answer, change.previous) or change.promoted is not None:
+        moved = [m for m, other in marks.items() if other.answer == "waitlist" and m != member_id]
+        if change.promoted is not None:
+            moved.append(change.promoted.member_id)
+        await refresh_marks(storage, event, regions, topics, now, moved)
+    return mark
+
+
 async def tell_promoted(storage: Storage, event: Event, person: Audience, now: datetime) -> None:
+    """'A place is free: you are going'. Queued in the transaction of the promotion itself (so
+    it is never queued twice, and never lost), under a key of its own: the same person may
+    be promoted again at the same instant (a frozen clock, two taps in one tick), and a key
+    made of the event and the time would take the second notice for the first."""
     text = t(person.language, "events.promoted", title=_esc(event.title))
     await send_to_many(
         storage,
@@ -108,5 +130,5 @@ async def tell_promoted(storage: Storage, event: Event, person: Audience, now: d
         Outgoing(text=text),
         priority=Priority.REPLY,
         now=now,
-        key=f"promoted{event.id}:{now.timestamp()}",
+        key=f"promoted{event.id}:m{person.member_id}:{secrets.token_hex(8)}",
     )
