@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
+from bot.buttons import Codec, Num, Word, parse_any
 from bot.events.cards import when_text
 from bot.events.checkin import checkin_payload
 from bot.events.files import checkin_qr, participants_xlsx
@@ -51,7 +52,12 @@ from storage.events import Event
 # ---------------------------------------------------------------- coordinators: running events
 
 EVM = "evm"  # the small dialogue that edits a published event's text
-MANAGE_PATTERN = r"^evm:"
+MANAGE_PATTERN = r"^evm:"  # the /event card and list (CARD, EDIT, TURN)
+
+
+CARD = Codec(EVM, Num(), Word("card", "xlsx", "qr", "cancel", "keep", "cancel_yes"))
+EDIT = Codec(EVM, Num(), Word("edit"), Word(*EDITABLE))
+TURN = Codec(EVM, Word("page"), Num())  # the list of /event, a page at a time
 
 
 @dataclass
@@ -83,15 +89,15 @@ def _manage_card(context: BotContext, event: Event, counts: Any, lang: str) -> t
         status=t(lang, f"events.manage.status_{event.status}"),
     )
     rows: list[list[Button]] = [
-        [(t(lang, "events.manage.list"), f"evm:{event.id}:xlsx")],
-        [(t(lang, "events.manage.qr"), f"evm:{event.id}:qr")],
+        [(t(lang, "events.manage.list"), CARD.pack(event.id, "xlsx"))],
+        [(t(lang, "events.manage.qr"), CARD.pack(event.id, "qr"))],
     ]
     if event.status == "published":
         edits = [
-            ("✏️ " + t(lang, f"events.field.{f}"), f"evm:{event.id}:edit:{f}") for f in EDITABLE
+            ("✏️ " + t(lang, f"events.field.{f}"), EDIT.pack(event.id, "edit", f)) for f in EDITABLE
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(t(lang, "events.manage.cancel"), f"evm:{event.id}:cancel")])
+        rows.append([(t(lang, "events.manage.cancel"), CARD.pack(event.id, "cancel"))])
     return text, keyboard(rows)
 
 
@@ -128,14 +134,14 @@ async def _manage_page(
     pages = (len(events) + PAGE - 1) // PAGE
     page = max(0, min(page, pages - 1))
     rows: list[list[Button]] = [
-        [(f"№ {e.id} · {e.title[:50]}", f"evm:{e.id}:card")]
+        [(f"№ {e.id} · {e.title[:50]}", CARD.pack(e.id, "card"))]
         for e in events[page * PAGE : (page + 1) * PAGE]
     ]
     turn: list[Button] = []
     if page > 0:
-        turn.append((t(lang, "events.previous"), f"evm:page:{page - 1}"))
+        turn.append((t(lang, "events.previous"), TURN.pack("page", page - 1)))
     if page + 1 < pages:
-        turn.append((t(lang, "events.next"), f"evm:page:{page + 1}"))
+        turn.append((t(lang, "events.next"), TURN.pack("page", page + 1)))
     if turn:
         rows.append(turn)
     text = t(lang, "events.manage.pick")
@@ -145,49 +151,47 @@ async def _manage_page(
 
 
 async def press_manage(update: Update, context: BotContext) -> None:
-    """evm:<id>:card|xlsx|qr|cancel|cancel_yes|edit:<field> from the /event card;
-    evm:page:<n> turns the list of /event."""
+    """evm:<id>:card|xlsx|qr|cancel|keep|cancel_yes and evm:<id>:edit:<field> from the /event
+    card; evm:page:<n> turns the list of /event."""
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
-    if len(parts) == 3 and parts[1] == "page" and is_number(parts[2]) and message is not None:
-        try:
-            text, markup = await _manage_page(context, caller, lang, int(parts[2]))
-        except Refused as exc:
-            await answer(query, t(lang, exc.key), alert=True)
-            return
-        await answer(query)
-        await edit_or_send(context, message.chat.id, message.message_id, text, markup)
-        return
-    if len(parts) < 3 or not is_number(parts[1]) or message is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-        return
-    event_id, action = int(parts[1]), parts[2:]
-    now = context.now()
     try:
-        event = await managed_event(context.storage, caller, event_id)
-        if action == ["card"]:
+        if message is None:
+            raise WrongInput("dialog.stale")
+        codec, values = parse_any(query.data, TURN, CARD, EDIT)
+        if codec is TURN:
+            text, markup = await _manage_page(context, caller, lang, values[1])
+            await answer(query)
+            await edit_or_send(context, message.chat.id, message.message_id, text, markup)
+            return
+        event = await managed_event(context.storage, caller, values[0])
+        if codec is EDIT:
+            await _begin_edit(update, context, caller, event, values[2], lang)
+        else:
+            await _card_action(update, context, caller, event, values[1], lang)
+    except Refused as exc:
+        await answer(query, t(lang, exc.key), alert=True)
+
+
+async def _card_action(
+    update: Update, context: BotContext, caller: Caller, event: Event, action: str, lang: str
+) -> None:
+    """A button of the /event card (or of its 'cancel?' question) on this event."""
+    query, message = update.callback_query, update.effective_message
+    assert query is not None and message is not None
+    match action:
+        case "card":
             counts = await context.storage.events.counts(event.id)
             text, markup = _manage_card(context, event, counts, lang)
             await answer(query)
             await send(update, context, text, markup)
-        elif action == ["xlsx"]:
-            people, others = await visible_participants(context.storage, caller, event)
-            data = participants_xlsx(event, people, context.regions, lang)
-            caption = tn(lang, "events.manage.list_caption", len(people), title=esc(event.title))
-            if others:
-                caption += " " + tn(lang, "events.manage.list_others", others)
+        case "xlsx":
             await answer(query)
-            await context.bot.send_document(
-                caller.telegram_id,
-                data,
-                filename=f"event-{event.id}-participants.xlsx",
-                caption=caption,
-            )
-        elif action == ["qr"]:
+            await _send_participants(context, caller, event, lang)
+        case "qr":
             link = f"https://t.me/{context.bot_data.bot_username}?start={checkin_payload(event)}"
             await answer(query)
             await context.bot.send_photo(
@@ -195,51 +199,65 @@ async def press_manage(update: Update, context: BotContext) -> None:
                 checkin_qr(link),
                 caption=t(lang, "events.manage.qr_caption", title=esc(event.title), link=link),
             )
-        elif action == ["cancel"]:
+        case "cancel":
             await answer(query)
             markup = keyboard(
                 [
-                    [(t(lang, "events.manage.cancel_yes"), f"evm:{event.id}:cancel_yes")],
-                    [(t(lang, "revoke.no"), f"evm:{event.id}:keep")],
+                    [(t(lang, "events.manage.cancel_yes"), CARD.pack(event.id, "cancel_yes"))],
+                    [(t(lang, "revoke.no"), CARD.pack(event.id, "keep"))],
                 ]
             )
             text = t(lang, "events.manage.cancel_confirm", title=esc(event.title))
             await edit_or_send(context, message.chat.id, message.message_id, text, markup)
-        elif action == ["keep"]:  # "Нет" to cancelling: the card again, in the same message
+        case "keep":  # "Нет" to cancelling: the card again, in the same message
             counts = await context.storage.events.counts(event.id)
             text, markup = _manage_card(context, event, counts, lang)
             await answer(query)
             await edit_or_send(context, message.chat.id, message.message_id, text, markup)
-        elif action == ["cancel_yes"]:
+        case "cancel_yes":
             cancelled, told = await cancel_event(
-                context.storage, caller, event.id, context.regions, context.topics, now
+                context.storage, caller, event.id, context.regions, context.topics, context.now()
             )
             await answer(query)
             text = tn(lang, "events.manage.cancelled", told, title=esc(cancelled.title))
             await edit_or_send(context, message.chat.id, message.message_id, text)
             if context.bot_data.delivery is not None:
                 context.bot_data.delivery.wake()
-        elif len(action) == 2 and action[0] == "edit":
-            field = action[1]
-            if field not in EDITABLE or event.status != "published":
-                raise WrongInput("dialog.stale")
-            await answer(query)
-            dialog = await begin_dialog(
-                context,
-                telegram_id=caller.telegram_id,
-                flow=EVM,
-                step=field,
-                data={
-                    "lang": lang,
-                    "event": event.id,
-                    "now": _current_values(context, event, lang),
-                },
-            )
-            await show(context, dialog, new_message=True)
-        else:
-            raise WrongInput("dialog.stale")
-    except Refused as exc:
-        await answer(query, t(lang, exc.key), alert=True)
+
+
+async def _send_participants(context: BotContext, caller: Caller, event: Event, lang: str) -> None:
+    """Who answered, as a spreadsheet (of the regions the caller may see by name)."""
+    people, others = await visible_participants(context.storage, caller, event)
+    data = participants_xlsx(event, people, context.regions, lang)
+    caption = tn(lang, "events.manage.list_caption", len(people), title=esc(event.title))
+    if others:
+        caption += " " + tn(lang, "events.manage.list_others", others)
+    await context.bot.send_document(
+        caller.telegram_id,
+        data,
+        filename=f"event-{event.id}-participants.xlsx",
+        caption=caption,
+    )
+
+
+async def _begin_edit(
+    update: Update, context: BotContext, caller: Caller, event: Event, field: str, lang: str
+) -> None:
+    """'✏️ <field>' on the card: the edit dialogue asks for the new value."""
+    query = update.callback_query
+    assert query is not None
+    if event.status != "published":
+        raise WrongInput("dialog.stale")
+    await answer(query)
+    data = EditAnswers(lang=lang, event=event.id, now=_current_values(context, event, lang))
+    dialog = await begin_dialog(
+        context,
+        telegram_id=caller.telegram_id,
+        flow=EVM,
+        step=field,
+        data=dataclasses.asdict(data),
+    )
+    await show(context, dialog, new_message=True)
 
 
 CLEARABLE = ("program", "capacity")  # steps with a button that empties the field
