@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.events.cards import when_text
+from bot.buttons import Codec, Num
+from bot.events.cards import RSVP, when_text
 from bot.events.rsvp import upcoming_for
 from bot.i18n import t
-from bot.refusals import Refused
-from bot.roles.access import Caller, is_number
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from bot.timefmt import MOSCOW
 from handlers.common import (
@@ -21,14 +22,11 @@ from handlers.common import (
     lang_of,
     registered,
     send,
-    split_data,
 )
 
-# ---------------------------------------------------------------- members: answers, list
-
-
 PAGE = 8
-LIST_PATTERN = r"^evl:"
+TURN = Codec("evl", Num())  # the next or previous page of /events
+LIST_PATTERN = TURN.pattern
 
 
 async def list_events(update: Update, context: BotContext) -> None:
@@ -51,13 +49,12 @@ async def turn_events_page(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
-    if caller.member is None or len(parts) != 2 or not is_number(parts[1]) or message is None:
-        await answer(query, t(lang, "dialog.stale"), alert=True)
-        return
     try:
-        text, markup = await _events_page(context, caller, lang, int(parts[1]))
+        if caller.member is None or message is None:
+            raise WrongInput("dialog.stale")
+        (page,) = TURN.parse(query.data)
+        text, markup = await _events_page(context, caller, lang, page)
     except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
@@ -84,12 +81,12 @@ async def _events_page(
         lines.append(
             f"\n<b>{esc(event.title)}</b>\n{when_text(event.starts_at, event.ends_at, lang, zone)}"
         )
-        rows.append([(event.title[:60], f"ev:{event.id}:open")])
+        rows.append([(event.title[:60], RSVP.pack(event.id, "open"))])
     turn: list[Button] = []
     if page > 0:
-        turn.append((t(lang, "events.previous"), f"evl:{page - 1}"))
+        turn.append((t(lang, "events.previous"), TURN.pack(page - 1)))
     if page + 1 < pages:
-        turn.append((t(lang, "events.next"), f"evl:{page + 1}"))
+        turn.append((t(lang, "events.next"), TURN.pack(page + 1)))
     if turn:
         rows.append(turn)
     return "\n".join(lines), keyboard(rows)
