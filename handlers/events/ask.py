@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
+from bot.buttons import Codec, Num, Token, Word
 from bot.evaluations import (
     CUSTOM_MAX,
     CUSTOM_OPTIONS_MAX,
@@ -53,6 +54,33 @@ TEXT_STEPS = (
     "q_text",
     "q_options",
 )
+TEMPLATE_CHOICES = ("standard", "short", "conference", "none")
+EDIT_FIELDS = (  # what the preview's 'Изменить' offers
+    "title",
+    "description",
+    "program",
+    "start_day",
+    "place",
+    "regions",
+    "topics",
+    "capacity",
+    "evaluation",
+)
+
+# The buttons of the dialogue's own steps (the audience picker makes its own, in
+# handlers/audience.py; 'Назад' / 'Отмена' are the engine's dlg: buttons).
+PLAIN = Codec(
+    EVT,
+    Word("skip", "qback", "publish", "edit", "anon", "fup", "addq", "clearq", "eval_done"),
+)
+DAY = Codec(EVT, Word("day"), Token(10))  # an ISO date
+TIME = Codec(EVT, Word("time"), Token(4))  # HHMM
+DURATION = Codec(EVT, Word("dur"), Num(5))  # minutes
+CAPACITY = Codec(EVT, Word("cap"), Num(6))  # 0: no limit
+TEMPLATE = Codec(EVT, Word("tpl"), Word(*TEMPLATE_CHOICES))
+QUESTION_KIND = Codec(EVT, Word("qkind"), Word(*KINDS))
+FIELD = Codec(EVT, Word("edit"), Word(*EDIT_FIELDS))
+BUTTONS = (PLAIN, DAY, TIME, DURATION, CAPACITY, TEMPLATE, QUESTION_KIND, FIELD)
 
 
 def dialog_zone(dialog: Dialog) -> ZoneInfo:
@@ -94,6 +122,7 @@ def draft_of(dialog: Dialog, caller_member_id: int | None) -> NewEvent | None:
 
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of the current step of /new_event."""
+    # long: one arm per step of the dialogue, each a few lines
     data, step, lang, zone = dialog.data, dialog.step, dialog_lang(dialog), dialog_zone(dialog)
     rows: list[list[Button]] = []
     if step == "title":
@@ -104,7 +133,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [nav_row(lang)]
     elif step == "program":
         text = t(lang, "events.ask_program")
-        rows = [[(t(lang, "events.skip"), "evt:skip")], nav_row(lang)]
+        rows = [[(t(lang, "events.skip"), PLAIN.pack("skip"))], nav_row(lang)]
     elif step == "start_day":
         now = context.now()
         text = t(
@@ -112,18 +141,18 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         )
         today = context.now().astimezone(zone).date()
         days = [today + timedelta(days=i) for i in range(DAYS_OFFERED)]
-        buttons = [(_day_label(d, lang), f"evt:day:{d.isoformat()}") for d in days]
+        buttons = [(_day_label(d, lang), DAY.pack("day", d.isoformat())) for d in days]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         rows.append(nav_row(lang))
     elif step == "start_time":
         day = date.fromisoformat(str(data["day"]))
         text = t(lang, "events.ask_time", day=_day_label(day, lang))
-        buttons = [(hm, f"evt:time:{hm.replace(':', '')}") for hm in TIMES]
+        buttons = [(hm, TIME.pack("time", hm.replace(":", ""))) for hm in TIMES]
         rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
         rows.append(nav_row(lang))
     elif step == "duration":
         text = t(lang, "events.ask_duration")
-        buttons = [(_duration_label(m, lang), f"evt:dur:{m}") for m in DURATIONS]
+        buttons = [(_duration_label(m, lang), DURATION.pack("dur", m)) for m in DURATIONS]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         rows.append(nav_row(lang))
     elif step == "place":
@@ -139,21 +168,21 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows.append(nav_row(lang))
     elif step == "capacity":
         text = t(lang, "events.ask_capacity")
-        rows = [[(t(lang, "events.no_limit"), "evt:cap:0")]]
-        rows.append([(str(n), f"evt:cap:{n}") for n in CAPACITIES])
+        rows = [[(t(lang, "events.no_limit"), CAPACITY.pack("cap", 0))]]
+        rows.append([(str(n), CAPACITY.pack("cap", n)) for n in CAPACITIES])
         rows.append(nav_row(lang))
     elif step == "evaluation":
         text, rows = _evaluation_menu(data, lang)
     elif step == "q_kind":
         text = t(lang, "events.eval.ask_kind")
-        rows = [[(t(lang, f"events.eval.kind.{k}"), f"evt:qkind:{k}")] for k in KINDS]
-        rows.append([(t(lang, "common.back"), "evt:qback")])
+        rows = [[(t(lang, f"events.eval.kind.{k}"), QUESTION_KIND.pack("qkind", k))] for k in KINDS]
+        rows.append([(t(lang, "common.back"), PLAIN.pack("qback"))])
     elif step == "q_text":
         text = t(lang, "events.eval.ask_text", limit=CUSTOM_TEXT_MAX)
-        rows = [[(t(lang, "common.back"), "evt:qback")]]
+        rows = [[(t(lang, "common.back"), PLAIN.pack("qback"))]]
     elif step == "q_options":
         text = t(lang, "events.eval.ask_options", most=CUSTOM_OPTIONS_MAX)
-        rows = [[(t(lang, "common.back"), "evt:qback")]]
+        rows = [[(t(lang, "common.back"), PLAIN.pack("qback"))]]
     elif step == "preview":
         draft = draft_of(dialog, None)
         assert draft is not None
@@ -171,17 +200,17 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
             ),
         )
         rows = [
-            [(t(lang, "events.publish"), "evt:publish")],
-            [(t(lang, "reg.edit"), "evt:edit")],
+            [(t(lang, "events.publish"), PLAIN.pack("publish"))],
+            [(t(lang, "reg.edit"), PLAIN.pack("edit"))],
             [(t(lang, "common.cancel"), "dlg:cancel")],
         ]
     elif step == "edit":
         text = t(lang, "reg.edit_which")
         fields = ("title", "description", "program", "start_day", "place", "regions")
-        rows = [[(t(lang, f"events.field.{f}"), f"evt:edit:{f}")] for f in fields]
-        rows.append([(t(lang, "events.field.topics"), "evt:edit:topics")])
-        rows.append([(t(lang, "events.field.capacity"), "evt:edit:capacity")])
-        rows.append([(t(lang, "events.field.evaluation"), "evt:edit:evaluation")])
+        rows = [[(t(lang, f"events.field.{f}"), FIELD.pack("edit", f))] for f in fields]
+        rows.append([(t(lang, "events.field.topics"), FIELD.pack("edit", "topics"))])
+        rows.append([(t(lang, "events.field.capacity"), FIELD.pack("edit", "capacity"))])
+        rows.append([(t(lang, "events.field.evaluation"), FIELD.pack("edit", "evaluation"))])
         rows.append(nav_row(lang))
     else:
         raise ValueError(f"unknown step {step}")
@@ -227,7 +256,10 @@ def _evaluation_menu(data: dict[str, Any], lang: str) -> tuple[str, list[list[Bu
 
     rows: list[list[Button]] = []
     labels = [
-        (mark(chosen["template"] == k) + t(lang, f"events.eval.template.{k}"), f"evt:tpl:{k}")
+        (
+            mark(chosen["template"] == k) + t(lang, f"events.eval.template.{k}"),
+            TEMPLATE.pack("tpl", k),
+        )
         for k in TEMPLATE_CHOICES
     ]
     rows += [labels[0:2], labels[2:4]]
@@ -237,19 +269,19 @@ def _evaluation_menu(data: dict[str, Any], lang: str) -> tuple[str, list[list[Bu
             [
                 (
                     t(lang, "events.eval.anonymous", value=yes if chosen["anonymous"] else no),
-                    "evt:anon",
+                    PLAIN.pack("anon"),
                 ),
                 (
                     t(lang, "events.eval.followup", value=yes if chosen["followup"] else no),
-                    "evt:fup",
+                    PLAIN.pack("fup"),
                 ),
             ]
         )
         if len(chosen["custom"]) < CUSTOM_MAX:
-            rows.append([(t(lang, "events.eval.add"), "evt:addq")])
+            rows.append([(t(lang, "events.eval.add"), PLAIN.pack("addq"))])
         if chosen["custom"]:
-            rows.append([(t(lang, "events.eval.clear"), "evt:clearq")])
-    rows.append([(t(lang, "events.eval.done"), "evt:eval_done")])
+            rows.append([(t(lang, "events.eval.clear"), PLAIN.pack("clearq"))])
+    rows.append([(t(lang, "events.eval.done"), PLAIN.pack("eval_done"))])
     rows.append(nav_row(lang))
     return "\n".join(lines), rows
 
@@ -279,7 +311,6 @@ ORDER = (
     "preview",
 )
 EVAL_STEPS = ("evaluation", "q_kind", "q_text", "q_options")
-TEMPLATE_CHOICES = ("standard", "short", "conference", "none")
 
 
 def next_step(dialog: Dialog, done: str) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 from telegram import Update
 
 from bot import dialogs
+from bot.buttons import parse_any
 from bot.evaluations import (
     CUSTOM_MAX,
-    KINDS,
     valid_custom,
 )
 from bot.events.announce import (
@@ -52,11 +52,11 @@ from handlers.common import (
 from handlers.dialog import Flow, go, press_flow_button, show, strip_keyboard
 from handlers.dialog import begin as begin_dialog
 from handlers.events.ask import (
+    BUTTONS,
     CAPACITIES,
     DURATIONS,
     EVT,
     STEPS,
-    TEMPLATE_CHOICES,
     TEXT_STEPS,
     EventAnswers,
     dialog_lang,
@@ -127,7 +127,7 @@ async def on_button(
     context: BotContext, caller: Caller, dialog: Dialog, parts: list[str]
 ) -> str | None:
     """Act on a button: '' when done, a text for an alert, None if the button is stale."""
-    step, data, lang, zone = dialog.step, dialog.data, dialog_lang(dialog), dialog_zone(dialog)
+    step, data, lang = dialog.step, dialog.data, dialog_lang(dialog)
     match parts:
         case ["dlg", "cancel"]:
             await dialogs.end(context.storage, dialog.telegram_id)
@@ -140,24 +140,7 @@ async def on_button(
             if target == "preview" and not data.get("regions"):
                 return t(lang, "events.hint.pick_region")
             await _to_preview_or(context, dialog, target)
-        case ["evt", "skip"] if step == "program":
-            await go(context, dialog, next_step(dialog, "program"), program=[])
-        case ["evt", "day", iso] if step == "start_day":
-            try:
-                day = date.fromisoformat(iso)
-            except ValueError:
-                return None
-            if day < context.now().astimezone(zone).date():
-                return t(lang, "events.hint.past")
-            await go(context, dialog, "start_time", day=iso)
-        case ["evt", "time", hhmm] if step == "start_time" and len(hhmm) == 4 and is_number(hhmm):
-            return await _start_chosen(context, dialog, int(hhmm[:2]), int(hhmm[2:]))
-        case ["evt", "dur", minutes] if step == "duration" and is_number(minutes):
-            if int(minutes) not in DURATIONS:
-                return None
-            start = datetime.fromisoformat(str(data["start"]))
-            end = start + timedelta(minutes=int(minutes))
-            await go(context, dialog, next_step(dialog, "duration"), end=end.isoformat())
+        # the audience picker's buttons (handlers/audience.py, shared with /broadcast)
         case ["evt", "reg" | "dist" | "all", *_] if step == "regions":
             picked = toggle_regions(context, data, parts)
             if picked is None:
@@ -177,49 +160,73 @@ async def on_button(
             await _to_preview_or(context, dialog, next_step(dialog, "topics"))
         case ["evt", "topics_all"] if step == "topics":  # everyone: no choice by topics
             await _to_preview_or(context, dialog, next_step(dialog, "topics"), topics=[])
-        case ["evt", "cap", number] if step == "capacity" and is_number(number):
-            if int(number) not in (0, *CAPACITIES):
+        case ["evt", *_]:
+            try:
+                _codec, values = parse_any(":".join(parts), *BUTTONS)
+            except WrongInput:
+                return None
+            return await _own_button(context, caller, dialog, values)
+        case _:
+            return None
+    return ""
+
+
+async def _own_button(
+    context: BotContext, caller: Caller, dialog: Dialog, values: tuple[Any, ...]
+) -> str | None:
+    """A button of the dialogue's own steps, parsed by its codec (handlers/events/ask.py)."""
+    # long: a match on the button's data, one arm per button
+    step, data, lang, zone = dialog.step, dialog.data, dialog_lang(dialog), dialog_zone(dialog)
+    match values:
+        case ("skip",) if step == "program":
+            await go(context, dialog, next_step(dialog, "program"), program=[])
+        case ("day", iso) if step == "start_day":
+            try:
+                day = date.fromisoformat(iso)
+            except ValueError:
+                return None
+            if day < context.now().astimezone(zone).date():
+                return t(lang, "events.hint.past")
+            await go(context, dialog, "start_time", day=iso)
+        case ("time", hhmm) if step == "start_time" and len(hhmm) == 4 and hhmm.isdigit():
+            return await _start_chosen(context, dialog, int(hhmm[:2]), int(hhmm[2:]))
+        case ("dur", minutes) if step == "duration":
+            if minutes not in DURATIONS:
+                return None
+            start = datetime.fromisoformat(str(data["start"]))
+            end = start + timedelta(minutes=minutes)
+            await go(context, dialog, next_step(dialog, "duration"), end=end.isoformat())
+        case ("cap", number) if step == "capacity":
+            if number not in (0, *CAPACITIES):
                 return None
             await _to_preview_or(
-                context, dialog, next_step(dialog, "capacity"), capacity=int(number) or None
+                context, dialog, next_step(dialog, "capacity"), capacity=number or None
             )
-        case ["evt", "tpl", key] if step == "evaluation" and key in TEMPLATE_CHOICES:
+        case ("tpl", key) if step == "evaluation":
             await go(context, dialog, "evaluation", eval={**evaluation_of(data), "template": key})
-        case ["evt", "anon" | "fup"] if step == "evaluation":
-            field = "anonymous" if parts[1] == "anon" else "followup"
+        case ("anon" | "fup",) if step == "evaluation":
+            field = "anonymous" if values[0] == "anon" else "followup"
             survey = evaluation_of(data)
             await go(context, dialog, "evaluation", eval={**survey, field: not survey[field]})
-        case ["evt", "addq"] if step == "evaluation":
+        case ("addq",) if step == "evaluation":
             if len(evaluation_of(data)["custom"]) >= CUSTOM_MAX:
                 return None
             await go(context, dialog, "q_kind")
-        case ["evt", "clearq"] if step == "evaluation":
+        case ("clearq",) if step == "evaluation":
             await go(context, dialog, "evaluation", eval={**evaluation_of(data), "custom": []})
-        case ["evt", "qkind", kind] if step == "q_kind" and kind in KINDS:
+        case ("qkind", kind) if step == "q_kind":
             await go(context, dialog, "q_text", q_kind=kind)
-        case ["evt", "qback"] if step in ("q_kind", "q_text", "q_options"):
+        case ("qback",) if step in ("q_kind", "q_text", "q_options"):
             await go(context, dialog, "evaluation")
-        case ["evt", "eval_done"] if step == "evaluation":
+        case ("eval_done",) if step == "evaluation":
             await _to_preview_or(context, dialog, "preview")
-        case ["evt", "edit"] if step == "preview":
+        case ("edit",) if step == "preview":
             await go(context, dialog, "edit")
-        case ["evt", "edit", field] if step == "edit":
-            if field not in (
-                "title",
-                "description",
-                "program",
-                "start_day",
-                "place",
-                "regions",
-                "topics",
-                "capacity",
-                "evaluation",
-            ):
-                return None
+        case ("edit", field) if step == "edit":
             if field == "regions" and single_region(dialog):
                 return t(lang, "events.hint.one_region")
             await go(context, dialog, field, editing=True)
-        case ["evt", "publish"] if step == "preview":
+        case ("publish",) if step == "preview":
             await _publish(context, caller, dialog)
         case _:
             return None
@@ -306,6 +313,7 @@ async def _publish(context: BotContext, caller: Caller, dialog: Dialog) -> None:
 
 async def answer_text(update: Update, context: BotContext, dialog: Dialog) -> None:
     """Typed text during /new_event."""
+    # long: one arm per step that takes typed text, each a check and the next step
     message = update.effective_message
     assert message is not None
     lang = dialog_lang(dialog)

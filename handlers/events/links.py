@@ -8,7 +8,6 @@ from bot.i18n import t
 from bot.refusals import Refused, WrongInput
 from bot.roles.access import Caller, is_number
 from bot.runtime.context import BotContext
-from bot.timefmt import MOSCOW
 from handlers.events.answers import send_event
 
 
@@ -37,6 +36,6 @@ async def check_in_link(context: BotContext, caller: Caller, value: str, lang: s
     except Refused as exc:
         await context.bot.send_message(caller.telegram_id, t(lang, exc.key))
         return
-    region = context.regions.get(caller.member.region_code) if caller.member else None
-    text = checkin_message(outcome, event, lang, region.tz if region else MOSCOW)
+    zone = context.regions.zone(caller.member.region_code if caller.member else None)
+    text = checkin_message(outcome, event, lang, zone)
     await context.bot.send_message(caller.telegram_id, text)

@@ -11,7 +11,6 @@ from bot.i18n import t
 from bot.refusals import Refused, WrongInput
 from bot.roles.access import Caller
 from bot.runtime.context import BotContext
-from bot.timefmt import MOSCOW
 from handlers.common import (
     Button,
     answer,
@@ -71,8 +70,7 @@ async def _events_page(
         return t(lang, "events.none"), None
     pages = (len(events) + PAGE - 1) // PAGE
     page = min(page, pages - 1)
-    region = context.regions.get(caller.member.region_code)
-    zone = region.tz if region else MOSCOW
+    zone = context.regions.zone(caller.member.region_code)
     rows: list[list[Button]] = []
     lines = [t(lang, "events.list_title")]
     if pages > 1:
