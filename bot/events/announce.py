@@ -17,10 +17,7 @@ from bot.events.cards import LONGEST, announcement, rsvp_markup
 from bot.outbox import Outgoing, Priority, send_to_many
 from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions, Topic
-from bot.roles.access import (
-    Caller,
-    require_coordinator,
-)
+from bot.roles.access import Caller, require_coordinator
 from bot.timefmt import MOSCOW
 from storage.db import Storage
 from storage.events import Audience, Event, NewEvent

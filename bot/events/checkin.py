@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.events.cards import _esc
 from bot.i18n import t, tn
-from bot.roles.access import (
-    Caller,
-    require_approved,
-)
+from bot.roles.access import Caller, require_approved
 from bot.timefmt import moment
 from storage.db import Storage
 from storage.events import Event

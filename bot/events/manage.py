@@ -33,11 +33,7 @@ from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
 from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions, Topic
-from bot.roles.access import (
-    Caller,
-    is_number,
-    require_coordinator,
-)
+from bot.roles.access import Caller, is_number, require_coordinator
 from storage.db import Storage
 from storage.events import Audience, Event, Participant
 

@@ -9,20 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.events.cards import Mark, _esc
-from bot.events.copies import (
-    marks_of,
-    personal,
-    places_left,
-    refresh_marks,
-)
+from bot.events.copies import marks_of, personal, places_left, refresh_marks
 from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
 from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions, Topic
-from bot.roles.access import (
-    Caller,
-    require_approved,
-)
+from bot.roles.access import Caller, require_approved
 from storage.db import Storage
 from storage.events import Audience, Event, RsvpChange
 

@@ -175,7 +175,6 @@ async def _own_button(
     context: BotContext, caller: Caller, dialog: Dialog, values: tuple[Any, ...]
 ) -> str | None:
     """A button of the dialogue's own steps, parsed by its codec (handlers/events/ask.py)."""
-    # long: a match on the button's data, one arm per button
     step, data, lang, zone = dialog.step, dialog.data, dialog_lang(dialog), dialog_zone(dialog)
     match values:
         case ("skip",) if step == "program":
