@@ -130,14 +130,16 @@ def test_every_key_used_in_the_code_exists() -> None:
 def test_every_dialogue_says_why_it_closed() -> None:
     """An idle dialogue is closed by the sweep, and a new one replaces an open one: both tell
     the person in words of that dialogue. /cancel too."""
-    from handlers import broadcast, evaluations, events, incidents
+    from handlers import broadcast, evaluations, incidents
+    from handlers.events import create as event_create
+    from handlers.events import manage as event_manage
     from handlers.members import registration
 
     flows = {
         registration.REG,
         registration.SET,
-        events.EVT,
-        events.EVM,
+        event_create.EVT,
+        event_manage.EVM,
         broadcast.BC,
         incidents.REPORT,
         incidents.COORD,

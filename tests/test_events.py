@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.events import parse_when, when_text
+from bot.events.cards import when_text
+from bot.events.parse import parse_when
 from bot.regions import load_regions
 from bot.timefmt import zone_name
 from tests.conftest import ADMIN_ID, START, Harness

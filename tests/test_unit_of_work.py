@@ -4,11 +4,21 @@ nested parts, and nothing shared with other tasks."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.events.rsvp import answer
+from bot.roles.access import identify
+from bot.settings import Settings
 from storage.db import Database
+from storage.outbox import Recipient
+from tests.conftest import Harness
+from tests.test_admin import make_coordinator
+from tests.test_events import create_event, join
+from tests.test_registration import register
 
 
 @pytest.fixture
@@ -71,3 +81,61 @@ async def test_another_task_waits_for_the_commit_and_never_sees_half_of_it(db: D
     assert seen == [["first", "second"]]
     assert db.joined() is None
     await db.close()
+
+
+async def _full_event(harness: Harness) -> int:
+    """An event with one place: 1402 has it, 1403 waits for it."""
+    await register(harness, 1401)
+    await make_coordinator(harness, 1401, "RU-SAM")
+    for user_id in (1402, 1403):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 1401, capacity="1")
+    await harness.deliver()
+    await harness.person(1402).tap("Пойду")
+    await harness.person(1403).tap("Пойду")  # the waitlist
+    return event_id
+
+
+async def test_an_rsvp_and_its_promotion_notice_commit_together(
+    harness: Harness, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id = await _full_event(harness)
+    outbox = harness.storage.outbox
+    enqueue = outbox.enqueue
+
+    async def failing(recipients: Sequence[Recipient], **kw: Any) -> int | None:
+        if any((r.key or "").startswith(f"promoted{event_id}:") for r in recipients):
+            raise RuntimeError("crash while queueing the promotion notice")
+        return await enqueue(recipients, **kw)
+
+    monkeypatch.setattr(outbox, "enqueue", failing)
+    caller = await identify(harness.storage, settings, 1402)
+    data = harness.app.bot_data
+    assert data.regions is not None
+    now, regions, topics = harness.clock(), data.regions, data.topics
+    with pytest.raises(RuntimeError):
+        await answer(harness.storage, caller, event_id, "no", now, regions, topics)
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (1, 1)  # the 'no' went with the notice
+    monkeypatch.setattr(outbox, "enqueue", enqueue)
+    await answer(harness.storage, caller, event_id, "no", now, regions, topics)
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (1, 0)
+    assert await outbox.pending_with_key(f"promoted{event_id}:")
+
+
+async def test_every_promotion_has_its_own_notice_even_in_the_same_instant(
+    harness: Harness,
+) -> None:
+    event_id = await _full_event(harness)
+    first, second = harness.person(1402), harness.person(1403)
+    await first.tap("Не пойду")  # 1403 gets the place
+    await first.tap("Пойду")  # and 1402 waits
+    await second.tap("Не пойду")  # 1402 gets it back
+    await second.tap("Пойду")
+    await first.tap("Не пойду")  # 1403 is promoted a second time, the clock has not moved
+    await harness.deliver()
+    assert len([t for t in second.texts if "Освободилось место" in t]) == 2
+    assert len([t for t in first.texts if "Освободилось место" in t]) == 1
+    counts = await harness.storage.events.counts(event_id)
+    assert (counts.going, counts.waitlist) == (1, 0)

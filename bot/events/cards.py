@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from bot.buttons import Codec, Num, Word
 from bot.i18n import t, tn
 from bot.regions import Regions, Topic
 from bot.timefmt import MOSCOW, zone_name
@@ -25,6 +26,10 @@ class Mark:
 
 
 LONGEST = Mark("waitlist", 99_999)  # for the length check of an announcement
+
+
+# the buttons of an event's card: an answer, the calendar file, the card opened from /events
+RSVP = Codec("ev", Num(), Word("going", "maybe", "no", "ics", "open"))
 
 
 def mark_line(lang: str, mark: Mark | None) -> str | None:
@@ -49,11 +54,16 @@ def rsvp_markup(event_id: int, lang: str, mark: Mark | None = None) -> dict[str,
     return {
         "inline_keyboard": [
             [
-                {"text": label("going"), "callback_data": f"ev:{event_id}:going"},
-                {"text": label("maybe"), "callback_data": f"ev:{event_id}:maybe"},
+                {"text": label("going"), "callback_data": RSVP.pack(event_id, "going")},
+                {"text": label("maybe"), "callback_data": RSVP.pack(event_id, "maybe")},
             ],
-            [{"text": label("no"), "callback_data": f"ev:{event_id}:no"}],
-            [{"text": t(lang, "events.add_to_calendar"), "callback_data": f"ev:{event_id}:ics"}],
+            [{"text": label("no"), "callback_data": RSVP.pack(event_id, "no")}],
+            [
+                {
+                    "text": t(lang, "events.add_to_calendar"),
+                    "callback_data": RSVP.pack(event_id, "ics"),
+                }
+            ],
         ]
     }
 

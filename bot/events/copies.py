@@ -13,7 +13,6 @@ from bot.events.cards import Mark, announcement, rsvp_markup
 from bot.i18n import t
 from bot.outbox import Outgoing, Priority, send_to_many
 from bot.regions import Regions, Topic
-from bot.timefmt import MOSCOW
 from storage.db import Storage
 from storage.events import DeliveredCopy, Event
 
@@ -40,8 +39,7 @@ def personal(
     left: int | None,
 ) -> Outgoing:
     """One reader's copy: in their language and zone, with their answer."""
-    region = regions.get(zone_code or "")
-    zone = region.tz if region else MOSCOW
+    zone = regions.zone(zone_code)
     text = announcement(event, lang, zone, regions, topics, places_left=left, mark=mark)
     return Outgoing(text=text, markup=rsvp_markup(event.id, lang, mark))
 
@@ -106,8 +104,7 @@ async def edit_copies(
         ) -> Outgoing:
             copy = by_chat[chat_id]
             if cancelled:
-                region = regions.get(copy.region_code or "")
-                zone = region.tz if region else MOSCOW
+                zone = regions.zone(copy.region_code)
                 text = announcement(event, copy.language, zone, regions, topics)
                 text = f"{t(copy.language, 'events.cancelled_banner')}\n\n{text}"
                 return Outgoing(text=text, edit_message_id=copy.message_id)
@@ -181,8 +178,7 @@ async def member_card(
     """The card a member opens (an ev_ link, /events): places left now and their answer; a
     cancelled event with its notice and no buttons."""
     if event.status == "cancelled":
-        region = regions.get(region_code or "")
-        zone = region.tz if region else MOSCOW
+        zone = regions.zone(region_code)
         text = announcement(event, lang, zone, regions, topics)
         return Outgoing(text=f"{t(lang, 'events.cancelled')}\n\n{text}")
     mark = (await marks_of(storage, event.id)).get(member_id) if member_id else None

@@ -34,9 +34,13 @@ from bot.runtime.inbox import InboxRequest
 from bot.runtime.jobs import SWEEPS, heartbeat, run_sweep
 from bot.runtime.ratelimit import BotRateLimiter
 from bot.settings import Settings
-from handlers import admin, broadcast, dialog, evaluations, events, groups, guard, guide, incidents
+from handlers import admin, broadcast, dialog, evaluations, groups, guard, guide, incidents
 from handlers.dialog import Flow
 from handlers.events import answers as event_answers
+from handlers.events import create as event_create
+from handlers.events import links as event_links
+from handlers.events import lists as event_lists
+from handlers.events import manage as event_manage
 from handlers.incidents import fast as incident_fast
 from handlers.members import approvals, drafts, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
@@ -56,8 +60,8 @@ def flows() -> list[Flow]:
     return [
         registration.REG_FLOW,
         registration.SET_FLOW,
-        Flow(events.EVT, events.question, events.answer_text, events.press_button),
-        Flow(events.EVM, events.manage_question, events.manage_text, events.manage_button),
+        event_create.FLOW,
+        event_manage.FLOW,
         broadcast.FLOW,
         Flow(
             incidents.REPORT,
@@ -114,7 +118,10 @@ def build_application(
         data.flows[flow.name] = flow
     # what a flow says it keeps in memory only is what storage keeps in memory only
     assert {f.name for f in data.flows.values() if f.volatile} == VOLATILE_FLOWS
-    data.link_handlers = {"event": events.open_event_link, "checkin": events.check_in_link}
+    data.link_handlers = {
+        "event": event_links.open_event_link,
+        "checkin": event_links.check_in_link,
+    }
     app.add_handlers(update_handlers())
     # first and last for every update: repeated updates and floods stop before any handler
     app.add_handler(TypeHandler(Update, guard.before_update), group=-1)
@@ -175,13 +182,13 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         _command("me", profile.show_profile),
         _command("settings", registration.open_settings),
         _command("mydata", profile.send_my_data),
-        _command("events", events.list_events),
+        _command("events", event_lists.list_events),
         _command("forget", profile.ask_forget),
         _command("report", incidents.start_report),
         _command("status", incidents.show_status),
         # coordinators
-        _command("new_event", events.new_event),
-        _command("event", events.show_event_admin),
+        _command("new_event", event_create.new_event),
+        _command("event", event_manage.show_event_admin),
         _command("broadcast", broadcast.start_broadcast),
         _command("link_region", groups.link_group),
         _command("unlink_region", groups.unlink_group),
@@ -202,10 +209,10 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(drafts.resume_registration, pattern=drafts.RESUME_PATTERN),
         CallbackQueryHandler(registration.press_button, pattern=registration.CALLBACK_PATTERN),
         CallbackQueryHandler(dialog.press_dialog_button, pattern=r"^dlg:"),
-        CallbackQueryHandler(events.press_button, pattern=events.CALLBACK_PATTERN),
+        CallbackQueryHandler(event_create.press_button, pattern=event_create.CALLBACK_PATTERN),
         CallbackQueryHandler(event_answers.press_answer, pattern=event_answers.ANSWER_PATTERN),
-        CallbackQueryHandler(events.press_manage, pattern=events.MANAGE_PATTERN),
-        CallbackQueryHandler(events.turn_events_page, pattern=events.LIST_PATTERN),
+        CallbackQueryHandler(event_manage.press_manage, pattern=event_manage.MANAGE_PATTERN),
+        CallbackQueryHandler(event_lists.turn_events_page, pattern=event_lists.LIST_PATTERN),
         CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
         CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
         CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),

@@ -8,16 +8,19 @@ import contextlib
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot.events import answer as answer_event
-from bot.events import ics, visible_event
+from bot.events.cards import RSVP
 from bot.events.copies import card_shown, member_card
+from bot.events.files import ics
+from bot.events.rsvp import answer as answer_event
+from bot.events.rsvp import visible_event
 from bot.i18n import t
-from bot.roles.access import Caller, Denied, is_number
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
-from handlers.common import answer, caller_of, esc, lang_of, split_data
+from handlers.common import answer, caller_of, esc, lang_of
 from storage.events import Event
 
-ANSWER_PATTERN = r"^ev:"
+ANSWER_PATTERN = RSVP.pattern
 
 
 async def press_answer(update: Update, context: BotContext) -> None:
@@ -26,11 +29,11 @@ async def press_answer(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
-    if len(parts) != 3 or not is_number(parts[1]):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+    try:
+        event_id, action = RSVP.parse(query.data)
+    except WrongInput as exc:
+        await answer(query, t(lang, exc.key), alert=True)
         return
-    event_id, action = int(parts[1]), parts[2]
     message = query.message
     private = message is not None and message.chat.type == "private"
     shown_in = (message.chat.id, message.message_id) if message is not None and private else None
@@ -60,7 +63,7 @@ async def press_answer(update: Update, context: BotContext) -> None:
             context.topics,
             shown_in=shown_in,
         )
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     change = result.change
