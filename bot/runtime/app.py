@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.incidents import Quota
+from bot.incidents.report import Quota
 from bot.regions import load_regions, load_topics
 from bot.roles.access import identify
 from bot.roles.revocation import forget_dropped_admins

@@ -13,36 +13,36 @@ from telegram.error import TelegramError
 
 from bot import dialogs
 from bot.i18n import t, tn
-from bot.incidents import (
+from bot.incidents.actions import (
+    acknowledge,
+    add_note,
+    ask_reporter,
+    escalate_now,
+    resolve,
+    snooze,
+    visible_incident,
+    visible_open,
+)
+from bot.incidents.cards import card_markup, card_text
+from bot.incidents.export import export_incidents, parse_period
+from bot.incidents.report import (
     CATEGORIES,
     CHOSEN_URGENCIES,
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
     MAX_ATTACHMENTS,
     PLACE_MAX,
-    acknowledge,
-    add_details,
-    add_note,
-    answer_question,
-    ask_reporter,
-    escalate_now,
     incident_by_code,
     own_reports,
-    queue_view,
     report_from,
-    resolve,
-    snooze,
     submit,
-    visible_incident,
-    visible_open,
-    withdraw,
 )
-from bot.incidents.escalation import card_markup, card_text
-from bot.incidents.export import export_incidents, parse_period
+from bot.incidents.reporters import add_details, answer_question, withdraw
 from bot.incidents.urgent import make_urgent, waits_until
-from bot.incidents.view import timeline_line
+from bot.incidents.view import queue_view, timeline_line
 from bot.limits import codes_refused, count_report, mark_abuse, wrong_code
-from bot.roles.access import Caller, Denied, identify, is_number
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import Caller, identify, is_number
 from bot.runtime.context import BotContext
 from bot.timefmt import MOSCOW, moment
 from handlers.common import (
@@ -309,12 +309,21 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
     today = now.astimezone(_home_zone(context, dialog)).date()
     try:
         report = report_from(dict(dialog.data), context.regions, today)
-    except Denied as exc:
+    except Refused as exc:
         await go(context, dialog, "category", hint=t(lang, exc.key))
         return ""
-    incident = await submit(
-        context.storage, context.settings, context.regions, caller, report, now, dialog_flow=REPORT
-    )
+    try:
+        incident = await submit(
+            context.storage,
+            context.settings,
+            context.regions,
+            caller,
+            report,
+            now,
+            dialog_flow=REPORT,
+        )
+    except Refused as exc:  # sent already (a second press)
+        return t(lang, exc.key)
     await count_report(context.storage, context.bot_data.report_quota, caller, incident, now)
     if report.anonymous:  # in memory only, for an abuse mark
         context.bot_data.reporters.remember(incident.id, caller.telegram_id, now)
@@ -465,7 +474,7 @@ async def press_card(update: Update, context: BotContext) -> None:
         elif action == ["abuse"]:
             incident = await visible_incident(store, caller, incident_id)
             if incident.abuse:
-                raise Denied("incidents.abuse_already")
+                raise WrongInput("incidents.abuse_already")
             await answer(query)
             rows = [
                 [(t(lang, "incidents.abuse_yes"), f"inc:{incident.id}:abuse_yes")],
@@ -489,7 +498,7 @@ async def press_card(update: Update, context: BotContext) -> None:
         elif action in (["resolve"], ["note"], ["ask"]):
             incident = await visible_incident(store, caller, incident_id)
             if not incident.is_open:
-                raise Denied("incidents.closed")
+                raise WrongInput("incidents.closed")
             await answer(query)
             dialog = await begin_dialog(
                 context,
@@ -501,8 +510,8 @@ async def press_card(update: Update, context: BotContext) -> None:
             await show(context, dialog, new_message=True)
             return
         else:
-            raise Denied("dialog.stale")
-    except Denied as exc:
+            raise WrongInput("dialog.stale")
+    except Refused as exc:
         await answer(
             query, t(lang, exc.key, **{k: str(v) for k, v in exc.params.items()}), alert=True
         )
@@ -599,7 +608,7 @@ async def coord_text(update: Update, context: BotContext, dialog: Dialog) -> Non
             if not sent:
                 sent = await _tell_anonymous(context, asked, "question", question=esc(text.strip()))
             done = t(lang, "incidents.asked" if sent else "incidents.asked_waits", id=incident_id)
-    except Denied as exc:
+    except Refused as exc:
         params = {k: str(v) for k, v in exc.params.items()}
         if exc.key.startswith("incidents.hint."):
             await show(context, dialog, new_message=True, hint=t(lang, exc.key, **params))
@@ -625,9 +634,9 @@ async def show_incident(update: Update, context: BotContext) -> None:
     arg = (context.args or [""])[0].lstrip("#№")
     try:
         if not is_number(arg):
-            raise Denied("incidents.which")
+            raise WrongInput("incidents.which")
         incident = await visible_incident(context.storage, caller, int(arg))
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     await _send_card(update, context, caller, incident, lang)
@@ -681,7 +690,7 @@ async def list_incidents(update: Update, context: BotContext) -> None:
         region_code = found[0].code
     try:
         text, markup = await _incidents_page(context, caller, lang, state, region_code, 0)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     await send(update, context, text, markup)
@@ -707,13 +716,13 @@ async def press_list(update: Update, context: BotContext) -> None:
             or not is_number(parts[3])
             or message is None
         ):
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         if parts[2] and context.regions.get(parts[2]) is None:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         text, markup = await _incidents_page(
             context, caller, lang, parts[1], parts[2], int(parts[3])
         )
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     await answer(query)
@@ -813,7 +822,7 @@ async def _status_of(
         return
     try:
         incident = await incident_by_code(context.storage, context.settings, code_text, now)
-    except Denied as exc:
+    except Refused as exc:
         await wrong_code(context.storage, quota, caller.telegram_id, now, code_text)
         await send(update, context, t(lang, exc.key))
         return
@@ -871,7 +880,7 @@ async def press_status(update: Update, context: BotContext) -> None:
     try:
         try:
             incident = await incident_by_code(context.storage, context.settings, code, now)
-        except Denied:
+        except WrongInput:
             await wrong_code(context.storage, quota, caller.telegram_id, now, code)
             raise
         context.bot_data.checkpoint_wanted = incident.anonymous
@@ -883,7 +892,7 @@ async def press_status(update: Update, context: BotContext) -> None:
             await send(update, context, text, markup)
         elif action == ["withdraw"]:
             if not incident.is_open:
-                raise Denied("incidents.closed")
+                raise WrongInput("incidents.closed")
             await answer(query)
             markup = keyboard(
                 [
@@ -921,14 +930,14 @@ async def press_status(update: Update, context: BotContext) -> None:
             len(action) == 2 and action[0] == "reply" and is_number(action[1])
         ):
             if not incident.is_open:
-                raise Denied("incidents.closed")
+                raise WrongInput("incidents.closed")
             data: dict[str, Any] = {"lang": lang, "code": incident.code}
             if action[0] == "reply":
                 q = await context.storage.incidents.question(int(action[1]))
                 if q is None or q.incident_id != incident.id:
-                    raise Denied("dialog.stale")
+                    raise WrongInput("dialog.stale")
                 if q.answer is not None:
-                    raise Denied("incidents.already_answered")
+                    raise WrongInput("incidents.already_answered")
                 data["question"] = q.id
             await answer(query)
             dialog = await begin_dialog(
@@ -936,8 +945,8 @@ async def press_status(update: Update, context: BotContext) -> None:
             )
             await show(context, dialog, new_message=True)
         else:
-            raise Denied("dialog.stale")
-    except Denied as exc:
+            raise WrongInput("dialog.stale")
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
 
 
@@ -972,7 +981,7 @@ async def reporter_text(update: Update, context: BotContext, dialog: Dialog) -> 
     try:
         if dialog.step == "reply":
             if not text:
-                raise Denied("incidents.hint.text_please")
+                raise WrongInput("incidents.hint.text_please")
             await answer_question(
                 store, settings, regions, code, int(dialog.data["question"]), text, now
             )
@@ -981,7 +990,7 @@ async def reporter_text(update: Update, context: BotContext, dialog: Dialog) -> 
             attachment = _attachment(message)
             await add_details(store, settings, regions, code, text, attachment, now)
             done = t(lang, "incidents.details_sent")
-    except Denied as exc:
+    except Refused as exc:
         params = {k: str(v) for k, v in exc.params.items()}
         if exc.key.startswith("incidents.hint."):
             await show(context, dialog, new_message=True, hint=t(lang, exc.key, **params))
@@ -1008,7 +1017,7 @@ async def export(update: Update, context: BotContext) -> None:
         done = await export_incidents(
             context.storage, caller, context.regions, start, end, zone, lang
         )
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     period = f"{done.start:%d.%m.%Y}–{done.end:%d.%m.%Y}"

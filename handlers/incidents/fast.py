@@ -11,10 +11,11 @@ from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import dialogs
 from bot.i18n import t
-from bot.incidents import CATEGORIES, DESCRIPTION_MAX, MAX_ATTACHMENTS, submit
 from bot.incidents.fast import FAST_MIN, Detail, add_fast_detail, fast_report
+from bot.incidents.report import CATEGORIES, DESCRIPTION_MAX, MAX_ATTACHMENTS, submit
 from bot.limits import count_report
-from bot.roles.access import Caller, Denied
+from bot.refusals import Refused
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from handlers.common import Button, edit_or_send, keyboard, send
 from handlers.dialog import begin as begin_dialog
@@ -132,7 +133,7 @@ async def send_fast(update: Update, context: BotContext, caller: Caller, dialog:
     today = now.astimezone(_home_zone(context, dialog)).date()
     try:
         report = fast_report(dict(dialog.data), context.regions, today)
-    except Denied as exc:
+    except Refused as exc:
         await show(context, dialog, new_message=True, hint=t(lang, exc.key))
         return
     incident = await submit(
@@ -223,7 +224,7 @@ async def _add(context: BotContext, dialog: Dialog, detail: Detail) -> bool:
         await add_fast_detail(
             context.storage, context.settings, context.regions, code, detail, context.now()
         )
-    except Denied as exc:
+    except Refused as exc:
         params = {k: str(v) for k, v in exc.params.items()}
         if exc.key.startswith("incidents.hint."):
             moved = replace(dialog, message_id=None)
