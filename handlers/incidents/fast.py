@@ -4,7 +4,7 @@ voice message or a location; then it is sent at once) and the optional questions
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -18,8 +18,8 @@ from bot.refusals import Refused
 from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from handlers.common import Button, edit_or_send, keyboard, send
+from handlers.dialog import Answers, Flow, go, press_flow_button, show, strip_keyboard
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.incidents.common import (
     _attachment,
     _home_zone,
@@ -286,3 +286,24 @@ def _detail_of(message: Message, step: str, text: str) -> Detail | None:
         found = _attachment(message)
         return Detail(attachment=found) if found is not None else None
     return None
+
+
+@dataclass
+class ExtraAnswers(Answers):
+    """The report the optional answers go to (by its receipt code only), and how many files
+    were added."""
+
+    code: str = ""
+    files: int = 0
+
+
+FLOW = Flow(
+    EXTRAS,
+    render=extra_question,
+    on_text=extra_text,
+    on_button=press_extra,
+    prefix=EXTRAS,
+    steps=EXTRA_STEPS,
+    volatile=True,
+    data=ExtraAnswers,
+)
