@@ -131,6 +131,7 @@ async def add_fast_detail(
     now: datetime,
 ) -> Incident:
     """One optional answer after a fast report: the report and every card of it change."""
+    # long: the checks, then the two parts it adds to the one sequence of bot.incidents.actions
     attachment = detail.attachment
     stamp = int(now.timestamp() * 1000)
 

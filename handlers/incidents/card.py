@@ -66,6 +66,7 @@ COORD = "incx"  # a coordinator's text for a card button: outcome, progress note
 async def press_card(update: Update, context: BotContext) -> None:
     """inc:<id>:ack|up|resolve|snooze:<hour|morning>|note|ask|abuse|abuse_yes — every press
     re-checks rights."""
+    # long: one arm per button of the card
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)

@@ -104,6 +104,7 @@ def _next(dialog: Dialog, step: str) -> str:
 
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of the current step of /report."""
+    # long: one arm per step of the dialogue
     data, step, lang = dialog.data, dialog.step, _lang(dialog)
     rows: list[list[Button]] = []
     if step == "danger":
@@ -321,6 +322,7 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
 
 async def answer_report(update: Update, context: BotContext, dialog: Dialog) -> None:
     """A message while /report waits: text, a location, a voice message, photos, documents."""
+    # long: one arm per step that takes typed text or a file
     message = update.effective_message
     assert message is not None
     lang, step = _lang(dialog), dialog.step

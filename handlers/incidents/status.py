@@ -134,6 +134,7 @@ async def _status_card(
 
 async def press_status(update: Update, context: BotContext) -> None:
     """ist:<code>:show|details|withdraw|withdraw_yes|reply:<question> — the code is the key."""
+    # long: one arm per button of the status card
     query = update.callback_query
     assert query is not None
     caller = await caller_of(update, context)
