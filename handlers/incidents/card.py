@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
+from bot.buttons import parse_any
 from bot.i18n import t
 from bot.incidents.actions import visible_incident
-from bot.incidents.cards import card_markup, card_text
+from bot.incidents.cards import CARD, CARD_SNOOZE, card_markup, card_text
 from bot.incidents.coordinators import (
     acknowledge,
     add_note,
@@ -35,7 +36,6 @@ from handlers.common import (
     pages,
     private_only,
     send,
-    split_data,
 )
 from handlers.dialog import (
     Answers,
@@ -57,7 +57,7 @@ from storage.incidents import Incident
 
 log = logging.getLogger(__name__)
 
-CARD_PATTERN = r"^inc:"
+CARD_PATTERN = CARD.pattern
 COORD = "incx"  # a coordinator's text for a card button: outcome, progress note, question
 
 # ---------------------------------------------------------------- coordinators: the card
@@ -71,11 +71,13 @@ async def press_card(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
-    if len(parts) < 3 or not is_number(parts[1]):
-        await answer(query, t(lang, "dialog.stale"), alert=True)
+    try:
+        _, values = parse_any(query.data, CARD, CARD_SNOOZE)
+    except WrongInput as exc:
+        await answer(query, t(lang, exc.key), alert=True)
         return
-    incident_id, action = int(parts[1]), parts[2:]
+    incident_id = int(values[0])
+    action = list(values[1:])
     store, settings, regions, now = (
         context.storage,
         context.settings,
@@ -104,8 +106,8 @@ async def press_card(update: Update, context: BotContext) -> None:
                 raise WrongInput("incidents.abuse_already")
             await answer(query)
             rows = [
-                [(t(lang, "incidents.abuse_yes"), f"inc:{incident.id}:abuse_yes")],
-                [(t(lang, "revoke.no"), f"inc:{incident.id}:abuse_no")],
+                [(t(lang, "incidents.abuse_yes"), CARD.pack(incident.id, "abuse_yes"))],
+                [(t(lang, "revoke.no"), CARD.pack(incident.id, "abuse_no"))],
             ]
             await send(
                 update, context, t(lang, "incidents.abuse_confirm", id=incident.id), keyboard(rows)
@@ -234,7 +236,7 @@ async def _send_card(
     if not incident.abuse:  # in /incident only: the cards in chats stay as they are
         abuse = {
             "text": t(lang, "incidents.button.abuse"),
-            "callback_data": f"inc:{incident.id}:abuse",
+            "callback_data": CARD.pack(incident.id, "abuse"),
         }
         markup["inline_keyboard"] = [*markup["inline_keyboard"], [abuse]]
     await send(update, context, text, InlineKeyboardMarkup.de_json(markup, context.bot))

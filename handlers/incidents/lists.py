@@ -7,6 +7,7 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.buttons import Codec, Num, Token, Word, parse_any
 from bot.i18n import t, tn
 from bot.incidents.actions import (
     visible_incident,
@@ -14,7 +15,7 @@ from bot.incidents.actions import (
 )
 from bot.incidents.export import export_incidents, parse_period
 from bot.refusals import Refused, WrongInput
-from bot.roles.access import Caller, is_number
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from bot.timefmt import moment
 from handlers.common import (
@@ -27,7 +28,6 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
 )
 from handlers.incidents.card import _send_card
 from handlers.incidents.common import (
@@ -36,10 +36,20 @@ from handlers.incidents.common import (
 
 log = logging.getLogger(__name__)
 
-LIST_PATTERN = r"^incl:"
 PAGE = 8
-
 STATE_FILTERS = {"open": ("new", "acknowledged"), "new": ("new",), "taken": ("acknowledged",)}
+
+
+class _Region(Token):
+    """A region's code, or nothing (every region the coordinator may see)."""
+
+    def parse(self, text: str) -> str:
+        return text if text == "" else super().parse(text)
+
+
+LIST_CARD = Codec("incl", Word("card"), Num())  # incl:card:<id>
+LIST_PAGE = Codec("incl", Word(*STATE_FILTERS), _Region(), Num())  # incl:<state>:<region>:<page>
+LIST_PATTERN = LIST_PAGE.pattern
 
 
 async def list_incidents(update: Update, context: BotContext) -> None:
@@ -75,26 +85,18 @@ async def press_list(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
     try:
-        if len(parts) == 3 and parts[1] == "card" and is_number(parts[2]):
-            incident = await visible_incident(context.storage, caller, int(parts[2]))
+        codec, values = parse_any(query.data, LIST_CARD, LIST_PAGE)
+        if codec is LIST_CARD:
+            incident = await visible_incident(context.storage, caller, int(values[1]))
             await answer(query)
             await _send_card(update, context, caller, incident, lang)
             return
-        if (
-            len(parts) != 4
-            or parts[1] not in STATE_FILTERS
-            or not is_number(parts[3])
-            or message is None
-        ):
+        state, region_code, page = values
+        if message is None or (region_code and context.regions.get(region_code) is None):
             raise WrongInput("dialog.stale")
-        if parts[2] and context.regions.get(parts[2]) is None:
-            raise WrongInput("dialog.stale")
-        text, markup = await _incidents_page(
-            context, caller, lang, parts[1], parts[2], int(parts[3])
-        )
+        text, markup = await _incidents_page(context, caller, lang, state, region_code, page)
     except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
@@ -139,20 +141,22 @@ async def _incidents_page(
                 state=t(lang, f"incidents.state.{incident.state}"),
             )
         )
-        rows.append([(t(lang, "incidents.open_card", id=incident.id), f"incl:card:{incident.id}")])
+        rows.append(
+            [(t(lang, "incidents.open_card", id=incident.id), LIST_CARD.pack("card", incident.id))]
+        )
     filters_row: list[Button] = [
         (
             ("✅ " if key == state else "") + t(lang, f"incidents.filter.{key}"),
-            f"incl:{key}:{region_code}:0",
+            LIST_PAGE.pack(key, region_code, 0),
         )
         for key in STATE_FILTERS
     ]
     rows.append(filters_row)
     turn: list[Button] = []
     if page > 0:
-        turn.append((t(lang, "events.previous"), f"incl:{state}:{region_code}:{page - 1}"))
+        turn.append((t(lang, "events.previous"), LIST_PAGE.pack(state, region_code, page - 1)))
     if page + 1 < pages:
-        turn.append((t(lang, "events.next"), f"incl:{state}:{region_code}:{page + 1}"))
+        turn.append((t(lang, "events.next"), LIST_PAGE.pack(state, region_code, page + 1)))
     if turn:
         rows.append(turn)
     return "\n\n".join(lines), keyboard(rows)
