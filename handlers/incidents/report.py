@@ -19,6 +19,7 @@ from bot.incidents.report import (
     DESCRIPTION_MIN,
     MAX_ATTACHMENTS,
     PLACE_MAX,
+    STATUS,
     report_from,
     submit,
 )
@@ -313,7 +314,7 @@ async def _send_report(context: BotContext, caller: Caller, dialog: Dialog) -> s
     else:  # the coordinators' night: the truth, and a way not to wait
         at = moment(until, lang, _home_zone(context, dialog))
         text = t(lang, key.replace("receipt", "receipt_quiet"), code=incident.code, until=at)
-        urgent = (t(lang, "incidents.button.urgent"), f"ist:{incident.code}:urgent")
+        urgent = (t(lang, "incidents.button.urgent"), STATUS.pack(incident.code, "urgent"))
         markup = keyboard([[urgent]])
     await edit_or_send(context, dialog.chat_id, dialog.message_id, text, markup)
     _wake(context)

@@ -12,6 +12,8 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import dialogs
 from bot.i18n import t
 from bot.incidents.report import (
+    STATUS,
+    STATUS_REPLY,
     incident_by_code,
     own_reports,
 )
@@ -54,7 +56,7 @@ from storage.incidents import Incident
 
 log = logging.getLogger(__name__)
 
-STATUS_PATTERN = r"^ist:"
+STATUS_PATTERN = STATUS.pattern
 REPORTER = "ist"  # a reporter's text: more details, an answer to a question
 
 # ---------------------------------------------------------------- reporters: /status
@@ -76,7 +78,7 @@ async def show_status(update: Update, context: BotContext) -> None:
             await send(update, context, t(lang, "incidents.status_how"))
             return
         rows = [
-            [(f"{i.code} · {t(lang, f'incidents.state.{i.state}')}", f"ist:{i.code}:show")]
+            [(f"{i.code} · {t(lang, f'incidents.state.{i.state}')}", STATUS.pack(i.code, "show"))]
             for i in mine
         ]
         await send(update, context, t(lang, "incidents.status_pick"), keyboard(rows))
@@ -125,10 +127,19 @@ async def _status_card(
     for q in await context.storage.incidents.questions(incident.id):
         if q.answer is None and incident.is_open:
             lines.append(t(lang, "incidents.status_question", question=esc(q.question)))
-            rows.append([(t(lang, "incidents.button.reply"), f"ist:{incident.code}:reply:{q.id}")])
+            rows.append(
+                [
+                    (
+                        t(lang, "incidents.button.reply"),
+                        STATUS_REPLY.pack(incident.code, "reply", q.id),
+                    )
+                ]
+            )
     if incident.is_open:
-        rows.append([(t(lang, "incidents.button.details"), f"ist:{incident.code}:details")])
-        rows.append([(t(lang, "incidents.button.withdraw"), f"ist:{incident.code}:withdraw")])
+        rows.append([(t(lang, "incidents.button.details"), STATUS.pack(incident.code, "details"))])
+        rows.append(
+            [(t(lang, "incidents.button.withdraw"), STATUS.pack(incident.code, "withdraw"))]
+        )
     return "\n\n".join(lines), keyboard(rows) if rows else None
 
 
@@ -169,8 +180,13 @@ async def press_status(update: Update, context: BotContext) -> None:
             await answer(query)
             markup = keyboard(
                 [
-                    [(t(lang, "incidents.withdraw_yes"), f"ist:{incident.code}:withdraw_yes")],
-                    [(t(lang, "revoke.no"), f"ist:{incident.code}:show")],
+                    [
+                        (
+                            t(lang, "incidents.withdraw_yes"),
+                            STATUS.pack(incident.code, "withdraw_yes"),
+                        )
+                    ],
+                    [(t(lang, "revoke.no"), STATUS.pack(incident.code, "show"))],
                 ]
             )
             await edit_or_send(
