@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.buttons import Codec, Num, Word
 from bot.i18n import t
-from bot.incidents.people import PRIORITY, Viewer, deliver_at, still_entitled
+from bot.incidents.people import PRIORITY, Viewer, deliver_at, joined, still_entitled
 from bot.outbox import Outgoing, send_to_many
 from bot.regions import Regions
 from bot.roles.revocation import queue_stubs
@@ -166,7 +166,7 @@ async def refresh_cards(
     reminders not yet delivered are dropped when the incident is taken or closed. Only the
     cards of those who hold a role that lets them see the report now are edited; a card of
     someone who lost it gets the stub instead (once) and is not fed any more."""
-    async with storage.db.transaction() as tx:
+    async with joined(storage) as tx:
         await _refresh(storage, tx, incident, cards, regions, now, attachments, admins)
 
 
@@ -253,4 +253,5 @@ async def reply_to_cards(
             now=now,
             due_at=deliver_at(incident, viewer, now),
             key=key,
+            tx=storage.db.joined(),
         )

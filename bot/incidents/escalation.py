@@ -29,6 +29,7 @@ from bot.incidents.people import (
     Viewer,
     ack_window,
     deliver_at,
+    joined,
     ladder,
     max_level,
     remind_every,
@@ -69,7 +70,7 @@ async def reach(
     transaction. `since` is when this should have happened (a step overdue after an outage):
     the next level's time to take the report counts from then, so the ladder catches up
     instead of starting over."""
-    async with storage.db.transaction() as tx:
+    async with joined(storage) as tx:
         people = await _current_ladder(storage, incident, people)
         skipped: list[int] = []
         while not people.get(level) and level < TOP:
@@ -126,6 +127,7 @@ async def _send_card(
         now=now,
         due_at=at,
         key=f"inccard{incident.id}",
+        tx=storage.db.joined(),
     )
     for n, (kind, file_id) in enumerate(attachments):
         await send_attachment(
@@ -153,6 +155,7 @@ async def send_attachment(
         now=now,
         due_at=at,
         key=key,
+        tx=storage.db.joined(),
     )
 
 
@@ -181,7 +184,7 @@ async def _broken_setup(
 ) -> None:
     """Admins learn whose setup is broken: a level with nobody who can be reached."""
     region = regions.get(incident.region_code)
-    async with storage.db.transaction() as tx:
+    async with joined(storage) as tx:
         for level in skipped:
             await storage.incidents.note(
                 tx, incident.id, "nobody_reachable", now, detail=f"level {level}"
@@ -208,6 +211,7 @@ async def _broken_setup(
                     priority=PRIORITY,
                     now=now,
                     key=f"incbroken{incident.id}:{level}",
+                    tx=tx,
                 )
 
 
