@@ -1,7 +1,7 @@
 """The escalation sweep with 1,000 open incidents: lateness of steps and the time of a sweep.
 
 1,000 incidents of mixed urgency in 20 regions (a coordinator each, a federal coordinator,
-an admin) are reported over a simulated hour through the real service (bot.incidents.submit)
+an admin) are reported over a simulated hour through the real service (bot.incidents.report.submit)
 while the sweep runs every SWEEP_INTERVAL_SECONDS of simulated time, for 12 hours, on a real
 SQLite database (nobody acts on a report, so every reminder and escalation fires). A step's
 lateness is the simulated time of the sweep that fired it minus its due time, plus the real
@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.incidents import Report, submit
 from bot.incidents.escalation import run_due_steps
+from bot.incidents.report import Report, submit
 from bot.regions import Regions, load_regions
 from bot.roles.access import identify
 from bot.settings import Settings, load_settings

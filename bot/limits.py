@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.incidents import Quota, actor_name, normalise_code, visible_incident
+from bot.incidents.actions import actor_name, visible_incident
+from bot.incidents.report import Quota, normalise_code
 from bot.roles.access import Caller, Denied
 from bot.settings import Settings
 from storage.db import Storage

@@ -129,7 +129,7 @@ async def test_forget_and_the_hourly_sweep_empty_the_wal(harness: Harness) -> No
 def test_receipt_codes_have_at_least_40_bits() -> None:
     import math
 
-    from bot.incidents import CODE_ALPHABET, CODE_LENGTH, new_code, normalise_code
+    from bot.incidents.report import CODE_ALPHABET, CODE_LENGTH, new_code, normalise_code
 
     assert CODE_LENGTH * math.log2(len(CODE_ALPHABET)) >= 40
     codes = {new_code() for _ in range(2000)}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.incidents import DETAILS_PER_HOUR, MAX_ATTACHMENTS
+from bot.incidents.report import MAX_ATTACHMENTS
+from bot.incidents.reporters import DETAILS_PER_HOUR
 from tests.conftest import Harness
 from tests.test_incidents import DOCUMENT, PHOTO, REGIONAL, REPORTER, network, report
 
@@ -111,7 +112,7 @@ async def test_an_anonymous_reporter_cannot_add_a_document_later(harness: Harnes
 def test_in_memory_counters_are_bounded() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.incidents import Quota
+    from bot.incidents.report import Quota
 
     quota = Quota(5)
     now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -132,7 +133,7 @@ def test_in_memory_counters_are_bounded() -> None:
 async def test_a_report_takes_a_bounded_number_of_details(
     harness: Harness, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("bot.incidents.DETAILS_MAX", 3)
+    monkeypatch.setattr("bot.incidents.reporters.DETAILS_MAX", 3)
     await network(harness)
     code = await report(harness, REPORTER)
     for n in range(3):

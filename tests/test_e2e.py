@@ -562,7 +562,7 @@ async def _seed_overdue_incidents(db_path: Path, reporter_id: int) -> None:
     made 30 minutes ago that nobody took: every level's time has run out (10 minutes each)."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.incidents import Report, submit
+    from bot.incidents.report import Report, submit
     from bot.regions import load_regions
     from bot.roles.access import identify
     from bot.settings import load_settings

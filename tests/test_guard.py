@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from telegram import Update
 
-from bot.incidents import Quota
+from bot.incidents.report import Quota
 from tests import factories
 from tests.conftest import Harness
 from tests.test_admin import make_coordinator

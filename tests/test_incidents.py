@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.incidents import normalise_code
-from bot.incidents.escalation import queue_digests
+from bot.incidents.digest import queue_digests
+from bot.incidents.report import normalise_code
 from tests.conftest import ADMIN_ID, Harness
 from tests.test_admin import make_coordinator
 from tests.test_events import join

@@ -71,7 +71,7 @@ def test_the_contract_reads_real_modules() -> None:
     assert "handlers" in imported(ROOT / "bot/runtime/app.py")
     assert "telegram" in imported(ROOT / "bot/runtime/delivery.py")
     assert "bot.runtime.delivery" in imported(ROOT / "bot/runtime/context.py")
-    assert "storage" in imported(ROOT / "bot/incidents/__init__.py")
+    assert "storage" in imported(ROOT / "bot/incidents/report.py")
     assert "bot.runtime" in forbidden_for("bot/events/cards.py")
 
 

@@ -139,3 +139,61 @@ async def test_every_promotion_has_its_own_notice_even_in_the_same_instant(
     assert len([t for t in first.texts if "Освободилось место" in t]) == 1
     counts = await harness.storage.events.counts(event_id)
     assert (counts.going, counts.waitlist) == (1, 0)
+
+
+async def test_an_incident_action_and_its_messages_commit_together(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Беру в работу' is one unit of work with everything it causes (the state, the timeline,
+    the steps, the edits of the delivered cards, the reporter's notice): joined by a caller's
+    transaction that then fails, none of it remains; alone, all of it commits at once, and what
+    it reads to tell everyone (the delivered cards) is read inside that transaction, not
+    before it (where a card delivered meanwhile would be missed)."""
+    from bot.incidents.coordinators import acknowledge
+    from bot.roles.access import identify
+    from tests.test_incidents import REGIONAL, REPORTER, network, report
+
+    await network(harness)
+    code = await report(harness, REPORTER)
+    await harness.deliver()
+    storage, data = harness.storage, harness.app.bot_data
+    incident = await storage.incidents.by_code(code)
+    assert incident is not None
+    caller = await identify(storage, data.settings, REGIONAL)
+
+    async def queued() -> int:
+        row = await storage.db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        return int(row[0]) if row else 0
+
+    async def timeline() -> list[str]:
+        return [e.action for e in await storage.incidents.timeline(incident.id)]
+
+    before, noted = await queued(), await timeline()
+    with pytest.raises(RuntimeError):
+        async with storage.db.transaction():
+            taken = await acknowledge(
+                storage, data.settings, data.regions, caller, incident.id, harness.clock()
+            )
+            assert taken.state == "acknowledged" and await queued() > before  # seen inside
+            raise RuntimeError("the caller's unit of work fails after the action")
+    still = await storage.incidents.get(incident.id)
+    assert still is not None and still.state == "new" and still.assignee_telegram_id is None
+    assert await queued() == before and await timeline() == noted
+    assert [s.kind for s in await storage.incidents.pending_steps(incident.id)] != ["stale"]
+
+    inside: list[bool] = []
+    delivered = storage.outbox.delivered_with_key
+
+    async def spied(pattern: str) -> Any:
+        inside.append(storage.db.joined() is not None)
+        return await delivered(pattern)
+
+    monkeypatch.setattr(storage.outbox, "delivered_with_key", spied)
+    taken = await acknowledge(
+        storage, data.settings, data.regions, caller, incident.id, harness.clock()
+    )
+    assert taken.state == "acknowledged"
+    assert inside and all(inside)
+    assert await queued() >= before + 2  # the card's edit and the reporter's notice
+    assert (await timeline())[-1] == "acknowledged"
+    assert [s.kind for s in await storage.incidents.pending_steps(incident.id)] == ["stale"]

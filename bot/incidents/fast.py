@@ -17,27 +17,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.incidents import (
+from bot.incidents.actions import Action, Scene, act
+from bot.incidents.cards import card_markup, card_text, esc, reply_to_cards
+from bot.incidents.escalation import forward_attachment
+from bot.incidents.report import (
     CATEGORIES,
     DESCRIPTION_MAX,
     MAX_ATTACHMENTS,
     PLACE_MAX,
     Report,
-    _before,
-    _card_holders,
-    _esc,
     incident_by_code,
 )
-from bot.incidents.escalation import (
-    card_markup,
-    card_text,
-    refresh_cards,
-    reply_to_cards,
-    still_entitled,
-)
-from bot.outbox import Outgoing, Priority, send_to_many
+from bot.outbox import Outgoing
+from bot.refusals import WrongInput
 from bot.regions import Regions
-from bot.roles.access import Denied
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
 from storage.db import Storage, Tx
@@ -49,7 +42,7 @@ DETAILS_WINDOW = timedelta(hours=3)  # afterwards: /status CODE and "Добав�
 
 
 def fast_report(data: dict[str, Any], regions: Regions, today: date) -> Report:
-    """The fast path's data as a report; Denied if something is missing or forged."""
+    """The fast path's data as a report; WrongInput if something is missing or forged."""
     region = regions.get(str(data.get("region", "")))
     description = str(data.get("description") or "").strip()
     attachments = tuple((str(k), str(f)) for k, f in data.get("files") or [])
@@ -63,7 +56,7 @@ def fast_report(data: dict[str, Any], regions: Regions, today: date) -> Report:
         or len(attachments) > 1
         or data.get("anonymous") not in (True, False, None)
     ):
-        raise Denied("incidents.incomplete")
+        raise WrongInput("incidents.incomplete")
     return Report(
         danger=True,
         category=UNSPECIFIED,
@@ -101,30 +94,30 @@ class Detail:
 
 
 def _changes(incident: Incident, detail: Detail) -> dict[str, Any]:
-    """The incident's fields this detail sets; Denied if it would overwrite one or is bad."""
+    """The incident's fields this detail sets; WrongInput if it would overwrite one or is bad."""
     if detail.category is not None:
         if detail.category not in CATEGORIES or incident.category != UNSPECIFIED:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         return {"category": detail.category}
     if detail.place is not None:
         place = detail.place.strip()
         if incident.place:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         if not place or len(place) > PLACE_MAX:
-            raise Denied("incidents.hint.place", limit=PLACE_MAX)
+            raise WrongInput("incidents.hint.place", limit=PLACE_MAX)
         return {"place": place}
     if detail.location is not None:
         if incident.latitude is not None:
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         return {"latitude": float(detail.location[0]), "longitude": float(detail.location[1])}
     if detail.description is not None:
         text = detail.description.strip()
         if not text:
-            raise Denied("incidents.hint.details")
+            raise WrongInput("incidents.hint.details")
         whole = f"{incident.description}\n\n{text}" if incident.description else text
         if len(whole) > DESCRIPTION_MAX:
             left = max(0, DESCRIPTION_MAX - len(incident.description) - 2)
-            raise Denied("incidents.hint.fast_too_long", limit=left)
+            raise WrongInput("incidents.hint.fast_too_long", limit=left)
         return {"description": whole}
     return {}
 
@@ -138,65 +131,65 @@ async def add_fast_detail(
     now: datetime,
 ) -> Incident:
     """One optional answer after a fast report: the report and every card of it change."""
-    incident = await incident_by_code(storage, settings, code, now)
-    if not incident.is_open:
-        raise Denied("incidents.closed")
-    if not incident.danger or now - incident.created_at > DETAILS_WINDOW:
-        raise Denied("incidents.fast_late", code=incident.code)
-    changes = _changes(incident, detail)
+    # long: the checks, then the two parts it adds to the one sequence of bot.incidents.actions
     attachment = detail.attachment
-    if attachment is not None:
-        if incident.anonymous and attachment[0] == "document":
-            raise Denied("incidents.hint.no_documents")  # a file keeps its author and GPS data
-        if len(await storage.incidents.attachments(incident.id)) >= MAX_ATTACHMENTS:
-            raise Denied("incidents.files_full", limit=MAX_ATTACHMENTS)
-    before = await _before(storage, settings, regions, incident)
-    pending = await storage.outbox.pending_with_key(f"inccard{incident.id}:")
-    files = len(before.files) + (1 if attachment is not None else 0)
     stamp = int(now.timestamp() * 1000)
-    async with storage.db.transaction() as tx:
-        changed = await storage.incidents.change(
-            tx, incident.id, now, when_state=("new", "acknowledged"), **changes
-        )
-        if changed is None:
-            raise Denied("incidents.closed")
+
+    async def attach(tx: Tx, changed: Incident, scene: Scene) -> None:
         if attachment is not None:
             await storage.incidents.add_attachment(
-                tx, incident.id, attachment[0], attachment[1], now
+                tx, changed.id, attachment[0], attachment[1], now
             )
-        await storage.incidents.note(tx, incident.id, "clarified", now, detail=detail.field)
-        await refresh_cards(
-            storage, tx, changed, before.cards, regions, now, files, admins=settings.admin_ids
-        )
-        await _requeue(storage, tx, changed, pending, regions, files)
-        holders = _card_holders(before)
+
+    async def tell(tx: Tx, changed: Incident, scene: Scene) -> None:
+        files = len(scene.files) + (1 if attachment is not None else 0)
+        await requeue(storage, changed, pending, regions, files)
+        holders = scene.card_holders()
         await reply_to_cards(
             storage,
-            tx,
             changed,
             holders,
-            before.cards,
+            scene.cards,
             now,
-            key=f"incfast{incident.id}:{stamp}",
+            key=f"incfast{changed.id}:{stamp}",
             text_key="incidents.fast_clarified",
             what=lambda lang: _what(changed, detail, lang),
         )
         if attachment is not None:
-            for viewer in await still_entitled(tx, changed, holders):
-                await send_to_many(
-                    storage,
-                    [(viewer.chat_id, viewer.member_id)],
-                    Outgoing(
-                        text=t(viewer.language, "incidents.card.attachment_caption", id=changed.id),
-                        file_id=attachment[1],
-                        file_kind=attachment[0],
-                    ),
-                    priority=Priority.ALERT,
-                    now=now,
-                    key=f"incfastfile{incident.id}:{stamp}",
-                    tx=tx,
-                )
-    return changed
+            await forward_attachment(
+                storage, changed, holders, attachment, now, key=f"incfastfile{changed.id}:{stamp}"
+            )
+
+    async with storage.db.transaction():
+        incident = await incident_by_code(storage, settings, code, now)
+        if not incident.is_open:
+            raise WrongInput("incidents.closed")
+        if not incident.danger or now - incident.created_at > DETAILS_WINDOW:
+            raise WrongInput("incidents.fast_late", code=incident.code)
+        changes = _changes(incident, detail)
+        if attachment is not None:
+            if incident.anonymous and attachment[0] == "document":
+                raise WrongInput("incidents.hint.no_documents")  # a file keeps author and GPS
+            if len(await storage.incidents.attachments(incident.id)) >= MAX_ATTACHMENTS:
+                raise WrongInput("incidents.files_full", limit=MAX_ATTACHMENTS)
+        pending = await storage.outbox.pending_with_key(f"inccard{incident.id}:")
+        return await act(
+            storage,
+            settings,
+            regions,
+            incident,
+            Action(
+                "clarified",
+                when_state=("new", "acknowledged"),
+                changes=changes,
+                detail=detail.field,
+                refused="incidents.closed",
+                then=attach,
+                added_files=1 if attachment is not None else 0,
+                after=tell,
+            ),
+            now,
+        )
 
 
 def _what(incident: Incident, detail: Detail, lang: str) -> str:
@@ -204,17 +197,16 @@ def _what(incident: Incident, detail: Detail, lang: str) -> str:
         name = t(lang, f"incidents.category.{detail.category}")
         return t(lang, "incidents.fast_what.category", value=name)
     if detail.place is not None:
-        return t(lang, "incidents.fast_what.place", value=_esc(detail.place.strip()))
+        return t(lang, "incidents.fast_what.place", value=esc(detail.place.strip()))
     if detail.location is not None:
         return t(lang, "incidents.fast_what.location")
     if detail.description is not None:
-        return t(lang, "incidents.fast_what.description", value=_esc(detail.description.strip()))
+        return t(lang, "incidents.fast_what.description", value=esc(detail.description.strip()))
     return t(lang, "incidents.fast_what.attachment")
 
 
-async def _requeue(
+async def requeue(
     storage: Storage,
-    tx: Tx,
     incident: Incident,
     pending: list[Any],
     regions: Regions,
@@ -230,4 +222,4 @@ async def _requeue(
             markup=card_markup(incident, lang),
             meta=meta,
         )
-        await storage.outbox.replace_payload(row.id, card.payload(), tx=tx)
+        await storage.outbox.replace_payload(row.id, card.payload())

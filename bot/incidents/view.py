@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import catalog, t
+from bot.outbox import Outgoing, Priority, send_to_many
+from bot.roles.access import Caller
 from bot.timefmt import moment
-from storage.incidents import TimelineEntry
+from storage.db import Storage
+from storage.incidents import Incident, TimelineEntry
 
 DETAIL_SHOWN = 300  # characters of a note, a question, an answer shown in the timeline
 _WITH_DETAIL = ("resolved", "progress", "question", "answer", "details")
@@ -45,3 +49,34 @@ def timeline_line(entry: TimelineEntry, lang: str, zone: ZoneInfo) -> str:
     if detail and entry.action in _WITH_DETAIL:
         line += f"\n   <i>{html.escape(detail[:DETAIL_SHOWN], quote=False)}</i>"
     return line
+
+
+async def queue_view(
+    storage: Storage,
+    caller: Caller,
+    incident: Incident,
+    pages: list[str],
+    caption: str,
+    now: datetime,
+) -> int:
+    """/incident: the timeline's further pages and the attachments go out through the outbox,
+    one by one at the pace Telegram allows, not as a burst inside the handler. Returns how many
+    messages were queued."""
+    member_id = caller.member.id if caller.member else None
+    stamp = int(now.timestamp() * 1000)
+    async with storage.db.transaction():
+        messages = [Outgoing(text=page) for page in pages]
+        messages += [
+            Outgoing(text=caption, file_id=a.file_id, file_kind=a.kind)
+            for a in await storage.incidents.attachments(incident.id)
+        ]
+        for n, message in enumerate(messages):
+            await send_to_many(
+                storage,
+                [(caller.telegram_id, member_id)],
+                message,
+                priority=Priority.REPLY,
+                now=now,
+                key=f"incview{incident.id}:{stamp}:{n}",
+            )
+    return len(messages)

@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.incidents import Quota
+from bot.incidents.report import Quota
 from bot.regions import load_regions, load_topics
 from bot.roles.access import identify
 from bot.roles.revocation import forget_dropped_admins
@@ -34,14 +34,18 @@ from bot.runtime.inbox import InboxRequest
 from bot.runtime.jobs import SWEEPS, heartbeat, run_sweep
 from bot.runtime.ratelimit import BotRateLimiter
 from bot.settings import Settings
-from handlers import admin, broadcast, dialog, evaluations, groups, guard, guide, incidents
+from handlers import admin, broadcast, dialog, evaluations, groups, guard, guide
 from handlers.dialog import Flow
 from handlers.events import answers as event_answers
 from handlers.events import create as event_create
 from handlers.events import links as event_links
 from handlers.events import lists as event_lists
 from handlers.events import manage as event_manage
+from handlers.incidents import card as incident_card
 from handlers.incidents import fast as incident_fast
+from handlers.incidents import lists as incident_lists
+from handlers.incidents import report as incident_report
+from handlers.incidents import status as incident_status
 from handlers.members import approvals, drafts, profile, registration
 from handlers.menus import refresh_menu, set_default_menus
 from storage.db import Storage
@@ -63,30 +67,10 @@ def flows() -> list[Flow]:
         event_create.FLOW,
         event_manage.FLOW,
         broadcast.FLOW,
-        Flow(
-            incidents.REPORT,
-            incidents.question,
-            incidents.answer_report,
-            incidents.press_button,
-            volatile=True,
-        ),
-        Flow(
-            incidents.COORD, incidents.coord_question, incidents.coord_text, incidents.coord_button
-        ),
-        Flow(
-            incidents.REPORTER,
-            incidents.reporter_question,
-            incidents.reporter_text,
-            incidents.reporter_button,
-            volatile=True,
-        ),
-        Flow(
-            incident_fast.EXTRAS,
-            incident_fast.extra_question,
-            incident_fast.extra_text,
-            incident_fast.press_extra,
-            volatile=True,
-        ),
+        incident_report.FLOW,
+        incident_card.FLOW,
+        incident_status.FLOW,
+        incident_fast.FLOW,
         evaluations.FLOW,
     ]
 
@@ -184,17 +168,17 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         _command("mydata", profile.send_my_data),
         _command("events", event_lists.list_events),
         _command("forget", profile.ask_forget),
-        _command("report", incidents.start_report),
-        _command("status", incidents.show_status),
+        _command("report", incident_report.start_report),
+        _command("status", incident_status.show_status),
         # coordinators
         _command("new_event", event_create.new_event),
         _command("event", event_manage.show_event_admin),
         _command("broadcast", broadcast.start_broadcast),
         _command("link_region", groups.link_group),
         _command("unlink_region", groups.unlink_group),
-        _command("incidents", incidents.list_incidents),
-        _command("incident", incidents.show_incident),
-        _command("export_incidents", incidents.export),
+        _command("incidents", incident_lists.list_incidents),
+        _command("incident", incident_card.show_incident),
+        _command("export_incidents", incident_lists.export),
         _command("evaluation", evaluations.show_evaluation),
         _command("evaluations", evaluations.compare_evaluations),
         _command("signup_link", approvals.signup_link),
@@ -214,11 +198,11 @@ def update_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(event_manage.press_manage, pattern=event_manage.MANAGE_PATTERN),
         CallbackQueryHandler(event_lists.turn_events_page, pattern=event_lists.LIST_PATTERN),
         CallbackQueryHandler(broadcast.press_button, pattern=broadcast.CALLBACK_PATTERN),
-        CallbackQueryHandler(incidents.press_button, pattern=incidents.REPORT_PATTERN),
+        CallbackQueryHandler(incident_report.press_button, pattern=incident_report.REPORT_PATTERN),
         CallbackQueryHandler(incident_fast.press_extra, pattern=incident_fast.EXTRAS_PATTERN),
-        CallbackQueryHandler(incidents.press_card, pattern=incidents.CARD_PATTERN),
-        CallbackQueryHandler(incidents.press_status, pattern=incidents.STATUS_PATTERN),
-        CallbackQueryHandler(incidents.press_list, pattern=incidents.LIST_PATTERN),
+        CallbackQueryHandler(incident_card.press_card, pattern=incident_card.CARD_PATTERN),
+        CallbackQueryHandler(incident_status.press_status, pattern=incident_status.STATUS_PATTERN),
+        CallbackQueryHandler(incident_lists.press_list, pattern=incident_lists.LIST_PATTERN),
         CallbackQueryHandler(evaluations.press_answer, pattern=evaluations.ANSWER_PATTERN),
         CallbackQueryHandler(evaluations.press_report, pattern=evaluations.REPORT_PATTERN),
         CallbackQueryHandler(evaluations.press_compare, pattern=evaluations.COMPARE_PATTERN),

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.incidents import CODE_TRIES_PER_HOUR, Quota
+from bot.incidents.report import CODE_TRIES_PER_HOUR, Quota
 from bot.limits import Reporters, Watchers
 from bot.regions import Regions, Topic
 from bot.runtime.delivery import DeliveryEngine

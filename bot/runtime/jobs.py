@@ -16,7 +16,8 @@ from bot import dialogs
 from bot.backup import BackupError, made_today, make_backup, prune
 from bot.evaluations import run_evaluations
 from bot.events import queue_reminders
-from bot.incidents.escalation import queue_digests, run_due_steps
+from bot.incidents.digest import queue_digests
+from bot.incidents.escalation import run_due_steps
 from bot.members import drafts
 from bot.members.approvals import remind_due
 from bot.runtime.context import BotContext

@@ -4,21 +4,22 @@ voice message or a location; then it is sent at once) and the optional questions
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import dialogs
 from bot.i18n import t
-from bot.incidents import CATEGORIES, DESCRIPTION_MAX, MAX_ATTACHMENTS, submit
 from bot.incidents.fast import FAST_MIN, Detail, add_fast_detail, fast_report
+from bot.incidents.report import CATEGORIES, DESCRIPTION_MAX, MAX_ATTACHMENTS, submit
 from bot.limits import count_report
-from bot.roles.access import Caller, Denied
+from bot.refusals import Refused
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from handlers.common import Button, edit_or_send, keyboard, send
+from handlers.dialog import Answers, Flow, go, press_flow_button, show, strip_keyboard
 from handlers.dialog import begin as begin_dialog
-from handlers.dialog import go, press_flow_button, show, strip_keyboard
 from handlers.incidents.common import (
     _attachment,
     _home_zone,
@@ -132,7 +133,7 @@ async def send_fast(update: Update, context: BotContext, caller: Caller, dialog:
     today = now.astimezone(_home_zone(context, dialog)).date()
     try:
         report = fast_report(dict(dialog.data), context.regions, today)
-    except Denied as exc:
+    except Refused as exc:
         await show(context, dialog, new_message=True, hint=t(lang, exc.key))
         return
     incident = await submit(
@@ -223,7 +224,7 @@ async def _add(context: BotContext, dialog: Dialog, detail: Detail) -> bool:
         await add_fast_detail(
             context.storage, context.settings, context.regions, code, detail, context.now()
         )
-    except Denied as exc:
+    except Refused as exc:
         params = {k: str(v) for k, v in exc.params.items()}
         if exc.key.startswith("incidents.hint."):
             moved = replace(dialog, message_id=None)
@@ -285,3 +286,24 @@ def _detail_of(message: Message, step: str, text: str) -> Detail | None:
         found = _attachment(message)
         return Detail(attachment=found) if found is not None else None
     return None
+
+
+@dataclass
+class ExtraAnswers(Answers):
+    """The report the optional answers go to (by its receipt code only), and how many files
+    were added."""
+
+    code: str = ""
+    files: int = 0
+
+
+FLOW = Flow(
+    EXTRAS,
+    render=extra_question,
+    on_text=extra_text,
+    on_button=press_extra,
+    prefix=EXTRAS,
+    steps=EXTRA_STEPS,
+    volatile=True,
+    data=ExtraAnswers,
+)
