@@ -20,7 +20,8 @@ from telegram.error import TelegramError
 from bot import dialogs
 from bot.i18n import t
 from bot.incidents.helpcall import sounds_like_help
-from bot.roles.access import Caller, Denied, identify
+from bot.refusals import Refused
+from bot.roles.access import Caller, identify
 from bot.runtime.context import BotContext
 from handlers.common import answer, caller_of, edit_or_send, lang_of, send, user_of
 from storage.dialogs import Dialog
@@ -263,8 +264,8 @@ async def press_flow_button(
     caller = await identify(context.storage, context.settings, user.id)
     try:
         result = await act(context, caller, dialog, (query.data or "").split(":"))
-    except Denied as exc:
-        await answer(query, t(lang, exc.key), alert=True)
+    except Refused as exc:  # not allowed, or a button that cannot be (forged, outdated)
+        await answer(query, t(lang, exc.key, **exc.params), alert=True)
         return
     if result is None:
         await button_not_current(update, context, dialog)
