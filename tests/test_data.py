@@ -116,7 +116,7 @@ def test_catalogs_have_the_same_keys_and_placeholders() -> None:
 def test_every_key_used_in_the_code_exists() -> None:
     root = Path(__file__).parent.parent
     used: set[str] = set()
-    for path in [*root.glob("bot/*.py"), *root.glob("handlers/*.py")]:
+    for path in [*root.glob("bot/**/*.py"), *root.glob("handlers/**/*.py")]:
         used |= set(re.findall(r'\bt\(\s*\w+,\s*"([a-z_.]+)"', path.read_text()))
         used |= set(
             re.findall(
