@@ -54,7 +54,7 @@ async def run(per_second: float) -> str:
             bot = app.bot
             await feed(factories.message_update(bot, user, "/start"))
             for step in (
-                "Согласен",
+                "Даю согласие",
                 None,
                 None,
                 "Приволжский",
