@@ -148,14 +148,14 @@ async def mark_abuse(
     incident = await visible_incident(storage, caller, incident_id)
     if incident.abuse:
         raise Denied("incidents.abuse_already")
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         marked = await storage.incidents.change(
-            tx, incident.id, now, when_state=(incident.state,), abuse=1
+            incident.id, now, when_state=(incident.state,), abuse=1
         )
         if marked is None:  # changed meanwhile: press again
             raise Denied("dialog.stale")
         await storage.incidents.note(
-            tx, incident.id, "abuse", now, actor=caller.telegram_id, actor_name=actor_name(caller)
+            incident.id, "abuse", now, actor=caller.telegram_id, actor_name=actor_name(caller)
         )
     if incident.reporter_member_id is not None:
         await storage.limits.penalise(incident.reporter_member_id, now + PENALTY)

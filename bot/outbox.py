@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import Any
 
 from bot.i18n import t
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.outbox import Recipient
 
 ERASED_META = "erased"  # a row to an erased person: deleted once it was tried
@@ -91,7 +91,6 @@ async def send_to_many(
     created_by: int | None = None,
     language: str = "ru",
     due_at: datetime | None = None,
-    tx: Tx | None = None,
     unreachable: Sequence[tuple[int, int | None]] = (),
 ) -> int | None:
     """Queue a message for each (chat_id, member_id). `message` may be a function of the
@@ -123,7 +122,6 @@ async def send_to_many(
         kind=kind,
         created_by=created_by,
         status_language=language,
-        tx=tx,
     )
 
 

@@ -12,7 +12,7 @@ from storage.clock import from_db, from_db_opt, to_db
 if TYPE_CHECKING:
     import aiosqlite
 
-    from storage.db import Database, Tx
+    from storage.db import Database
 
 WAITING, APPROVED, DECLINED = "waiting", "approved", "declined"
 
@@ -63,7 +63,6 @@ class ApprovalRepo:
 
     async def open_request(
         self,
-        tx: Tx,
         member_id: int,
         region_code: str,
         level: int,
@@ -71,7 +70,7 @@ class ApprovalRepo:
         now: datetime,
     ) -> bool:
         """A request for a waiting member (once: False if one is open already)."""
-        changed = await tx.execute(
+        changed = await self._db.execute(
             "INSERT INTO approval_requests (member_id, region_code, level, remind_at, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO NOTHING",
             (member_id, region_code, level, to_db(remind_at), to_db(now)),
@@ -111,10 +110,10 @@ class ApprovalRepo:
         return [_request(r) for r in rows]
 
     async def take_reminder(
-        self, tx: Tx, request: ApprovalRequest, *, level: int, next_at: datetime | None
+        self, request: ApprovalRequest, *, level: int, next_at: datetime | None
     ) -> bool:
         """Claim the due reminder of this request (once: the row must still be as read)."""
-        changed = await tx.execute(
+        changed = await self._db.execute(
             "UPDATE approval_requests SET reminders = reminders + 1, level = ?, remind_at = ?"
             " WHERE member_id = ? AND reminders = ? AND remind_at IS NOT NULL",
             (level, to_db(next_at) if next_at else None, request.member_id, request.reminders),
@@ -122,23 +121,24 @@ class ApprovalRepo:
         return changed > 0
 
     async def decide(
-        self, tx: Tx, member_id: int, approval: str, *, actor: int | None, now: datetime, how: str
+        self, member_id: int, approval: str, *, actor: int | None, now: datetime, how: str
     ) -> bool:
         """Approve or decline a waiting member (once), close the request, write the audit log."""
-        changed = await tx.execute(
-            "UPDATE members SET approval = ?, updated_at = ?"
-            " WHERE id = ? AND approval = 'waiting' AND telegram_id IS NOT NULL",
-            (approval, to_db(now), member_id),
-        )
-        if not changed:
-            return False
-        await tx.execute("DELETE FROM approval_requests WHERE member_id = ?", (member_id,))
-        await tx.execute(
-            "INSERT INTO audit_log (at, actor_telegram_id, action, member_id, details)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (to_db(now), actor, f"member_{approval}", member_id, how),
-        )
-        return True
+        async with self._db.unit() as tx:
+            changed = await tx.execute(
+                "UPDATE members SET approval = ?, updated_at = ?"
+                " WHERE id = ? AND approval = 'waiting' AND telegram_id IS NOT NULL",
+                (approval, to_db(now), member_id),
+            )
+            if not changed:
+                return False
+            await tx.execute("DELETE FROM approval_requests WHERE member_id = ?", (member_id,))
+            await tx.execute(
+                "INSERT INTO audit_log (at, actor_telegram_id, action, member_id, details)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (to_db(now), actor, f"member_{approval}", member_id, how),
+            )
+            return True
 
     async def waiting_count(self, region_code: str) -> int:
         row = await self._db.fetchone(

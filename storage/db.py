@@ -36,6 +36,7 @@ from storage.incidents import IncidentRepo
 from storage.limits import LimitRepo
 from storage.members import MemberRepo
 from storage.outbox import OutboxRepo
+from storage.revocation import RevocationRepo
 from storage.roles import RoleRepo
 from storage.updates import UpdateRepo
 
@@ -218,6 +219,18 @@ class Database:
             return list(await cursor.fetchall())
 
     @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Tx]:
+        """The unit of work a repository method runs in: the transaction this task has open
+        (joined as it is, no savepoint), else a new `transaction()`. What a repository method
+        uses so that its statements commit together with the caller's, and on their own when
+        the caller has no transaction open."""
+        if (outer := self.joined()) is not None:
+            yield outer
+            return
+        async with self.transaction() as tx:
+            yield tx
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; inside a transaction of this
         task, a SAVEPOINT of it (rolled back alone on an error, released otherwise)."""
@@ -270,6 +283,7 @@ class Storage:
         self.updates = UpdateRepo(db)
         self.limits = LimitRepo(db)
         self.approvals = ApprovalRepo(db)
+        self.revocation = RevocationRepo(db)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Storage:

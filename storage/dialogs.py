@@ -16,7 +16,7 @@ from storage.clock import from_db, to_db
 if TYPE_CHECKING:
     import aiosqlite
 
-    from storage.db import Database, Tx
+    from storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,11 @@ class DialogRepo:
         if dialog.telegram_id not in self._memory:
             self._memory[dialog.telegram_id] = dialog
 
-    async def delete(
-        self, telegram_id: int, *, flow: str | None = None, tx: Tx | None = None
-    ) -> bool:
-        """Remove the person's dialogue (only if it is of `flow`, when given); inside `tx`, it
-        goes together with what the dialogue produced. Memory does not roll back: a dialogue
-        kept in memory and removed inside a transaction that then fails is put back with
-        `put_back` by the caller."""
+    async def delete(self, telegram_id: int, *, flow: str | None = None) -> bool:
+        """Remove the person's dialogue (only if it is of `flow`, when given); inside the
+        caller's transaction, it goes together with what the dialogue produced. Memory does
+        not roll back: a dialogue kept in memory and removed inside a transaction that then
+        fails is put back with `put_back` by the caller."""
         kept = self._memory.get(telegram_id)
         if kept is not None and (flow is None or kept.flow == flow):
             del self._memory[telegram_id]
@@ -133,8 +131,6 @@ class DialogRepo:
         if flow is not None:
             sql += " AND flow = ?"
             params.append(flow)
-        if tx is not None:
-            return await tx.execute(sql, params) > 0
         return await self._db.execute(sql, params) > 0
 
     async def idle(
@@ -149,12 +145,12 @@ class DialogRepo:
         )
         return [_dialog(r) for r in rows]
 
-    async def claim_reminder(self, tx: Tx, dialog: Dialog, now: datetime) -> bool:
+    async def claim_reminder(self, dialog: Dialog, now: datetime) -> bool:
         """Note the dialogue's one reminder, if it is still as it was read: the same flow, not
         touched since, not reminded (so a reminder is claimed once, and never for a dialogue
         the person moved on, finished or cancelled meanwhile)."""
         assert dialog.updated_at is not None
-        changed = await tx.execute(
+        changed = await self._db.execute(
             f"UPDATE dialogs SET data = json_set(data, '$.{REMINDED}', ?)"
             " WHERE telegram_id = ? AND flow = ? AND updated_at = ?"
             f" AND json_extract(data, '$.{REMINDED}') IS NULL",

@@ -19,7 +19,7 @@ from storage.retention import kept_counts
 if TYPE_CHECKING:
     import aiosqlite
 
-    from storage.db import Database, Tx
+    from storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -157,12 +157,12 @@ class EvaluationRepo:
         return [Invitee(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def open_round(
-        self, tx: Tx, event_id: int, round_: str, now: datetime, closes_at: datetime
+        self, event_id: int, round_: str, now: datetime, closes_at: datetime
     ) -> bool:
         """Claim the round (once): False if another sweep opened it already."""
         column = "requested_at" if round_ == "main" else "followup_requested_at"
         closes = "closes_at" if round_ == "main" else "followup_closes_at"
-        changed = await tx.execute(
+        changed = await self._db.execute(
             f"UPDATE event_evaluations SET {column} = ?, {closes} = ?"
             f" WHERE event_id = ? AND {column} IS NULL",
             (to_db(now), to_db(closes_at), event_id),
@@ -171,14 +171,13 @@ class EvaluationRepo:
 
     async def ask(
         self,
-        tx: Tx,
         event_id: int,
         member_id: int,
         round_: str,
         asked_at: datetime,
         remind_at: datetime | None,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT OR IGNORE INTO evaluation_participants"
             " (event_id, member_id, round, asked_at, remind_at) VALUES (?, ?, ?, ?, ?)",
             (event_id, member_id, round_, to_db(asked_at), to_db(remind_at) if remind_at else None),
@@ -303,8 +302,8 @@ class EvaluationRepo:
             for r in rows
         ]
 
-    async def claim_reminder(self, tx: Tx, due: Due) -> bool:
-        changed = await tx.execute(
+    async def claim_reminder(self, due: Due) -> bool:
+        changed = await self._db.execute(
             "UPDATE evaluation_participants SET remind_at = NULL WHERE event_id = ?"
             " AND member_id = ? AND round = ? AND remind_at IS NOT NULL AND answered = 0",
             (due.event_id, due.member_id, due.round),

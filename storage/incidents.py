@@ -1,8 +1,8 @@
 """Incident reports, attachments, escalation steps, the timeline and relayed questions.
 
-State changes are conditional UPDATEs (a second "Беру в работу" changes nothing). Methods that
-take a `tx` run inside the caller's transaction, so that a state change, its notifications
-(outbox rows) and its timeline entry are written together or not at all.
+State changes are conditional UPDATEs (a second "Беру в работу" changes nothing). Every method
+joins the transaction its caller has open (the unit of work), so that a state change, its
+notifications (outbox rows) and its timeline entry are written together or not at all.
 """
 
 from __future__ import annotations
@@ -130,10 +130,6 @@ class IncidentRepo:
         row = await self._db.fetchone("SELECT * FROM incidents WHERE code = ?", (code,))
         return _incident(row) if row else None
 
-    async def load(self, tx: Tx, incident_id: int) -> Incident | None:
-        row = await tx.fetchone("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return _incident(row) if row else None
-
     async def code_exists(self, code: str) -> bool:
         return (
             await self._db.fetchone("SELECT 1 FROM incidents WHERE code = ?", (code,)) is not None
@@ -227,9 +223,14 @@ class IncidentRepo:
         )
         return _question(row) if row else None
 
-    # ---------------------------------------------------------------- writing (own transaction)
+    # ---------------------------------------------------------------- writing (in the caller's
+    # transaction if one is open, else in their own)
 
-    async def create(self, new: NewIncident, now: datetime, tx: Tx) -> Incident:
+    async def create(self, new: NewIncident, now: datetime) -> Incident:
+        async with self._db.unit() as tx:
+            return await self._create(tx, new, now)
+
+    async def _create(self, tx: Tx, new: NewIncident, now: datetime) -> Incident:
         row = await tx.fetchone(
             "INSERT INTO incidents (code, reporter_member_id, anonymous, danger, category,"
             " urgency, region_code, place, latitude, longitude, happened_on, description,"
@@ -263,11 +264,8 @@ class IncidentRepo:
         )
         return incident
 
-    # ---------------------------------------------------------------- writing (caller's tx)
-
     async def note(
         self,
-        tx: Tx,
         incident_id: int,
         action: str,
         now: datetime,
@@ -277,30 +275,26 @@ class IncidentRepo:
         detail: str | None = None,
     ) -> None:
         """An entry in the incident's timeline."""
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO incident_timeline (incident_id, at, actor, actor_name, action, detail)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (incident_id, to_db(now), actor, actor_name, action, detail),
         )
 
-    async def add_step(
-        self, tx: Tx, incident_id: int, kind: str, level: int, due_at: datetime
-    ) -> None:
-        await tx.execute(
+    async def add_step(self, incident_id: int, kind: str, level: int, due_at: datetime) -> None:
+        await self._db.execute(
             "INSERT INTO incident_steps (incident_id, kind, level, due_at) VALUES (?, ?, ?, ?)",
             (incident_id, kind, level, to_db(due_at)),
         )
 
-    async def cancel_steps(
-        self, tx: Tx, incident_id: int, kinds: Sequence[str] | None = None
-    ) -> None:
+    async def cancel_steps(self, incident_id: int, kinds: Sequence[str] | None = None) -> None:
         sql = "UPDATE incident_steps SET status = 'cancelled' WHERE incident_id = ?"
         sql += " AND status = 'pending'"
         params: list[object] = [incident_id]
         if kinds is not None:
             sql += " AND kind IN ({})".format(",".join("?" * len(kinds)))
             params += list(kinds)
-        await tx.execute(sql, params)
+        await self._db.execute(sql, params)
 
     async def postpone_step(self, step_id: int, due_at: datetime) -> None:
         """A step that failed with an error is tried again later (not in a loop)."""
@@ -353,10 +347,10 @@ class IncidentRepo:
             )
             return len(ids)
 
-    async def take_step(self, tx: Tx, step_id: int, now: datetime) -> bool:
+    async def take_step(self, step_id: int, now: datetime) -> bool:
         """Mark a due step done; False if another sweep (or a cancel) got there first."""
         return (
-            await tx.execute(
+            await self._db.execute(
                 "UPDATE incident_steps SET status = 'done', done_at = ?"
                 " WHERE id = ? AND status = 'pending'",
                 (to_db(now), step_id),
@@ -365,7 +359,7 @@ class IncidentRepo:
         )
 
     async def change(
-        self, tx: Tx, incident_id: int, now: datetime, *, when_state: Sequence[str], **fields: Any
+        self, incident_id: int, now: datetime, *, when_state: Sequence[str], **fields: Any
     ) -> Incident | None:
         """Set `fields` if the incident is in one of `when_state`; the changed incident or None."""
         unknown = set(fields) - _CHANGEABLE
@@ -374,7 +368,7 @@ class IncidentRepo:
         values = {k: to_db(v) if isinstance(v, datetime) else v for k, v in fields.items()}
         assignments = "".join(f"{column} = :{column}, " for column in values)
         marks = ",".join(f":s{i}" for i in range(len(when_state)))
-        row = await tx.fetchone(
+        row = await self._db.fetchone(
             f"UPDATE incidents SET {assignments}updated_at = :now"
             f" WHERE id = :id AND state IN ({marks}) RETURNING *",
             {
@@ -387,18 +381,16 @@ class IncidentRepo:
         return _incident(row) if row else None
 
     async def add_attachment(
-        self, tx: Tx, incident_id: int, kind: str, file_id: str, now: datetime
+        self, incident_id: int, kind: str, file_id: str, now: datetime
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO incident_attachments (incident_id, kind, file_id, added_at)"
             " VALUES (?, ?, ?, ?)",
             (incident_id, kind, file_id, to_db(now)),
         )
 
-    async def ask(
-        self, tx: Tx, incident_id: int, asked_by: int, question: str, now: datetime
-    ) -> int:
-        row = await tx.fetchone(
+    async def ask(self, incident_id: int, asked_by: int, question: str, now: datetime) -> int:
+        row = await self._db.fetchone(
             "INSERT INTO incident_questions (incident_id, asked_by, question, asked_at)"
             " VALUES (?, ?, ?, ?) RETURNING id",
             (incident_id, asked_by, question, to_db(now)),
@@ -406,9 +398,9 @@ class IncidentRepo:
         assert row is not None
         return int(row[0])
 
-    async def answer(self, tx: Tx, question_id: int, answer: str, now: datetime) -> bool:
+    async def answer(self, question_id: int, answer: str, now: datetime) -> bool:
         return (
-            await tx.execute(
+            await self._db.execute(
                 "UPDATE incident_questions SET answer = ?, answered_at = ?"
                 " WHERE id = ? AND answer IS NULL",
                 (answer, to_db(now), question_id),

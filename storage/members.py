@@ -203,13 +203,11 @@ class MemberRepo:
         )
         return changed > 0
 
-    async def erase(self, member_id: int, now: datetime, tx: Tx | None = None) -> bool:
+    async def erase(self, member_id: int, now: datetime) -> bool:
         """Erase personal data. Kept, anonymous: the region and the month of registration. In
-        the caller's transaction if given."""
-        if tx is None:
-            async with self._db.transaction() as own:
-                return await self._erase(own, member_id, now)
-        return await self._erase(tx, member_id, now)
+        the caller's transaction if one is open."""
+        async with self._db.unit() as tx:
+            return await self._erase(tx, member_id, now)
 
     async def _erase(self, tx: Tx, member_id: int, now: datetime) -> bool:
         row = await tx.fetchone(

@@ -132,19 +132,14 @@ class OutboxRepo:
         kind: str | None = None,
         created_by: int | None = None,
         status_language: str = "ru",
-        tx: Tx | None = None,
     ) -> int | None:
-        """Queue one message per recipient, in one transaction (the caller's `tx`, if given,
+        """Queue one message per recipient, in one transaction (the caller's, if one is open,
         so the messages are queued together with the change that causes them). With `kind`,
         the rows form a broadcast (progress and a final report); returns its id. Keys
         already queued are skipped, so queueing the same thing twice sends it once."""
-        if tx is not None:
+        async with self._db.unit() as tx:
             return await self._enqueue(
                 tx, recipients, method, priority, now, due_at, kind, created_by, status_language
-            )
-        async with self._db.transaction() as own:
-            return await self._enqueue(
-                own, recipients, method, priority, now, due_at, kind, created_by, status_language
             )
 
     async def _enqueue(
@@ -253,24 +248,20 @@ class OutboxRepo:
             (to_db(before),),
         )
 
-    async def cancel_pending(self, key_pattern: str, tx: Tx | None = None) -> int:
+    async def cancel_pending(self, key_pattern: str) -> int:
         """Queued rows whose dedupe key matches the pattern (`%` for anything) that must not go
         out any more."""
         sql = (
             "UPDATE outbox SET status = 'cancelled', error = 'cancelled'"
             " WHERE dedupe_key GLOB ? AND +status = 'pending'"
         )
-        if tx is not None:
-            return await tx.execute(sql, (key_glob(key_pattern),))
         return await self._db.execute(sql, (key_glob(key_pattern),))
 
-    async def forget_with_key(self, key_pattern: str, tx: Tx | None = None) -> int:
+    async def forget_with_key(self, key_pattern: str) -> int:
         """Rows whose dedupe key matches the pattern (`%` for anything) deleted whatever became
         of them, except one being sent right now: what was about someone who left no trace must
         not stay behind."""
         sql = "DELETE FROM outbox WHERE dedupe_key GLOB ? AND +status <> 'sending'"
-        if tx is not None:
-            return await tx.execute(sql, (key_glob(key_pattern),))
         return await self._db.execute(sql, (key_glob(key_pattern),))
 
     async def pending_with_key(self, key_prefix: str) -> list[OutboxRow]:
@@ -312,18 +303,16 @@ class OutboxRepo:
         row = await self._db.fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (key,))
         return row is not None
 
-    async def replace_payload(
-        self, row_id: int, payload: dict[str, Any], tx: Tx | None = None
-    ) -> bool:
+    async def replace_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
         """A queued message changed before it went out (an event was edited)."""
         sql = "UPDATE outbox SET payload = ? WHERE id = ? AND status = 'pending'"
         params = (json.dumps(payload, ensure_ascii=False), row_id)
-        return (await (tx or self._db).execute(sql, params)) > 0
+        return (await self._db.execute(sql, params)) > 0
 
-    async def bring_forward(self, key_pattern: str, now: datetime, tx: Tx) -> int:
+    async def bring_forward(self, key_pattern: str, now: datetime) -> int:
         """Queued rows (dedupe key matching the pattern, `%` for anything) waiting for later go
         out now."""
-        return await tx.execute(
+        return await self._db.execute(
             "UPDATE outbox SET due_at = ? WHERE dedupe_key GLOB ? AND +status = 'pending'"
             " AND due_at > ?",
             (to_db(now), key_glob(key_pattern), to_db(now)),

@@ -1,7 +1,7 @@
 """Access follows the role: what a person may still receive about incidents, and the queued and
 delivered messages of someone who lost a role (revoked, a region taken away, erased, no longer
-an admin). Every function runs inside the caller's transaction, so the loss of the role and
-the end of what it brought happen together."""
+an admin). `RevocationRepo` (`storage.revocation`) joins the caller's transaction, so the
+loss of the role and the end of what it brought happen together."""
 
 from __future__ import annotations
 
@@ -59,26 +59,6 @@ class Shown:
     file: bool = False  # a file of the report: deleted rather than replaced
 
 
-async def regions_of(tx: Tx, telegram_id: int) -> frozenset[str]:
-    rows = await tx.fetchall(
-        "SELECT r.region_code FROM roles r JOIN members m ON m.id = r.member_id"
-        " WHERE m.telegram_id = ? AND m.status != 'erased'",
-        (telegram_id,),
-    )
-    return frozenset(r[0] for r in rows)
-
-
-async def holders(tx: Tx, region_code: str) -> frozenset[int]:
-    """Telegram ids of the coordinators of this region and the federal ones, now."""
-    rows = await tx.fetchall(
-        "SELECT DISTINCT m.telegram_id FROM roles r JOIN members m ON m.id = r.member_id"
-        " WHERE r.region_code IN (?, ?) AND m.telegram_id IS NOT NULL"
-        " AND m.status != 'erased'",
-        (region_code, ALL_REGIONS),
-    )
-    return frozenset(int(r[0]) for r in rows)
-
-
 async def _incident_regions(tx: Tx, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -115,18 +95,7 @@ async def _about(tx: Tx, keys: list[str]) -> dict[str, tuple[str, int]]:
     return found
 
 
-async def withdraw(
-    tx: Tx, telegram_id: int, now: Entitlement, at: datetime | None = None
-) -> list[Shown]:
-    """The person keeps only what `now` allows: queued incident messages (cards, files,
-    reminders, details, answers, edits) about reports they may no longer see are cancelled,
-    a queued digest is dropped (the sweep queues a new one with what they may still see),
-    reports of broadcasts they started stop when they hold no role at all. Returns the
-    delivered cards (and details, answers) that still show such a report, once: their rows are
-    retired, so they are neither edited again nor returned by a second call. A report they
-    had taken and may no longer see is handed back at once (an 'unassign' step due `at`: the
-    sweep makes it untaken and tells the next level), rather than waiting for the no-progress
-    check."""
+async def _withdraw(tx: Tx, telegram_id: int, now: Entitlement, at: datetime | None) -> list[Shown]:
     pending = await tx.fetchall(
         "SELECT id, dedupe_key FROM outbox WHERE chat_id = ? AND status = 'pending'"
         " AND dedupe_key IS NOT NULL",
@@ -217,9 +186,48 @@ async def _lost_approvals(tx: Tx, pending: list[Any], now: Entitlement) -> list[
     return [row for row, member in wanted.items() if not now.sees(region.get(member, ""))]
 
 
-async def drop_if_tried(db: Database, row_id: int) -> None:
-    """An outbox row to an erased person (a stub over a card) leaves no trace once it was sent
-    or given up: it is deleted instead of kept until the retention."""
-    await db.execute(
-        "DELETE FROM outbox WHERE id = ? AND status NOT IN ('pending', 'sending')", (row_id,)
-    )
+class RevocationRepo:
+    """What someone may still receive, and the end of what a lost role brought."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def regions_of(self, telegram_id: int) -> frozenset[str]:
+        rows = await self._db.fetchall(
+            "SELECT r.region_code FROM roles r JOIN members m ON m.id = r.member_id"
+            " WHERE m.telegram_id = ? AND m.status != 'erased'",
+            (telegram_id,),
+        )
+        return frozenset(r[0] for r in rows)
+
+    async def holders(self, region_code: str) -> frozenset[int]:
+        """Telegram ids of the coordinators of this region and the federal ones, now."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT m.telegram_id FROM roles r JOIN members m ON m.id = r.member_id"
+            " WHERE r.region_code IN (?, ?) AND m.telegram_id IS NOT NULL"
+            " AND m.status != 'erased'",
+            (region_code, ALL_REGIONS),
+        )
+        return frozenset(int(r[0]) for r in rows)
+
+    async def withdraw(
+        self, telegram_id: int, now: Entitlement, at: datetime | None = None
+    ) -> list[Shown]:
+        """The person keeps only what `now` allows: queued incident messages (cards, files,
+        reminders, details, answers, edits) about reports they may no longer see are cancelled,
+        a queued digest is dropped (the sweep queues a new one with what they may still see),
+        reports of broadcasts they started stop when they hold no role at all. Returns the
+        delivered cards (and details, answers) that still show such a report, once: their rows are
+        retired, so they are neither edited again nor returned by a second call. A report they
+        had taken and may no longer see is handed back at once (an 'unassign' step due `at`: the
+        sweep makes it untaken and tells the next level), rather than waiting for the no-progress
+        check."""
+        async with self._db.unit() as tx:
+            return await _withdraw(tx, telegram_id, now, at)
+
+    async def drop_if_tried(self, row_id: int) -> None:
+        """An outbox row to an erased person (a stub over a card) leaves no trace once it was
+        sent or given up: it is deleted instead of kept until the retention."""
+        await self._db.execute(
+            "DELETE FROM outbox WHERE id = ? AND status NOT IN ('pending', 'sending')", (row_id,)
+        )

@@ -156,15 +156,11 @@ class RoleRepo:
         )
         return [Holder(r[0], r[1], r[2] or "", r[3], r[4], r[5] == "active") for r in rows]
 
-    async def revoke(
-        self, role_id: int, *, actor: int, now: datetime, tx: Tx | None = None
-    ) -> Role | None:
+    async def revoke(self, role_id: int, *, actor: int, now: datetime) -> Role | None:
         """Remove a role (once: a second call returns None) and write it to the audit log, in
-        the caller's transaction if given (with what the role brought, cancelled)."""
-        if tx is None:
-            async with self._db.transaction() as own:
-                return await self._revoke(own, role_id, actor, now)
-        return await self._revoke(tx, role_id, actor, now)
+        the caller's transaction if one is open (with what the role brought, cancelled)."""
+        async with self._db.unit() as tx:
+            return await self._revoke(tx, role_id, actor, now)
 
     @staticmethod
     async def _revoke(tx: Tx, role_id: int, actor: int, now: datetime) -> Role | None:
@@ -257,9 +253,14 @@ class RoleRepo:
             )
             return invite, _role(role_row)
 
-    async def sync_admins(self, tx: Tx, admin_ids: Collection[int], now: datetime) -> list[int]:
+    async def sync_admins(self, admin_ids: Collection[int], now: datetime) -> list[int]:
         """Record who is in ADMIN_IDS now; returns those listed before who no longer are (each
         once, written to the audit log)."""
+        async with self._db.unit() as tx:
+            return await self._sync_admins(tx, admin_ids, now)
+
+    @staticmethod
+    async def _sync_admins(tx: Tx, admin_ids: Collection[int], now: datetime) -> list[int]:
         rows = await tx.fetchall("SELECT telegram_id FROM listed_admins ORDER BY telegram_id")
         dropped = [int(r[0]) for r in rows if int(r[0]) not in admin_ids]
         for admin_id in dropped:

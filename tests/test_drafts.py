@@ -279,10 +279,10 @@ async def test_the_reminder_is_claimed_once_and_an_answer_saved_meanwhile_keeps_
     draft = Dialog(701, 701, "reg", "org", {"lang": "ru", "name": "Анна"})
     saved = await storage.dialogs.save(draft, now=start, expires_at=start + timedelta(days=7))
     [idle] = await storage.dialogs.idle("reg", idle_since=later - timedelta(hours=3), now=later)
-    async with storage.db.transaction() as tx:
-        assert await storage.dialogs.claim_reminder(tx, idle, later)
-    async with storage.db.transaction() as tx:
-        assert not await storage.dialogs.claim_reminder(tx, idle, later)  # taken once
+    async with storage.db.transaction():
+        assert await storage.dialogs.claim_reminder(idle, later)
+    async with storage.db.transaction():
+        assert not await storage.dialogs.claim_reminder(idle, later)  # taken once
     # the person's answer, saved from the copy read before the claim
     answered = replace(saved, step="district", data={**saved.data, "org": "Диалог"})
     await storage.dialogs.save(answered, now=later, expires_at=later + timedelta(days=7))
@@ -296,8 +296,8 @@ async def test_the_reminder_is_claimed_once_and_an_answer_saved_meanwhile_keeps_
         now=later,
         expires_at=later + timedelta(days=7),
     )
-    async with storage.db.transaction() as tx:
-        assert not await storage.dialogs.claim_reminder(tx, stale, later)
+    async with storage.db.transaction():
+        assert not await storage.dialogs.claim_reminder(stale, later)
 
 
 async def test_cancel_after_the_reminder_leaves_no_trace(harness: Harness) -> None:

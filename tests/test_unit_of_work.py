@@ -83,6 +83,22 @@ async def test_another_task_waits_for_the_commit_and_never_sees_half_of_it(db: D
     await db.close()
 
 
+async def test_a_unit_joins_the_open_transaction_as_it_is_or_opens_its_own(db: Database) -> None:
+    async with db.unit() as own:  # nothing open: a transaction of its own, committed
+        assert db.joined() is own
+        await own.execute("INSERT INTO facts VALUES ('alone')")
+    assert db.joined() is None
+    assert await names(db) == ["alone"]
+    async with db.transaction() as outer:
+        with pytest.raises(ValueError):
+            async with db.unit() as joined:
+                assert joined is outer
+                await joined.execute("INSERT INTO facts VALUES ('joined')")
+                raise ValueError("no savepoint: undone only with the caller's whole unit")
+    assert await names(db) == ["alone", "joined"]
+    await db.close()
+
+
 async def _full_event(harness: Harness) -> int:
     """An event with one place: 1402 has it, 1403 waits for it."""
     await register(harness, 1401)

@@ -54,8 +54,8 @@ async def _open_round(
         invitees = await storage.evaluations.asked_members(event_id, "main")
     # an event that ended long before (the bot was down, or older than evaluations) is closed
     # without asking anyone
-    async with storage.db.transaction() as tx:
-        if not await storage.evaluations.open_round(tx, event_id, round_, now, now + window):
+    async with storage.db.transaction():
+        if not await storage.evaluations.open_round(event_id, round_, now, now + window):
             return 0
         for person in invitees:
             zone = regions.zone(person.region_code)
@@ -63,7 +63,7 @@ async def _open_round(
             remind = (
                 at + timedelta(hours=settings.evaluation_remind_hours) if round_ == "main" else None
             )
-            await storage.evaluations.ask(tx, event_id, person.member_id, round_, at, remind)
+            await storage.evaluations.ask(event_id, person.member_id, round_, at, remind)
             text, markup = invitation(event, config, round_, person.language, zone)
             await send_to_many(
                 storage,
@@ -73,7 +73,6 @@ async def _open_round(
                 now=now,
                 due_at=at,
                 key=f"evalask:{event_id}:{round_}",
-                tx=tx,
             )
     return len(invitees)
 
@@ -97,8 +96,8 @@ async def _remind(storage: Storage, settings: Settings, regions: Regions, now: d
             until=moment(config.closes(due.round) or now, due.language, zone),
         )
         text, markup = render(event, due.round, questions, index, due.language, intro=intro)
-        async with storage.db.transaction() as tx:
-            if not await storage.evaluations.claim_reminder(tx, due):
+        async with storage.db.transaction():
+            if not await storage.evaluations.claim_reminder(due):
                 continue
             await send_to_many(
                 storage,
@@ -108,7 +107,6 @@ async def _remind(storage: Storage, settings: Settings, regions: Regions, now: d
                 now=now,
                 due_at=quiet_until(now, zone, settings.quiet_hours),
                 key=f"evalrem:{due.event_id}:{due.round}",
-                tx=tx,
             )
             sent += 1
     return sent

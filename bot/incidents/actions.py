@@ -27,7 +27,7 @@ from bot.refusals import NotAllowed, Refused, WrongInput
 from bot.regions import Regions
 from bot.roles.access import Caller, require_coordinator
 from bot.settings import Settings
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 from storage.members import Member
 from storage.outbox import OutboxRow
@@ -131,8 +131,8 @@ async def scene_of(
 
 # ---------------------------------------------------------------- the one sequence
 
-# a part of an action inside its transaction: (tx, the changed incident, what was read)
-Part = Callable[[Tx, Incident, Scene], Awaitable[Incident | None]]
+# a part of an action inside its transaction: (the changed incident, what was read)
+Part = Callable[[Incident, Scene], Awaitable[Incident | None]]
 
 
 @dataclass(frozen=True)
@@ -173,18 +173,17 @@ async def act(
 ) -> Incident:
     """Read -> change -> note -> steps -> refresh the cards -> tell the reporter, in one
     transaction (the caller's, when it has one open)."""
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         scene = await scene_of(storage, settings, regions, incident)
         changed = await storage.incidents.change(
-            tx, incident.id, now, when_state=action.when_state, **action.changes
+            incident.id, now, when_state=action.when_state, **action.changes
         )
         if changed is None:
             if action.refused is not None:
                 raise WrongInput(action.refused)
-            raise refusal(await storage.incidents.load(tx, incident.id))
+            raise refusal(await storage.incidents.get(incident.id))
         by = action.by
         await storage.incidents.note(
-            tx,
             incident.id,
             action.note,
             now,
@@ -193,7 +192,7 @@ async def act(
             detail=action.detail,
         )
         if action.then is not None:
-            changed = await action.then(tx, changed, scene) or changed
+            changed = await action.then(changed, scene) or changed
         if action.cards:
             await refresh_cards(
                 storage,
@@ -205,7 +204,7 @@ async def act(
                 admins=settings.admin_ids,
             )
         if action.after is not None:
-            changed = await action.after(tx, changed, scene) or changed
+            changed = await action.after(changed, scene) or changed
         if action.tell is not None:
             await tell_reporter(
                 storage, scene.reporter, changed, now, action.tell, **action.tell_params

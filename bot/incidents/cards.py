@@ -14,13 +14,12 @@ from zoneinfo import ZoneInfo
 
 from bot.buttons import Codec, Num, Word
 from bot.i18n import t
-from bot.incidents.people import PRIORITY, Viewer, deliver_at, joined, still_entitled
+from bot.incidents.people import PRIORITY, Viewer, deliver_at, still_entitled
 from bot.outbox import Outgoing, send_to_many
 from bot.regions import Regions
 from bot.roles.revocation import queue_stubs
 from bot.timefmt import MOSCOW, moment
-from storage import revocation
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 from storage.outbox import OutboxRow
 from storage.revocation import Shown
@@ -166,13 +165,12 @@ async def refresh_cards(
     reminders not yet delivered are dropped when the incident is taken or closed. Only the
     cards of those who hold a role that lets them see the report now are edited; a card of
     someone who lost it gets the stub instead (once) and is not fed any more."""
-    async with joined(storage) as tx:
-        await _refresh(storage, tx, incident, cards, regions, now, attachments, admins)
+    async with storage.db.unit():
+        await _refresh(storage, incident, cards, regions, now, attachments, admins)
 
 
 async def _refresh(
     storage: Storage,
-    tx: Tx,
     incident: Incident,
     cards: list[OutboxRow],
     regions: Regions,
@@ -186,16 +184,15 @@ async def _refresh(
             f"incfile{incident.id}:%",
             f"increm{incident.id}:%",
         ):
-            await storage.outbox.cancel_pending(pattern, tx=tx)
+            await storage.outbox.cancel_pending(pattern)
     stamp = int(now.timestamp() * 1000)
-    allowed = await revocation.holders(tx, incident.region_code) | frozenset(admins)
+    allowed = await storage.revocation.holders(incident.region_code) | frozenset(admins)
     for row in cards:
         meta = row.payload.get("meta") or {}
         lang = str(meta.get("lang", "ru"))
         if row.chat_id not in allowed and row.message_id is not None:
             await queue_stubs(
                 storage,
-                tx,
                 [Shown(incident.id, row.chat_id, row.member_id, row.message_id or 0, meta)],
                 language=lang,
                 now=now,
@@ -217,7 +214,6 @@ async def _refresh(
             priority=PRIORITY,
             now=now,
             key=f"incedit{incident.id}:{stamp}:{differs}:{row.message_id}",
-            tx=tx,
         )
 
 
@@ -253,5 +249,4 @@ async def reply_to_cards(
             now=now,
             due_at=deliver_at(incident, viewer, now),
             key=key,
-            tx=storage.db.joined(),
         )

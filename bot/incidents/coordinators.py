@@ -32,7 +32,7 @@ from bot.refusals import WrongInput
 from bot.regions import Regions
 from bot.roles.access import Caller
 from bot.settings import Settings
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 
 SNOOZE_HOUR = timedelta(hours=1)
@@ -49,11 +49,9 @@ async def acknowledge(
 ) -> Incident:
     """'Беру в работу': the first coordinator to press it takes the report; every card shows who."""
 
-    async def clock(tx: Tx, taken: Incident, scene: Scene) -> None:
-        await storage.incidents.cancel_steps(tx, taken.id)
-        await storage.incidents.add_step(
-            tx, taken.id, "stale", taken.level, now + stale_after(taken)
-        )
+    async def clock(taken: Incident, scene: Scene) -> None:
+        await storage.incidents.cancel_steps(taken.id)
+        await storage.incidents.add_step(taken.id, "stale", taken.level, now + stale_after(taken))
 
     async with storage.db.transaction():
         incident = await visible_incident(storage, caller, incident_id)
@@ -91,8 +89,8 @@ async def escalate_now(
 ) -> Incident:
     """'Передать выше': the next level is told now (a taken report becomes untaken)."""
 
-    async def up(tx: Tx, current: Incident, scene: Scene) -> Incident:
-        await storage.incidents.cancel_steps(tx, current.id)
+    async def up(current: Incident, scene: Scene) -> Incident:
+        await storage.incidents.cancel_steps(current.id)
         return await reach(
             storage,
             current,
@@ -143,8 +141,8 @@ async def resolve(
     """'Решено' with an outcome note: closed for everyone, the reporter is told."""
     outcome = checked_note(outcome)
 
-    async def stop(tx: Tx, done: Incident, scene: Scene) -> None:
-        await storage.incidents.cancel_steps(tx, done.id)
+    async def stop(done: Incident, scene: Scene) -> None:
+        await storage.incidents.cancel_steps(done.id)
 
     async with storage.db.transaction():
         incident = await visible_incident(storage, caller, incident_id)
@@ -200,12 +198,12 @@ async def snooze(
         kind, now, regions.zone(caller.member.region_code if caller.member else None)
     )
 
-    async def wait(tx: Tx, snoozed: Incident, scene: Scene) -> None:
-        await storage.incidents.cancel_steps(tx, snoozed.id, ("remind", "escalate"))
-        await storage.incidents.add_step(tx, snoozed.id, "remind", snoozed.level, until)
+    async def wait(snoozed: Incident, scene: Scene) -> None:
+        await storage.incidents.cancel_steps(snoozed.id, ("remind", "escalate"))
+        await storage.incidents.add_step(snoozed.id, "remind", snoozed.level, until)
         if snoozed.level < max_level(snoozed):
             await storage.incidents.add_step(
-                tx, snoozed.id, "escalate", snoozed.level, until + ack_window(snoozed)
+                snoozed.id, "escalate", snoozed.level, until + ack_window(snoozed)
             )
 
     async with storage.db.transaction():
@@ -241,11 +239,9 @@ async def add_note(
     """A progress note on a taken report: the timeline keeps it, the no-progress clock restarts."""
     note = checked_note(note)
 
-    async def clock(tx: Tx, noted: Incident, scene: Scene) -> None:
-        await storage.incidents.cancel_steps(tx, noted.id, ("stale", "unassign"))
-        await storage.incidents.add_step(
-            tx, noted.id, "stale", noted.level, now + stale_after(noted)
-        )
+    async def clock(noted: Incident, scene: Scene) -> None:
+        await storage.incidents.cancel_steps(noted.id, ("stale", "unassign"))
+        await storage.incidents.add_step(noted.id, "stale", noted.level, now + stale_after(noted))
 
     async with storage.db.transaction():
         incident = await visible_incident(storage, caller, incident_id)
@@ -279,16 +275,13 @@ async def ask_reporter(
     """'Задать вопрос заявителю': relayed by the bot, neither side sees the other's account.
     Returns the incident and whether the question was sent (False: it waits in /status)."""
     question = checked_note(question)
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         incident = await visible_incident(storage, caller, incident_id)
         if not incident.is_open:
             raise refusal(incident)
         reporter = await reporter_of(storage, incident)
-        question_id = await storage.incidents.ask(
-            tx, incident.id, caller.telegram_id, question, now
-        )
+        question_id = await storage.incidents.ask(incident.id, caller.telegram_id, question, now)
         await storage.incidents.note(
-            tx,
             incident.id,
             "question",
             now,

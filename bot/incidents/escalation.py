@@ -29,7 +29,6 @@ from bot.incidents.people import (
     Viewer,
     ack_window,
     deliver_at,
-    joined,
     ladder,
     max_level,
     remind_every,
@@ -39,7 +38,7 @@ from bot.outbox import Outgoing, send_to_many
 from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import duration
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident, Step
 from storage.outbox import OutboxRow
 
@@ -70,41 +69,39 @@ async def reach(
     transaction. `since` is when this should have happened (a step overdue after an outage):
     the next level's time to take the report counts from then, so the ladder catches up
     instead of starting over."""
-    async with joined(storage) as tx:
+    async with storage.db.unit():
         people = await _current_ladder(storage, incident, people)
         skipped: list[int] = []
         while not people.get(level) and level < TOP:
             skipped.append(level)
             level += 1
-        changed = await storage.incidents.change(
-            tx, incident.id, now, when_state=("new",), level=level
-        )
+        changed = await storage.incidents.change(incident.id, now, when_state=("new",), level=level)
         incident = changed or incident
         viewers = people.get(level, [])
         for viewer in viewers:
             await _send_card(storage, incident, viewer, regions, now, attachments)
         await storage.incidents.note(
-            tx, incident.id, "notified", now, detail=f"{reason}; level {level}; {len(viewers)}"
+            incident.id, "notified", now, detail=f"{reason}; level {level}; {len(viewers)}"
         )
         if skipped:
             await _broken_setup(storage, incident, skipped, people, unreachable, regions, now)
-        await storage.incidents.cancel_steps(tx, incident.id, ("remind", "escalate"))
+        await storage.incidents.cancel_steps(incident.id, ("remind", "escalate"))
         if not viewers:
             log.error(
                 "incident %s: nobody can be reached at any level (set ADMIN_IDS)", incident.id
             )
             await storage.incidents.add_step(
-                tx, incident.id, "remind", level, now + max(remind_every(incident), RETRY_NOBODY)
+                incident.id, "remind", level, now + max(remind_every(incident), RETRY_NOBODY)
             )
             return incident
         first = min(deliver_at(incident, v, now) for v in viewers)
         base = min(deliver_at(incident, v, since or now) for v in viewers)
         await storage.incidents.add_step(
-            tx, incident.id, "remind", level, first + remind_every(incident)
+            incident.id, "remind", level, first + remind_every(incident)
         )
         if level < max_level(incident):
             await storage.incidents.add_step(
-                tx, incident.id, "escalate", level, base + ack_window(incident)
+                incident.id, "escalate", level, base + ack_window(incident)
             )
         return incident
 
@@ -127,7 +124,6 @@ async def _send_card(
         now=now,
         due_at=at,
         key=f"inccard{incident.id}",
-        tx=storage.db.joined(),
     )
     for n, (kind, file_id) in enumerate(attachments):
         await send_attachment(
@@ -155,7 +151,6 @@ async def send_attachment(
         now=now,
         due_at=at,
         key=key,
-        tx=storage.db.joined(),
     )
 
 
@@ -184,10 +179,10 @@ async def _broken_setup(
 ) -> None:
     """Admins learn whose setup is broken: a level with nobody who can be reached."""
     region = regions.get(incident.region_code)
-    async with joined(storage) as tx:
+    async with storage.db.unit():
         for level in skipped:
             await storage.incidents.note(
-                tx, incident.id, "nobody_reachable", now, detail=f"level {level}"
+                incident.id, "nobody_reachable", now, detail=f"level {level}"
             )
             for admin in people.get(TOP, []):
                 lang = admin.language
@@ -211,7 +206,6 @@ async def _broken_setup(
                     priority=PRIORITY,
                     now=now,
                     key=f"incbroken{incident.id}:{level}",
-                    tx=tx,
                 )
 
 
@@ -242,7 +236,6 @@ class Round:
     """A step being fired, with what it reads of its incident (inside its transaction)."""
 
     storage: Storage
-    tx: Tx
     step: Step
     incident: Incident
     people: Ladder
@@ -283,10 +276,10 @@ class Round:
 async def _run_step(
     storage: Storage, settings: Settings, regions: Regions, step: Step, now: datetime
 ) -> int:
-    async with storage.db.transaction() as tx:
-        if not await storage.incidents.take_step(tx, step.id, now):
+    async with storage.db.transaction():
+        if not await storage.incidents.take_step(step.id, now):
             return 0
-        incident = await storage.incidents.load(tx, step.incident_id)
+        incident = await storage.incidents.get(step.incident_id)
         if incident is None or not incident.is_open:
             return 0
         people, unreachable = await ladder(storage, settings, regions, incident.region_code)
@@ -297,7 +290,6 @@ async def _run_step(
             await fire(
                 Round(
                     storage,
-                    tx,
                     step,
                     incident,
                     people,
@@ -343,12 +335,10 @@ async def _remind(r: Round) -> None:
         text_key="incidents.reminder",
         waited=lambda lang: duration(waited, lang),
     )
-    await r.storage.incidents.note(
-        r.tx, incident.id, "reminded", r.now, detail=f"level {incident.level}"
-    )
+    await r.storage.incidents.note(incident.id, "reminded", r.now, detail=f"level {incident.level}")
     first = min(deliver_at(incident, v, r.now) for v in viewers)  # after quiet hours
     await r.storage.incidents.add_step(
-        r.tx, incident.id, "remind", incident.level, first + remind_every(incident)
+        incident.id, "remind", incident.level, first + remind_every(incident)
     )
 
 
@@ -358,12 +348,12 @@ async def _nobody_anywhere(r: Round) -> None:
     reachable = [level for level in LEVELS if r.people.get(level)]
     if not reachable:
         await r.storage.incidents.add_step(
-            r.tx, incident.id, "remind", TOP, r.now + max(remind_every(incident), RETRY_NOBODY)
+            incident.id, "remind", TOP, r.now + max(remind_every(incident), RETRY_NOBODY)
         )
         return
     incident = (
         await r.storage.incidents.change(
-            r.tx, incident.id, r.now, when_state=("new",), level=reachable[0]
+            incident.id, r.now, when_state=("new",), level=reachable[0]
         )
         or incident
     )
@@ -395,9 +385,9 @@ async def _stale(r: Round) -> None:
         text_key="incidents.stale",
         span=lambda lang: duration(remind_every(incident), lang),
     )
-    await r.storage.incidents.note(r.tx, incident.id, "stale_reminded", r.now)
+    await r.storage.incidents.note(incident.id, "stale_reminded", r.now)
     await r.storage.incidents.add_step(
-        r.tx, incident.id, "unassign", incident.level, r.now + remind_every(incident)
+        incident.id, "unassign", incident.level, r.now + remind_every(incident)
     )
 
 
@@ -406,7 +396,6 @@ async def _unassign(r: Round) -> None:
     if r.incident.state != "acknowledged":
         return
     changed = await r.storage.incidents.change(
-        r.tx,
         r.incident.id,
         r.now,
         when_state=("acknowledged",),
@@ -417,7 +406,7 @@ async def _unassign(r: Round) -> None:
     )
     if changed is None:
         return
-    await r.storage.incidents.note(r.tx, r.incident.id, "unassigned", r.now)
+    await r.storage.incidents.note(r.incident.id, "unassigned", r.now)
     target = min(changed.level + 1, max(max_level(changed), changed.level))
     await r.refresh(await r.reach(changed, target, "no_progress"))
 

@@ -33,7 +33,7 @@ from bot.refusals import WrongInput
 from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import MOSCOW
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 
 UNSPECIFIED = "unspecified"  # the category of a fast report until the reporter names it
@@ -135,13 +135,11 @@ async def add_fast_detail(
     attachment = detail.attachment
     stamp = int(now.timestamp() * 1000)
 
-    async def attach(tx: Tx, changed: Incident, scene: Scene) -> None:
+    async def attach(changed: Incident, scene: Scene) -> None:
         if attachment is not None:
-            await storage.incidents.add_attachment(
-                tx, changed.id, attachment[0], attachment[1], now
-            )
+            await storage.incidents.add_attachment(changed.id, attachment[0], attachment[1], now)
 
-    async def tell(tx: Tx, changed: Incident, scene: Scene) -> None:
+    async def tell(changed: Incident, scene: Scene) -> None:
         files = len(scene.files) + (1 if attachment is not None else 0)
         await requeue(storage, changed, pending, regions, files)
         holders = scene.card_holders()

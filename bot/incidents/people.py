@@ -5,8 +5,6 @@ admins) and the quiet hours they keep.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +14,7 @@ from bot.outbox import Priority
 from bot.regions import Regions
 from bot.settings import Settings
 from bot.timefmt import quiet_until
-from storage import revocation
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 from storage.roles import ALL_REGIONS
 
@@ -128,18 +125,5 @@ async def still_entitled(
 ) -> list[Viewer]:
     """Those of `viewers` (read before) who still hold a role that lets them see this report,
     checked inside the transaction: a role revoked meanwhile sends them nothing."""
-    async with joined(storage) as tx:
-        allowed = await revocation.holders(tx, incident.region_code)
+    allowed = await storage.revocation.holders(incident.region_code)
     return [v for v in viewers if v.admin or v.chat_id in allowed]
-
-
-@asynccontextmanager
-async def joined(storage: Storage) -> AsyncIterator[Tx]:
-    """The transaction this task has open (joined as it is, without a savepoint: a part of an
-    incident's action or step fails the whole of it), or a new one."""
-    tx = storage.db.joined()
-    if tx is not None:
-        yield tx
-        return
-    async with storage.db.transaction() as tx:
-        yield tx

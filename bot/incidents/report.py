@@ -183,15 +183,15 @@ async def submit(
     member = require_member(caller)
     draft = storage.dialogs.held(caller.telegram_id)
     try:
-        async with storage.db.transaction() as tx:
+        async with storage.db.transaction():
             if dialog_flow is not None and not await storage.dialogs.delete(
-                caller.telegram_id, flow=dialog_flow, tx=tx
+                caller.telegram_id, flow=dialog_flow
             ):
                 raise WrongInput("dialog.stale")  # sent already
             people, unreachable = await ladder(storage, settings, regions, report.region_code)
             new = await _new_incident(storage, settings, member, report)
-            incident = await storage.incidents.create(new, now, tx)
-            await storage.incidents.note(tx, incident.id, "reported", now)
+            incident = await storage.incidents.create(new, now)
+            await storage.incidents.note(incident.id, "reported", now)
             return await reach(
                 storage,
                 incident,

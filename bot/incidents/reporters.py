@@ -17,8 +17,7 @@ from bot.refusals import WrongInput
 from bot.regions import Regions
 from bot.roles.access import identify
 from bot.settings import Settings
-from storage import revocation
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import ERASED_ASKER, Incident, Question
 
 DETAILS_PER_HOUR = 10  # details a reporter may add to one report in an hour
@@ -30,8 +29,8 @@ async def withdraw(
 ) -> Incident:
     """The reporter takes the report back: coordinators' cards say so, reminders stop."""
 
-    async def stop(tx: Tx, gone: Incident, scene: Scene) -> None:
-        await storage.incidents.cancel_steps(tx, gone.id)
+    async def stop(gone: Incident, scene: Scene) -> None:
+        await storage.incidents.cancel_steps(gone.id)
 
     async with storage.db.transaction():
         incident = await incident_by_code(storage, settings, code, now)
@@ -60,7 +59,7 @@ async def add_details(
     now: datetime,
 ) -> Incident:
     """More from the reporter: the coordinators who have the card get it as a reply."""
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         incident = await incident_by_code(storage, settings, code, now)
         if not incident.is_open:
             raise refusal(incident)
@@ -70,11 +69,9 @@ async def add_details(
         people = scene.card_holders()
         stamp = int(now.timestamp() * 1000)
         if attachment is not None:
-            await storage.incidents.add_attachment(
-                tx, incident.id, attachment[0], attachment[1], now
-            )
+            await storage.incidents.add_attachment(incident.id, attachment[0], attachment[1], now)
         await storage.incidents.note(
-            tx, incident.id, "details", now, detail=text or (attachment[0] if attachment else None)
+            incident.id, "details", now, detail=text or (attachment[0] if attachment else None)
         )
         await reply_to_cards(
             storage,
@@ -130,17 +127,17 @@ async def answer_question(
     now: datetime,
 ) -> Question:
     """The reporter's answer, relayed to the coordinator who asked (once)."""
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         incident = await incident_by_code(storage, settings, code, now)
         question = await storage.incidents.question(question_id)
         if question is None or question.incident_id != incident.id:
             raise WrongInput("dialog.stale")
         answer = checked_note(answer, shortest=1)
         readers = await _readers(storage, settings, regions, incident, question)
-        if not await storage.incidents.answer(tx, question.id, answer, now):
+        if not await storage.incidents.answer(question.id, answer, now):
             raise WrongInput("incidents.already_answered")
-        await storage.incidents.note(tx, incident.id, "answer", now, detail=answer)
-        allowed = await revocation.holders(tx, incident.region_code) | settings.admin_ids
+        await storage.incidents.note(incident.id, "answer", now, detail=answer)
+        allowed = await storage.revocation.holders(incident.region_code) | settings.admin_ids
         for chat_id, member_id, lang in readers:
             if chat_id not in allowed:  # lost the role since it was read
                 continue

@@ -13,7 +13,7 @@ from bot.incidents.report import incident_by_code
 from bot.refusals import WrongInput
 from bot.regions import Regions
 from bot.settings import Settings
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.incidents import Incident
 
 
@@ -38,9 +38,9 @@ async def make_urgent(
     a low report, which went no higher than the region, now goes up like a high one. Returns
     the report and whether its cards were still waiting."""
 
-    async def go_now(tx: Tx, changed: Incident, scene: Scene) -> None:
+    async def go_now(changed: Incident, scene: Scene) -> None:
         for pattern in (f"inccard{changed.id}:%", f"incfile{changed.id}:%"):
-            await storage.outbox.bring_forward(pattern, now, tx)
+            await storage.outbox.bring_forward(pattern, now)
         await requeue(storage, changed, pending, regions, len(scene.files))
         # waiting: the ladder counts from now, when the cards go out. Delivered already: each
         # step keeps its time unless the high windows from now come sooner (never later), and
@@ -52,10 +52,10 @@ async def make_urgent(
         escalate_at = min(
             [s.due_at for s in kept if s.kind == "escalate"] + [now + ack_window(changed)]
         )
-        await storage.incidents.cancel_steps(tx, changed.id, ("remind", "escalate"))
-        await storage.incidents.add_step(tx, changed.id, "remind", changed.level, remind_at)
+        await storage.incidents.cancel_steps(changed.id, ("remind", "escalate"))
+        await storage.incidents.add_step(changed.id, "remind", changed.level, remind_at)
         if changed.level < max_level(changed):
-            await storage.incidents.add_step(tx, changed.id, "escalate", changed.level, escalate_at)
+            await storage.incidents.add_step(changed.id, "escalate", changed.level, escalate_at)
 
     async with storage.db.transaction():
         incident = await incident_by_code(storage, settings, code, now)

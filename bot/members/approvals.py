@@ -25,9 +25,8 @@ from bot.regions import Regions
 from bot.roles.access import Caller, require_coordinator
 from bot.roles.invites import token_hash
 from bot.settings import Settings
-from storage import revocation
 from storage.approvals import APPROVED, DECLINED, WAITING, ApprovalRequest
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.members import Member
 from storage.outbox import OutboxRow
 from storage.roles import ALL_REGIONS
@@ -133,9 +132,9 @@ async def ask(
     people, level = await approvers(storage, settings, member.region_code)
     languages = {p.chat_id: p.language for p in people}
     remind_at = now + timedelta(hours=settings.approval_remind_hours)
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         if not await storage.approvals.open_request(
-            tx, member.id, member.region_code, level, remind_at, now
+            member.id, member.region_code, level, remind_at, now
         ):
             return 0
         await send_to_many(
@@ -145,7 +144,6 @@ async def ask(
             priority=PRIORITY,
             now=now,
             key=f"apv{member.id}:c",
-            tx=tx,
         )
     return len(people)
 
@@ -191,8 +189,8 @@ async def _remind(
 ) -> int:
     languages = {p.chat_id: p.language for p in people}
     next_at = None if last else now + timedelta(hours=settings.approval_remind_hours)
-    async with storage.db.transaction() as tx:
-        if not await storage.approvals.take_reminder(tx, request, level=level, next_at=next_at):
+    async with storage.db.transaction():
+        if not await storage.approvals.take_reminder(request, level=level, next_at=next_at):
             return 0
         await send_to_many(
             storage,
@@ -201,7 +199,6 @@ async def _remind(
             priority=Priority.REMINDER,
             now=now,
             key=f"apv{member.id}:r{request.reminders + 1}",
-            tx=tx,
         )
     return len(people)
 
@@ -242,13 +239,13 @@ async def decide(
     by = decider(caller)
     cards = await storage.outbox.delivered_with_key(f"apv{member.id}:")
     chat = member.telegram_id
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         if not await storage.approvals.decide(
-            tx, member.id, approval, actor=caller.telegram_id, now=now, how="card"
+            member.id, approval, actor=caller.telegram_id, now=now, how="card"
         ):
             return Decision(member, False)
-        await storage.outbox.cancel_pending(f"apv{member.id}:c%", tx=tx)
-        await storage.outbox.cancel_pending(f"apv{member.id}:r%", tx=tx)
+        await storage.outbox.cancel_pending(f"apv{member.id}:c%")
+        await storage.outbox.cancel_pending(f"apv{member.id}:r%")
         await send_to_many(
             storage,
             [(chat, member.id)],
@@ -256,12 +253,11 @@ async def decide(
             priority=Priority.REPLY,
             now=now,
             key=f"apv{member.id}:told",
-            tx=tx,
         )
-        deciders = await revocation.holders(tx, member.region_code) | admins
+        deciders = await storage.revocation.holders(member.region_code) | admins
         for row in cards:
             if row.chat_id != except_chat and row.chat_id in deciders:
-                await _card_decided(storage, tx, regions, member, row, approval, by, now)
+                await _card_decided(storage, regions, member, row, approval, by, now)
     decided = await storage.members.by_id(member.id)
     assert decided is not None
     return Decision(decided, True)
@@ -269,7 +265,6 @@ async def decide(
 
 async def _card_decided(
     storage: Storage,
-    tx: Tx,
     regions: Regions,
     member: Member,
     row: OutboxRow,
@@ -289,7 +284,6 @@ async def _card_decided(
         priority=PRIORITY,
         now=now,
         key=f"apv{member.id}:d{row.id}",
-        tx=tx,
     )
 
 
@@ -312,13 +306,13 @@ def decided_text(member: Member, regions: Regions, lang: str, approval: str, by:
 
 async def approve_by_invite(storage: Storage, member: Member, actor: int, now: datetime) -> bool:
     """An invited coordinator is approved by the invite (before any card is queued)."""
-    async with storage.db.transaction() as tx:
+    async with storage.db.transaction():
         if not await storage.approvals.decide(
-            tx, member.id, APPROVED, actor=actor, now=now, how="invite"
+            member.id, APPROVED, actor=actor, now=now, how="invite"
         ):
             return False
-        await storage.outbox.cancel_pending(f"apv{member.id}:c%", tx=tx)
-        await storage.outbox.cancel_pending(f"apv{member.id}:r%", tx=tx)
+        await storage.outbox.cancel_pending(f"apv{member.id}:c%")
+        await storage.outbox.cancel_pending(f"apv{member.id}:r%")
         return True
 
 
@@ -338,9 +332,9 @@ async def region_changed(
     if before.region_code == after.region_code:
         return 0
     if after.approval == WAITING and settings is not None:
-        async with storage.db.transaction() as tx:
-            await tx.execute("DELETE FROM approval_requests WHERE member_id = ?", (after.id,))
-            await storage.outbox.cancel_pending(f"apv{after.id}:%", tx=tx)
+        async with storage.db.transaction():
+            await storage.approvals.close_request(after.id)
+            await storage.outbox.cancel_pending(f"apv{after.id}:%")
         return await ask(storage, settings, regions, after, now)
     if after.approval != APPROVED:
         return 0

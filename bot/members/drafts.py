@@ -64,8 +64,8 @@ async def remind_idle(storage: Storage, settings: Settings, regions: Regions, no
         member = await storage.members.by_telegram_id(draft.telegram_id)
         text = t(lang, "reg.draft_reminder", until=moment(draft.expires_at, lang, zone))
         button = {"text": t(lang, "reg.draft_continue"), "callback_data": RESUME}
-        async with storage.db.transaction() as tx:
-            if not await storage.dialogs.claim_reminder(tx, draft, now):
+        async with storage.db.transaction():
+            if not await storage.dialogs.claim_reminder(draft, now):
                 continue  # the person answered meanwhile, or another sweep took it
             if member is not None and member.approval == DECLINED:
                 continue  # refused by a coordinator meanwhile: not invited to go on
@@ -76,7 +76,6 @@ async def remind_idle(storage: Storage, settings: Settings, regions: Regions, no
                 priority=Priority.REMINDER,
                 now=now,
                 key=_key(draft),
-                tx=tx,
             )
             queued += 1
     return queued

@@ -14,7 +14,6 @@ from bot.regions import Regions, Topic
 from bot.roles.access import Caller, require_member
 from bot.roles.revocation import queue_stubs
 from bot.settings import Settings
-from storage import revocation
 from storage.db import Storage
 from storage.incidents import Incident
 from storage.members import Member
@@ -176,16 +175,15 @@ async def erase(storage: Storage, settings: Settings, caller: Caller, now: datet
     the ids, outside the database) before it is committed, so a restored backup erases the
     person again."""
     member = require_member(caller)
-    async with storage.db.transaction() as tx:
-        shown = await revocation.withdraw(
-            tx,
+    async with storage.db.transaction():
+        shown = await storage.revocation.withdraw(
             caller.telegram_id,
             Entitlement(frozenset(), caller.telegram_id in settings.admin_ids),
             now,
         )
-        if not await storage.members.erase(member.id, now, tx=tx):
+        if not await storage.members.erase(member.id, now):
             return False
-        await queue_stubs(storage, tx, shown, language=member.language, now=now, erased=True)
+        await queue_stubs(storage, shown, language=member.language, now=now, erased=True)
         try:
             erasures.record(settings, caller.telegram_id, now)
         except OSError as exc:  # the erasure itself must not fail for the journal's sake

@@ -137,7 +137,7 @@ async def revoke(
     it (to tell them)."""
     require_admin(caller)
     async with storage.db.transaction() as tx:
-        role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now, tx=tx)
+        role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now)
         if role is None:
             raise Denied("revoke.not_found")
         holder = await tx.fetchone(
@@ -146,7 +146,6 @@ async def revoke(
         if holder is not None and holder["telegram_id"] is not None:
             await follow_role(
                 storage,
-                tx,
                 int(holder["telegram_id"]),
                 is_admin=int(holder["telegram_id"]) in settings.admin_ids,
                 language=str(holder["language"]),

@@ -18,8 +18,7 @@ from datetime import datetime
 from bot.i18n import t
 from bot.outbox import ERASED_META, Outgoing, Priority, send_to_many
 from bot.settings import Settings
-from storage import revocation
-from storage.db import Storage, Tx
+from storage.db import Storage
 from storage.revocation import Entitlement, Shown
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 
 async def follow_role(
     storage: Storage,
-    tx: Tx,
     telegram_id: int,
     *,
     is_admin: bool,
@@ -39,15 +37,14 @@ async def follow_role(
     receive and queue the stub over each card they may no longer see. An erased person's stubs
     carry no member id and no key (which would hold their chat id), and the delivery engine
     removes each one as soon as it was tried. Returns how many cards get the stub."""
-    held = frozenset() if erased else await revocation.regions_of(tx, telegram_id)
-    shown = await revocation.withdraw(tx, telegram_id, Entitlement(held, is_admin), now)
-    await queue_stubs(storage, tx, shown, language=language, now=now, erased=erased)
+    held = frozenset() if erased else await storage.revocation.regions_of(telegram_id)
+    shown = await storage.revocation.withdraw(telegram_id, Entitlement(held, is_admin), now)
+    await queue_stubs(storage, shown, language=language, now=now, erased=erased)
     return len(shown)
 
 
 async def queue_stubs(
     storage: Storage,
-    tx: Tx,
     shown: list[Shown],
     *,
     language: str,
@@ -72,7 +69,6 @@ async def queue_stubs(
             priority=Priority.ALERT,
             now=now,
             key=None if erased else f"incgone{card.incident_id}:{card.message_id}",
-            tx=tx,
         )
 
 
@@ -81,14 +77,13 @@ async def forget_dropped_admins(storage: Storage, settings: Settings, now: datet
     it (queued cards, notices, digests; delivered cards get the stub), in one transaction
     with the record of who is listed. Returns the Telegram ids of the dropped admins."""
     async with storage.db.transaction() as tx:
-        dropped = await storage.roles.sync_admins(tx, settings.admin_ids, now)
+        dropped = await storage.roles.sync_admins(settings.admin_ids, now)
         for admin_id in dropped:
             member = await tx.fetchone(
                 "SELECT language FROM members WHERE telegram_id = ?", (admin_id,)
             )
             await follow_role(
                 storage,
-                tx,
                 admin_id,
                 is_admin=False,
                 language=str(member[0]) if member else settings.default_language,

@@ -39,7 +39,6 @@ from bot.outbox import ERASED_META
 from bot.runtime.ratelimit import NO_RETRY, retry_seconds
 from storage.db import Storage
 from storage.outbox import Broadcast, OutboxRow, Progress
-from storage.revocation import drop_if_tried
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +304,7 @@ class DeliveryEngine:
         try:
             await self._deliver_once(row)
             if (row.payload.get("meta") or {}).get(ERASED_META):
-                await drop_if_tried(self.storage.db, row.id)
+                await self.storage.revocation.drop_if_tried(row.id)
         except Exception as exc:  # our own bookkeeping failed: try the row again later
             log.exception("outbox row %s: unexpected error", row.id)
             with contextlib.suppress(Exception):
