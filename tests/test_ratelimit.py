@@ -193,24 +193,26 @@ async def test_an_overall_429_lowers_the_rate_and_recovers() -> None:
         await send(limiter, answers, 11)
     assert limiter.pace.cuts == 1 and limiter.pace.rate < 30
     assert limiter.paused_chats() == []  # an outbox row: the engine holds it, not the limiter
-    for chat_id in range(100, 400):  # ten quiet seconds of sends
-        ticks.now += 1 / 30
+    for chat_id in range(100, 400):  # twelve quiet seconds of sends, below the lowered rate
+        ticks.now += 1 / 25
         await send(limiter, answers, chat_id)
     assert limiter.pace.rate == 30
 
 
-async def test_a_reply_refused_for_its_chat_waits_and_goes() -> None:
-    limiter = BotRateLimiter(30)
+async def test_a_reply_refused_for_its_own_chat_holds_that_chat() -> None:
+    limiter = BotRateLimiter(30, max_retries=0)  # the 429 comes back at once, no waiting here
     limiter.clock = ticks = Ticks()
     answers = Answers(refuse=set())
     await send(limiter, answers, 7, bulk=False)
     answers.refuse = {7}
     ticks.now += 0.2
     with pytest.raises(RetryAfter):
-        await limiter.process_request(
-            answers.call(7), (), {}, "sendMessage", {"chat_id": 7}, 0
-        )  # no retries asked for: the 429 comes back, the chat is held
-    assert limiter.paused_chats() == [7]
+        await send(limiter, answers, 7, bulk=False)
+    assert limiter.paused_chats() == [7]  # the outbox does not claim their rows meanwhile
+    assert limiter.pace.cuts == 0
+    with pytest.raises(RetryAfter):  # an outbox row for them is put back without a call
+        await send(limiter, answers, 7)
+    assert answers.calls == [7, 7]
     ticks.now += 1.0
     assert limiter.paused_chats() == []
 

@@ -63,7 +63,7 @@ class Pace:
         the sends already on their way were made at the old rate). True if it was lowered."""
         if now - self._changed_at < WINDOW + SLACK:
             return False
-        self.rate = max(LOWEST, min(self.rate, len(self._in_window(now)) or self.rate) * CUT)
+        self.rate = max(LOWEST, self.rate * CUT)
         self._changed_at = now
         self._raised_at = now
         self.cuts += 1
@@ -79,10 +79,6 @@ class Pace:
         if seconds >= WINDOW:
             self.rate = min(self.ceiling, self.rate + self.ceiling * RAISE_SHARE * seconds)
             self._raised_at = now
-
-    def _in_window(self, now: float) -> deque[float]:
-        self._forget(now)
-        return self._sent
 
     def _forget(self, now: float) -> None:
         edge = now - WINDOW - SLACK
