@@ -14,7 +14,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.outbox import Outgoing, Priority, send_to_many
-from bot.runtime.pace import CUT, SLACK, WINDOW, Chats, Pace
+from bot.runtime.pace import CUT, WINDOW, Chats, Pace
 from bot.runtime.ratelimit import NO_RETRY, BotRateLimiter
 from bot.settings import Settings
 from storage.members import Profile
