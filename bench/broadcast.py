@@ -39,8 +39,10 @@ async def seed(storage: Storage, count: int) -> None:
         )
 
 
-async def run(members: int, limited: bool, per_second: float) -> str:
-    telegram = FakeTelegram(limits=Limits(per_second=int(per_second)) if limited else None)
+async def run(members: int, limited: bool, per_second: float, allowed: float | None = None) -> str:
+    """`allowed`: what the fake Telegram lets through per second (default: the bot's limit)."""
+    allowed = allowed or per_second
+    telegram = FakeTelegram(limits=Limits(per_second=int(allowed)) if limited else None)
     server = FakeBotApiServer(telegram, TOKEN)
     base_url = await server.start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +105,9 @@ async def run(members: int, limited: bool, per_second: float) -> str:
         else max(replies, default=0) * 1000
     )
     mode = f"limit {per_second:.0f}/s" if limited else "no limits"
-    share = f" ({rate / per_second:.0%} of the limit)" if limited else ""
+    if limited and allowed != per_second:
+        mode += f", Telegram allows {allowed:.0f}/s"
+    share = f" ({rate / allowed:.0%} of what Telegram allows)" if limited else ""
     return (
         f"broadcast [{mode}]: {members} members in {elapsed:.1f} s, {rate:.1f} msg/s{share}, "
         f"429s: {rejected}, lost: {lost}, duplicated: {duplicated}, "
@@ -115,10 +119,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=MEMBERS)
     parser.add_argument("--limit", type=float, default=30)
+    parser.add_argument("--allowed", type=float, default=None, help="the fake's limit per second")
     parser.add_argument("--mode", choices=["both", "limited", "ceiling"], default="both")
     args = parser.parse_args()
     if args.mode in ("both", "limited"):
-        print(await run(args.members, True, args.limit), flush=True)
+        print(await run(args.members, True, args.limit, args.allowed), flush=True)
     if args.mode in ("both", "ceiling"):
         print(await run(args.members, False, args.limit), flush=True)
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from bot.events import coordinated_regions, plain_length
 from bot.outbox import Outgoing, Priority, send_to_many
+from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied
+from bot.roles.access import Caller
 from storage.db import Storage
 
 TEXT_LIMIT = 4096
@@ -51,7 +52,7 @@ async def recipients(
 ) -> Recipients:
     allowed = set(coordinated_regions(caller, regions))
     if not chosen or not set(chosen) <= allowed:
-        raise Denied("events.denied_region")
+        raise NotAllowed("events.denied_region")
     people = await storage.members.audience(chosen, topics)
     gone = await storage.members.unreachable(chosen, topics)
     return Recipients(
@@ -73,7 +74,7 @@ async def send_broadcast(
     of those it goes to). Those who blocked the bot are counted in its report, not sent to."""
     problem = check_content(content)
     if problem is not None:
-        raise Denied(problem)
+        raise WrongInput(problem)
     people = await recipients(storage, caller, regions, chosen, topics)
     if not people.reachable:
         return None, 0

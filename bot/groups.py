@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.refusals import NotAllowed, WrongInput
 from bot.regions import Region, Regions
-from bot.roles.access import Caller, Denied, require_coordinator
+from bot.roles.access import Caller, require_coordinator
 from storage.db import Storage
 
-# Asks Telegram whether the caller administers the group: True / False; raises Denied when
+# Asks Telegram whether the caller administers the group: True / False; raises NotAllowed when
 # Telegram cannot tell (the handler turns its error into a polite answer).
 GroupAdmin = Callable[[], Awaitable[bool]]
 
@@ -36,15 +37,15 @@ async def link_region(
     require_coordinator(caller)
     region = regions.parse_code(code_text)
     if region is None:
-        raise Denied("groups.bad_region")
+        raise WrongInput("groups.bad_region")
     if not caller.coordinates(region.code):
-        raise Denied("groups.not_your_region")
+        raise NotAllowed("groups.not_your_region")
     linked = await storage.groups.get(chat_id)
     if linked is not None and not caller.coordinates(linked.region_code):
         # linked to another region: only that region's coordinators may change it
-        raise Denied("groups.not_your_region")
+        raise NotAllowed("groups.not_your_region")
     if not await group_admin():
-        raise Denied("groups.not_group_admin")
+        raise NotAllowed("groups.not_group_admin")
     await storage.groups.link(
         chat_id, region.code, title, caller.member.id if caller.member else None, now
     )
@@ -58,11 +59,11 @@ async def unlink_region(
     require_coordinator(caller)
     group = await storage.groups.get(chat_id)
     if group is None:
-        raise Denied("groups.not_linked")
+        raise WrongInput("groups.not_linked")
     if not caller.coordinates(group.region_code):
-        raise Denied("groups.not_your_region")
+        raise NotAllowed("groups.not_your_region")
     if not await group_admin():
-        raise Denied("groups.not_group_admin")
+        raise NotAllowed("groups.not_group_admin")
     await storage.groups.unlink(chat_id)
     return group.region_code
 

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 from bot.incidents.actions import actor_name, visible_incident
 from bot.incidents.report import Quota, normalise_code
-from bot.roles.access import Caller, Denied
+from bot.refusals import WrongInput
+from bot.roles.access import Caller
 from bot.settings import Settings
 from storage.db import Storage
 from storage.incidents import Incident
@@ -147,13 +148,13 @@ async def mark_abuse(
     limit dropped (not for an anonymous report sent before the last restart)."""
     incident = await visible_incident(storage, caller, incident_id)
     if incident.abuse:
-        raise Denied("incidents.abuse_already")
+        raise WrongInput("incidents.abuse_already")
     async with storage.db.transaction():
         marked = await storage.incidents.change(
             incident.id, now, when_state=(incident.state,), abuse=1
         )
         if marked is None:  # changed meanwhile: press again
-            raise Denied("dialog.stale")
+            raise WrongInput("dialog.stale")
         await storage.incidents.note(
             incident.id, "abuse", now, actor=caller.telegram_id, actor_name=actor_name(caller)
         )

@@ -30,6 +30,3 @@ class NotAllowed(Refused):
 class WrongInput(Refused):
     """The input (typed text, button data, a command's arguments) cannot be used."""
 
-
-# The name most of the code still uses for NotAllowed (issue 14 converts it module by module).
-Denied = NotAllowed

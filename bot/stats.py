@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.refusals import NotAllowed
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied, require_coordinator
+from bot.roles.access import Caller, require_coordinator
 from storage.db import Storage
 from storage.roles import ALL_REGIONS
 
@@ -78,7 +79,7 @@ async def network_stats(
     storage: Storage, regions: Regions, caller: Caller, now: datetime
 ) -> NetworkStats:
     if not caller.is_admin:
-        raise Denied("denied.admin_only")
+        raise NotAllowed("denied.admin_only")
     totals = await storage.members.totals()
     counts = await storage.members.counts_by_region()
     coordinators = await storage.roles.coordinators()

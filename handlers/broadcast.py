@@ -14,7 +14,8 @@ from bot.buttons import Codec, Word
 from bot.events import target_choice
 from bot.i18n import t, tn
 from bot.outbox import progress_text
-from bot.roles.access import Caller, Denied, identify, require_coordinator
+from bot.refusals import Refused
+from bot.roles.access import Caller, identify, require_coordinator
 from bot.runtime.context import BotContext
 from handlers.audience import region_rows, toggle_regions, topic_rows, typed_region
 from handlers.common import (
@@ -115,7 +116,7 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         return
     try:
         data: dict[str, Any] = {**target_choice(caller, context.regions), "lang": lang}
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     federal, allowed = data["federal"], data["allowed"]
@@ -254,7 +255,7 @@ async def answer_content(update: Update, context: BotContext, dialog: Dialog) ->
         people = await recipients(
             context.storage, caller, context.regions, answers.regions, answers.topics
         )
-    except Denied as exc:
+    except Refused as exc:
         await dialogs.end(context.storage, dialog.telegram_id)
         await send(update, context, t(lang, exc.key))
         return

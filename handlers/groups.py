@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from bot.groups import GroupAdmin, bot_membership, link_region, migrated, unlink_region
 from bot.i18n import t
 from bot.members.profile import mark_reachable
-from bot.roles.access import Denied
+from bot.refusals import NotAllowed, Refused
 from bot.runtime.context import BotContext
 from handlers.common import caller_of, chat_of, esc, is_private, lang_of, send
 
@@ -28,7 +28,7 @@ def group_admin(context: BotContext, chat_id: int, user_id: int) -> GroupAdmin:
             member = await context.bot.get_chat_member(chat_id, user_id)
         except TelegramError as exc:
             log.warning("could not check a group's administrators (%s)", type(exc).__name__)
-            raise Denied("groups.admin_unknown") from None
+            raise NotAllowed("groups.admin_unknown") from None
         return member.status in ADMINS
 
     return ask
@@ -65,7 +65,7 @@ async def link_group(update: Update, context: BotContext) -> None:
             context.now(),
             group_admin=group_admin(context, chat.id, caller.telegram_id),
         )
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     await send(update, context, t(lang, "groups.linked", region=esc(region.name(lang))))
@@ -88,7 +88,7 @@ async def unlink_group(update: Update, context: BotContext) -> None:
             chat.id,
             group_admin=group_admin(context, chat.id, caller.telegram_id),
         )
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     region = context.regions.get(code)

@@ -7,7 +7,8 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.guide import guide
 from bot.i18n import t
-from bot.roles.access import Denied, is_number, require_coordinator
+from bot.refusals import Refused
+from bot.roles.access import is_number, require_coordinator
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -50,7 +51,7 @@ async def show_guide(update: Update, context: BotContext) -> None:
         return
     try:
         require_coordinator(caller)
-    except Denied as exc:
+    except Refused as exc:
         await send(update, context, t(lang, exc.key))
         return
     text, markup = contents(lang)
@@ -64,7 +65,7 @@ async def press_guide(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     try:
         require_coordinator(caller)
-    except Denied as exc:
+    except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
     parts = split_data(query)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.buttons import Codec, Num, Token, Word
 from bot.evaluations.views import esc
 from bot.i18n import t
-from bot.roles.access import Denied
+from bot.refusals import WrongInput
 from bot.timefmt import moment
 from storage.evaluations import EvaluationConfig
 from storage.events import Event
@@ -95,19 +95,19 @@ def questions_of(config: EvaluationConfig, round_: str) -> list[Question]:
 
 
 def valid_custom(kind: str, text: str, options: list[str]) -> dict[str, Any]:
-    """A coordinator's own question, checked (Denied with a hint when it does not fit)."""
+    """A coordinator's own question, checked (WrongInput with a hint when it does not fit)."""
     text = " ".join(text.split())
     if kind not in KINDS:
-        raise Denied("dialog.stale")
+        raise WrongInput("dialog.stale")
     if not 3 <= len(text) <= CUSTOM_TEXT_MAX:
-        raise Denied("evaluation.hint.custom_text", limit=CUSTOM_TEXT_MAX)
+        raise WrongInput("evaluation.hint.custom_text", limit=CUSTOM_TEXT_MAX)
     if kind != "choice":
         return {"kind": kind, "text": text}
     cleaned = [" ".join(o.split()) for o in options if o.strip()]
     if not 2 <= len(cleaned) <= CUSTOM_OPTIONS_MAX or any(
         len(o) > CUSTOM_OPTION_MAX for o in cleaned
     ):
-        raise Denied(
+        raise WrongInput(
             "evaluation.hint.custom_options", most=CUSTOM_OPTIONS_MAX, limit=CUSTOM_OPTION_MAX
         )
     return {"kind": kind, "text": text, "options": cleaned}

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 from bot.i18n import t
+from bot.refusals import WrongInput
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied, require_coordinator
+from bot.roles.access import Caller, require_coordinator
 from storage.db import Storage
 from storage.incidents import Incident
 
@@ -59,12 +60,12 @@ def parse_period(
     """'01.11.2026 30.11.2026', '01.11.2026' (to today) or nothing (the last 30 days)."""
     days = [_day(a) for a in args[:2]]
     if any(d is None for d in days):
-        raise Denied("incidents.export.bad_period")
+        raise WrongInput("incidents.export.bad_period")
     start = days[0] if days else today - timedelta(days=default_days - 1)
     end = days[1] if len(days) > 1 else today
     assert start is not None and end is not None
     if end < start or (end - start).days >= MAX_DAYS:
-        raise Denied("incidents.export.bad_period")
+        raise WrongInput("incidents.export.bad_period")
     return start, end
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.refusals import Denied as Denied  # still imported from here by callers not yet converted
+from bot.refusals import NotAllowed
 from bot.settings import Settings
 from storage.db import Storage
 from storage.members import Member
@@ -71,7 +71,7 @@ async def identify(storage: Storage, settings: Settings, telegram_id: int) -> Ca
 
 def require_member(caller: Caller) -> Member:
     if caller.member is None:
-        raise Denied("denied.not_registered")
+        raise NotAllowed("denied.not_registered")
     return caller.member
 
 
@@ -81,14 +81,16 @@ def require_approved(caller: Caller) -> Member:
     member = require_member(caller)
     if member.approved or caller.is_admin or caller.is_coordinator:
         return member
-    raise Denied("approval.declined_short" if member.approval == "declined" else "approval.wait")
+    raise NotAllowed(
+        "approval.declined_short" if member.approval == "declined" else "approval.wait"
+    )
 
 
 def require_admin(caller: Caller) -> None:
     if not caller.is_admin:
-        raise Denied("denied.admin_only")
+        raise NotAllowed("denied.admin_only")
 
 
 def require_coordinator(caller: Caller) -> None:
     if not (caller.is_admin or caller.is_coordinator):
-        raise Denied("denied.coordinator_only")
+        raise NotAllowed("denied.coordinator_only")

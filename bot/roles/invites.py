@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.refusals import WrongInput
 from bot.regions import Regions
-from bot.roles.access import Caller, Denied, require_admin
+from bot.roles.access import Caller, require_admin
 from bot.roles.revocation import follow_role
 from bot.settings import Settings
 from storage.db import Storage
@@ -53,7 +54,7 @@ async def create_invite(
     require_admin(caller)
     scope = parse_scope(regions, scope_text)
     if scope is None:
-        raise Denied("invite.bad_scope")
+        raise WrongInput("invite.bad_scope")
     token = secrets.token_urlsafe(18)
     invite = await storage.roles.create_invite(
         token_hash=token_hash(token),
@@ -125,7 +126,7 @@ async def role_to_revoke(storage: Storage, caller: Caller, role_id: int) -> Coor
     for entry in await storage.roles.coordinators():
         if entry.role.id == role_id:
             return entry
-    raise Denied("revoke.not_found")
+    raise WrongInput("revoke.not_found")
 
 
 async def revoke(
@@ -139,7 +140,7 @@ async def revoke(
     async with storage.db.transaction() as tx:
         role = await storage.roles.revoke(role_id, actor=caller.telegram_id, now=now)
         if role is None:
-            raise Denied("revoke.not_found")
+            raise WrongInput("revoke.not_found")
         holder = await tx.fetchone(
             "SELECT telegram_id, language FROM members WHERE id = ?", (role.member_id,)
         )
