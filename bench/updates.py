@@ -160,7 +160,7 @@ async def our_bot(server: FakeBotApiServer, telegram: FakeTelegram, tmp: Path) -
             await feed(factories.message_update(app.bot, user, action))
 
     registration = [
-        "/start", "tap:Согласен", "Анна Иванова", "НКО «Диалог»", "tap:Приволжский",
+        "/start", "tap:Даю согласие", "Анна Иванова", "НКО «Диалог»", "tap:Приволжский",
         "tap:Самарская область", "tap:Образование", "tap:Готово", "tap:Всё верно",
     ]  # fmt: skip
     rsvp = ["/events", f"data:ev:{event.id}:going"]

@@ -29,4 +29,3 @@ class NotAllowed(Refused):
 
 class WrongInput(Refused):
     """The input (typed text, button data, a command's arguments) cannot be used."""
-
