@@ -109,6 +109,7 @@ async def our_bot(server: FakeBotApiServer, telegram: FakeTelegram, tmp: Path) -
         max_messages_per_second=1000,
         flood_per_minute=1000,
         admin_ids="1",  # someone to escalate to
+        member_approval=False,  # the people of the run are not vetted one by one
         _env_file=None,
     )
     storage = await Storage.open(settings.database_path)
