@@ -137,3 +137,54 @@ def parse_any(data: str | None, *codecs: Codec) -> tuple[Codec, tuple[Any, ...]]
         except WrongInput:
             continue
     raise WrongInput(STALE)
+
+
+class Choices:
+    """The buttons of one dialogue: `prefix:word[:value...]`, every part a short Token.
+
+    A dialogue's buttons are read by its match arms, whose guards check each value against the
+    step that is open (a region that exists, a choice of this question): the step is known
+    there, not here. This codec checks the shape once for all of them, so a forged or cut
+    button is stale before any arm sees it, and every button of the flow is made by `pack`.
+    The shared Back / Cancel / Clear of every dialogue are DIALOG's ('dlg:back' ...)."""
+
+    def __init__(self, prefix: str, most: int = 3) -> None:
+        if not _TOKEN.fullmatch(prefix):
+            raise ValueError(f"bad prefix: {prefix!r}")
+        self.prefix = prefix
+        self.most = most
+        self._part = Token()
+
+    @property
+    def pattern(self) -> str:
+        """For CallbackQueryHandler: every button of this dialogue (the codec then checks it)."""
+        return f"^{re.escape(self.prefix)}:"
+
+    def pack(self, *parts: Any) -> str:
+        if not 1 <= len(parts) <= self.most:
+            raise ValueError(f"{self.prefix}: {len(parts)} parts")
+        data = ":".join([self.prefix, *(self._part.pack(p) for p in parts)])
+        if len(data.encode()) > MAX_CALLBACK_DATA:
+            raise ValueError(f"callback data too long: {data!r}")
+        return data
+
+    def parse(self, data: str | None, *, shared: bool = True) -> list[str]:
+        """The parts with the prefix first ('rep', 'cat', 'work'), for a match; DIALOG's buttons
+        too when `shared`. WrongInput for anything `pack` does not make."""
+        parts = (data or "").split(":")
+        known = parts[0] == self.prefix or (shared and parts[0] == DIALOG_PREFIX)
+        if not known or not 2 <= len(parts) <= self.most + 1:
+            raise WrongInput(STALE)
+        try:
+            for part in parts[1:]:
+                self._part.parse(part)
+        except ValueError:
+            raise WrongInput(STALE) from None
+        return parts
+
+
+DIALOG_PREFIX = "dlg"
+DIALOG = Choices(DIALOG_PREFIX, most=1)
+BACK = DIALOG.pack("back")
+CANCEL = DIALOG.pack("cancel")
+CLEAR = DIALOG.pack("clear")

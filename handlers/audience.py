@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from bot.buttons import Choices
 from bot.i18n import t
 from bot.runtime.context import BotContext
 from handlers.common import Button, esc
@@ -23,20 +24,20 @@ def region_rows(
 ) -> list[list[Button]]:
     """Toggle buttons for target regions: a federal coordinator picks whole districts or the
     whole network, a regional one among their regions."""
-    chosen = set(data.get("regions") or [])
+    chosen, pick = set(data.get("regions") or []), Choices(prefix)
     rows: list[list[Button]] = []
     if data.get("federal"):
-        rows.append([(t(lang, "events.all_regions"), f"{prefix}:all")])
+        rows.append([(t(lang, "events.all_regions"), pick.pack("all"))])
         for district in context.regions.districts:
             codes = {r.code for r in context.regions.in_district(district.code)}
             mark = "✅ " if codes <= chosen else ("◽️ " if codes & chosen else "▫️ ")
-            rows.append([(mark + district.name(lang), f"{prefix}:dist:{district.code}")])
+            rows.append([(mark + district.name(lang), pick.pack("dist", district.code))])
     else:
         for code in data.get("allowed") or []:
             region = context.regions.get(code)
             mark = "✅ " if code in chosen else "▫️ "
-            rows.append([(mark + (region.name(lang) if region else code), f"{prefix}:reg:{code}")])
-    rows.append([(t(lang, "reg.topics_done"), f"{prefix}:regions_done")])
+            rows.append([(mark + (region.name(lang) if region else code), pick.pack("reg", code))])
+    rows.append([(t(lang, "reg.topics_done"), pick.pack("regions_done"))])
     return rows
 
 
@@ -78,12 +79,12 @@ async def typed_region(context: BotContext, dialog: Dialog, text: str) -> None:
 def topic_rows(
     context: BotContext, data: dict[str, Any], lang: str, prefix: str
 ) -> list[list[Button]]:
-    chosen = set(data.get("topics") or [])
+    chosen, pick = set(data.get("topics") or []), Choices(prefix)
     rows = [
-        [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), f"{prefix}:topic:{tp.code}")]
+        [(("✅ " if tp.code in chosen else "▫️ ") + tp.name(lang), pick.pack("topic", tp.code))]
         for tp in context.topics
     ]
     everyone = ("✅ " if not chosen else "") + t(lang, "events.all_topics")
-    rows.append([(everyone, f"{prefix}:topics_all")])
-    rows.append([(t(lang, "reg.topics_done"), f"{prefix}:topics_done")])
+    rows.append([(everyone, pick.pack("topics_all"))])
+    rows.append([(t(lang, "reg.topics_done"), pick.pack("topics_done"))])
     return rows

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
 from bot.broadcasts import Content, check_content, recipients, send_broadcast
-from bot.buttons import Codec, Word
+from bot.buttons import BACK, CANCEL, Codec, Word
 from bot.events import target_choice
 from bot.i18n import t, tn
 from bot.outbox import progress_text
@@ -61,7 +61,7 @@ def _lang(dialog: Dialog) -> str:
 
 
 def _nav(lang: str) -> list[Button]:
-    return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
+    return [(t(lang, "common.back"), BACK), (t(lang, "common.cancel"), CANCEL)]
 
 
 def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
@@ -71,7 +71,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     if dialog.step == "regions":
         text = t(lang, "broadcast.ask_regions", chosen=len(data.get("regions") or []))
         rows = region_rows(context, data, lang, "bc")
-        rows.append([(t(lang, "common.cancel"), "dlg:cancel")])
+        rows.append([(t(lang, "common.cancel"), CANCEL)])
     elif dialog.step == "topics":
         text = t(lang, "broadcast.ask_topics")
         rows = topic_rows(context, data, lang, "bc")
@@ -97,7 +97,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [
             [(t(lang, "broadcast.send"), DONE.pack("send"))],
             [(t(lang, "broadcast.change"), DONE.pack("change"))],
-            [(t(lang, "common.cancel"), "dlg:cancel")],
+            [(t(lang, "common.cancel"), CANCEL)],
         ]
     else:
         raise ValueError(f"unknown step {dialog.step}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from telegram import (
     CallbackQuery,
@@ -28,6 +30,7 @@ from storage.members import Member
 log = logging.getLogger(__name__)
 
 Button = tuple[str, str]  # (label, callback data)
+T = TypeVar("T")
 MAX_CALLBACK_DATA = 64
 
 
@@ -71,6 +74,38 @@ def lang_of(update: Update, context: BotContext, caller: Caller | None = None) -
     return language_for(user.language_code if user else None, context.settings.default_language)
 
 
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its items, its number (from 0) and how many pages there are."""
+
+    items: Sequence[T]
+    number: int
+    count: int
+
+    def title(self, lang: str) -> str:
+        """' (page 2 of 5)' after a list's title, or nothing for a single page."""
+        if self.count <= 1:
+            return ""
+        return " " + t(lang, "events.page", page=self.number + 1, pages=self.count)
+
+    def turn(self, lang: str, to: Callable[[int], str]) -> list[list[Button]]:
+        """The row of 'previous' / 'next' buttons (`to`: a page number's callback data)."""
+        row: list[Button] = []
+        if self.number > 0:
+            row.append((t(lang, "events.previous"), to(self.number - 1)))
+        if self.number + 1 < self.count:
+            row.append((t(lang, "events.next"), to(self.number + 1)))
+        return [row] if row else []
+
+
+def page_of(items: Sequence[T], number: int, size: int) -> Page[T]:
+    """Page `number` of `items` (a number past the end is the last page: the list shrank
+    since the button was made)."""
+    count = max(1, (len(items) + size - 1) // size)
+    number = max(0, min(number, count - 1))
+    return Page(items[number * size : (number + 1) * size], number, count)
+
+
 def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup:
     for row in rows:
         for _label, data in row:
@@ -79,10 +114,6 @@ def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-
-
-def split_data(query: CallbackQuery) -> list[str]:
-    return (query.data or "").split(":")
 
 
 async def send(

@@ -18,6 +18,7 @@ from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Up
 from telegram.error import TelegramError
 
 from bot import dialogs
+from bot.buttons import DIALOG_PREFIX, Choices
 from bot.i18n import t
 from bot.incidents.helpcall import sounds_like_help
 from bot.refusals import Refused
@@ -81,7 +82,8 @@ class Flow:
     - `on_text`: what a typed message does while the dialogue is open;
     - `show_again`: the current question as a new message (after a restart, an old button);
     - `prefix`: the callback prefix of its own buttons; `steps`: its steps, in order;
-    - `may_use`: who may open it (the rules check again at every step: a role can go meanwhile);
+    - `may_use`: who may use it: checked by the engine at every button and typed answer (a
+      role can go meanwhile: the dialogue is then closed, see closed_for); the rules check too;
     - `volatile`: kept in memory only (storage.dialogs.VOLATILE_FLOWS: never on disk);
     - `data`: the dataclass of its answers, where the flow has one.
     """
@@ -227,7 +229,7 @@ def is_current_question(
     if message.reply_markup != markup or _plain(message.text or "") != _plain(text):
         return False
     return any(
-        button.callback_data and not str(button.callback_data).startswith("dlg:")
+        button.callback_data and not str(button.callback_data).startswith(f"{DIALOG_PREFIX}:")
         for row in message.reply_markup.inline_keyboard
         for button in row
     )
@@ -262,8 +264,12 @@ async def press_flow_button(
         await button_not_current(update, context, dialog)
         return
     caller = await identify(context.storage, context.settings, user.id)
+    if await closed_for(context, caller, dialog):
+        await answer(query)
+        return
     try:
-        result = await act(context, caller, dialog, (query.data or "").split(":"))
+        parts = Choices(flow).parse(query.data)
+        result = await act(context, caller, dialog, parts)
     except Refused as exc:  # not allowed, or a button that cannot be (forged, outdated)
         await answer(query, t(lang, exc.key, **exc.params), alert=True)
         return
@@ -271,6 +277,21 @@ async def press_flow_button(
         await button_not_current(update, context, dialog)
     else:
         await answer(query, result or None, alert=bool(result))
+
+
+async def closed_for(context: BotContext, caller: Caller, dialog: Dialog) -> bool:
+    """The flow's `may_use` no longer admits the caller (their role or membership went while
+    the dialogue was open): the dialogue ends, its question loses its buttons, and the person
+    is told why. True when it was closed. The rules check again at every step as well."""
+    flow = flow_of(context, dialog.flow)
+    if flow is None or flow.may_use(caller):
+        return False
+    log.info("a %s dialogue closed: its person may no longer use it", dialog.flow)
+    await dialogs.end(context.storage, dialog.telegram_id)
+    await strip_keyboard(context, dialog.chat_id, dialog.message_id)
+    lang = str(dialog.data.get("lang", "ru"))
+    await context.bot.send_message(dialog.chat_id, t(lang, "dialog.role_gone"))
+    return True
 
 
 async def close_other(context: BotContext, previous: Dialog, lang: str) -> None:
@@ -318,7 +339,8 @@ def route_text(
         dialog, expired = await dialogs.current(context.storage, caller.telegram_id, context.now())
         flow = flow_of(context, dialog.flow) if dialog is not None else None
         if dialog is not None and flow is not None and flow.on_text is not None:
-            await flow.on_text(update, context, dialog)
+            if not await closed_for(context, caller, dialog):
+                await flow.on_text(update, context, dialog)
             return
         message = update.effective_message
         if message is not None and sounds_like_help(message.text or message.caption):

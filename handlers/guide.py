@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.buttons import Codec, Num, Word, parse_any
 from bot.guide import guide
 from bot.i18n import t
-from bot.refusals import Refused
-from bot.roles.access import is_number, require_coordinator
+from bot.refusals import Refused, WrongInput
+from bot.roles.access import require_coordinator
 from bot.runtime.context import BotContext
 from handlers.common import (
     answer,
@@ -19,15 +20,18 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
 )
 
-CALLBACK_PATTERN = r"^gd:"
+SECTION = Codec("gd", Num(3))
+TOC = Codec("gd", Word("toc"))
+CALLBACK_PATTERN = SECTION.pattern
 
 
 def contents(lang: str) -> tuple[str, InlineKeyboardMarkup]:
     book = guide(lang)
-    rows = [[(f"📖 {heading}", f"gd:{i}")] for i, (heading, _body) in enumerate(book.sections)]
+    rows = [
+        [(f"📖 {heading}", SECTION.pack(i))] for i, (heading, _body) in enumerate(book.sections)
+    ]
     return f"<b>{esc(book.title)}</b>\n\n{t(lang, 'guide.choose')}", keyboard(rows)
 
 
@@ -37,9 +41,9 @@ def section(lang: str, index: int) -> tuple[str, InlineKeyboardMarkup] | None:
     if found is None:
         return None
     heading, body = found
-    nav: list[tuple[str, str]] = [(t(lang, "guide.contents"), "gd:toc")]
+    nav: list[tuple[str, str]] = [(t(lang, "guide.contents"), TOC.pack("toc"))]
     if book.section(index + 1) is not None:
-        nav.append((t(lang, "guide.next"), f"gd:{index + 1}"))
+        nav.append((t(lang, "guide.next"), SECTION.pack(index + 1)))
     return f"<b>{esc(heading)}</b>\n\n{body}", keyboard([nav])
 
 
@@ -68,12 +72,12 @@ async def press_guide(update: Update, context: BotContext) -> None:
     except Refused as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
-    parts = split_data(query)
-    shown = None
-    if len(parts) == 2 and parts[1] == "toc":
-        shown = contents(lang)
-    elif len(parts) == 2 and is_number(parts[1]):
-        shown = section(lang, int(parts[1]))
+    try:
+        codec, (value,) = parse_any(query.data, TOC, SECTION)
+    except WrongInput:
+        shown = None
+    else:
+        shown = contents(lang) if codec is TOC else section(lang, value)
     if shown is None or query.message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return

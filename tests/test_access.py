@@ -362,3 +362,25 @@ async def test_what_incident_queued_goes_with_the_role(harness: Harness) -> None
     await harness.deliver()
     deleted = len(harness.telegram.sent("deleteMessage", chat_id=REGIONAL_2)) - deleted_before
     assert deleted >= 2  # the two photos of /incident (and those of the card)
+
+
+@pytest.mark.parametrize("answer", ["typed", "button"])
+async def test_a_dialogue_closes_when_its_role_goes(harness: Harness, answer: str) -> None:
+    """The engine checks each flow's `may_use` at every answer: a coordinator whose role went
+    while /new_event was open is told so, the dialogue ends, and nothing is created."""
+    await samara(harness)
+    regional = harness.person(REGIONAL)
+    await regional.send("/broadcast" if answer == "button" else "/new_event")
+    await revoke(harness, REGIONAL_2, "RU-SAM")  # the other coordinator: nothing changes
+    await revoke(harness, REGIONAL, "RU-SAM")
+    if answer == "button":
+        await regional.tap("Готово")
+    else:
+        await regional.send("Семинар: права детей")
+    assert "ваша роль в сети изменилась" in regional.last
+    assert await harness.storage.db.fetchall("SELECT * FROM dialogs") == []
+    assert await harness.storage.db.fetchall("SELECT * FROM broadcasts") == []
+    assert await harness.storage.db.fetchall("SELECT * FROM events") == []
+    # the next message is an ordinary one: no dialogue catches it
+    await regional.send("Семинар: права детей")
+    assert "ваша роль" not in regional.last

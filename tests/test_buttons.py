@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.buttons import Codec, Num, Token, Word, parse_any
+from bot.buttons import BACK, CANCEL, Choices, Codec, Num, Token, Word, parse_any
 from bot.refusals import NotAllowed, Refused, WrongInput
 
 CARD = Codec("inc", Word("ack", "res"), Num())
@@ -69,3 +69,35 @@ def test_the_two_refusals_are_different_kinds() -> None:
     assert not issubclass(WrongInput, NotAllowed) and not issubclass(NotAllowed, WrongInput)
     refusal = NotAllowed("denied.admin_only", region="RU-SAM")
     assert (refusal.key, refusal.params) == ("denied.admin_only", {"region": "RU-SAM"})
+
+
+def test_a_dialogues_buttons_have_one_shape() -> None:
+    """Choices: the buttons of a dialogue (and the shared dlg: ones) are short tokens; the
+    flow's match arms check what each value may be at the open step."""
+    rep = Choices("rep")
+    assert rep.pack("cat", "hate_speech") == "rep:cat:hate_speech"
+    assert rep.parse("rep:region:RU-SAM") == ["rep", "region", "RU-SAM"]
+    assert rep.parse(BACK) == ["dlg", "back"] and rep.parse(CANCEL) == ["dlg", "cancel"]
+    assert rep.pattern == "^rep:"
+    for forged in (
+        None,
+        "",
+        "rep",
+        "rep:",
+        "evt:cat:x",
+        "rep:a:b:c:d",
+        "rep:cat:a b",
+        "rep:cat:<b>",
+        "rep:" + "x" * 30,
+        "rep::x",
+    ):
+        with pytest.raises(WrongInput):
+            rep.parse(forged)
+    with pytest.raises(WrongInput):
+        rep.parse(CANCEL, shared=False)
+    with pytest.raises(ValueError):
+        rep.pack("cat", "two words")
+    with pytest.raises(ValueError):
+        rep.pack()
+    with pytest.raises(ValueError):
+        Choices("rep", most=9).pack(*["x" * 20] * 4)  # over Telegram's 64 bytes

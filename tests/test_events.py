@@ -842,6 +842,35 @@ async def test_more_places_promote_the_waitlist_in_turn(harness: Harness) -> Non
     assert (counts.going, counts.waitlist) == (3, 0)
 
 
+async def test_a_cancelled_event_takes_back_its_promotion_notice(harness: Harness) -> None:
+    """A place freed up, then the event is cancelled before the notice went out: the person
+    hears of the cancellation only, never "a place has freed up" after it."""
+    await register(harness, 1331)
+    await make_coordinator(harness, 1331, "RU-SAM")
+    for user_id in (1332, 1333):
+        await join(harness, user_id, "Приволжский", "Самарская область", "Образование")
+    event_id = await create_event(harness, 1331, capacity="1")
+    await harness.deliver()
+    for user_id in (1332, 1333):
+        await harness.person(user_id).tap("Пойду")
+    c = harness.person(1331)
+    await c.send(f"/event {event_id}")
+    await c.tap("Число мест")
+    await c.send("2")
+    assert "место получил 1 человек" in c.last
+    await c.send(f"/event {event_id}")
+    await c.tap("Отменить мероприятие")
+    await c.tap("Да, отменить")
+    await harness.deliver()
+    waiting = harness.person(1333)
+    assert not any("Освободилось" in t for t in waiting.texts)
+    assert "отменено" in waiting.last.lower()
+    rows = await harness.storage.db.fetchall(
+        "SELECT status FROM outbox WHERE dedupe_key GLOB ?", (f"promoted{event_id}:*",)
+    )
+    assert [r[0] for r in rows] == ["cancelled"]
+
+
 async def test_editing_and_removing_the_program(harness: Harness) -> None:
     await register(harness, 1321)
     await make_coordinator(harness, 1321, "RU-SAM")

@@ -110,30 +110,16 @@ async def cancel_event(
             raise WrongInput("events.cancelled")
         cancelled = await storage.events.get(event.id)
         assert cancelled is not None
-        people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
-        by_chat = {p.telegram_id: p for p in people}
-
-        def notice(chat_id: int, _member_id: int | None) -> Outgoing:
-            person = by_chat[chat_id]
-            zone = regions.zone(person.region_code)
-            when = when_text(event.starts_at, event.ends_at, person.language, zone)
-            return Outgoing(
-                text=t(person.language, "events.cancel_notice", title=_esc(event.title), when=when)
-            )
-
-        # what has not gone out yet never will: announcements, reminders, earlier edits
-        for pattern in (f"ev{event.id}:%", f"rem%:{event.id}:%", f"edit{event.id}:%"):
+        # what has not gone out yet never will: announcements, reminders, earlier edits, and
+        # "a place has freed up" for someone promoted from the waiting list
+        e = event.id
+        for pattern in (f"ev{e}:%", f"rem%:{e}:%", f"edit{e}:%", f"promoted{e}:%"):
             await storage.outbox.cancel_pending(pattern)
-        await send_to_many(
-            storage,
-            [(p.telegram_id, p.member_id) for p in people],
-            notice,
-            priority=Priority.ALERT,
-            now=now,
-            key=f"cancel{event.id}",
+        told = await _tell_attendees(
+            storage, event, regions, now, "events.cancel_notice", key=f"cancel{event.id}"
         )
         await edit_copies(storage, cancelled, regions, topics, now, cancelled=True)
-        return cancelled, len(people)
+        return cancelled, told
 
 
 EDITABLE = ("title", "description", "place", "when", "program", "capacity", "regions")
@@ -286,6 +272,15 @@ def _added_regions(event: Event, value: str, caller: Caller, regions: Regions) -
 
 async def _tell_moved(storage: Storage, event: Event, regions: Regions, now: datetime) -> int:
     """Everyone who said 'Пойду', 'Возможно' or waits learns the new date, in their own time."""
+    key = f"moved{event.id}:{int(event.starts_at.timestamp())}"
+    return await _tell_attendees(storage, event, regions, now, "events.moved_notice", key=key)
+
+
+async def _tell_attendees(
+    storage: Storage, event: Event, regions: Regions, now: datetime, text_key: str, *, key: str
+) -> int:
+    """A notice (`text_key`: its title and time, in each person's language and zone) to
+    everyone who said 'Пойду', 'Возможно' or waits. Returns how many were told."""
     people = await storage.events.attendees(event.id, ["going", "maybe", "waitlist"])
     by_chat = {p.telegram_id: p for p in people}
 
@@ -293,9 +288,7 @@ async def _tell_moved(storage: Storage, event: Event, regions: Regions, now: dat
         person = by_chat[chat_id]
         zone = regions.zone(person.region_code)
         when = when_text(event.starts_at, event.ends_at, person.language, zone)
-        return Outgoing(
-            text=t(person.language, "events.moved_notice", title=_esc(event.title), when=when)
-        )
+        return Outgoing(text=t(person.language, text_key, title=_esc(event.title), when=when))
 
     await send_to_many(
         storage,
@@ -303,6 +296,6 @@ async def _tell_moved(storage: Storage, event: Event, regions: Regions, now: dat
         notice,
         priority=Priority.ALERT,
         now=now,
-        key=f"moved{event.id}:{int(event.starts_at.timestamp())}",
+        key=key,
     )
     return len(people)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
-from bot.buttons import Codec, Num, Token, Word
+from bot.buttons import BACK, CANCEL, Codec, Num, Token, Word
 from bot.evaluations import (
     CUSTOM_MAX,
     CUSTOM_OPTIONS_MAX,
@@ -92,7 +92,7 @@ def dialog_lang(dialog: Dialog) -> str:
 
 
 def nav_row(lang: str) -> list[Button]:
-    return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
+    return [(t(lang, "common.back"), BACK), (t(lang, "common.cancel"), CANCEL)]
 
 
 def draft_of(dialog: Dialog, caller_member_id: int | None) -> NewEvent | None:
@@ -127,7 +127,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     rows: list[list[Button]] = []
     if step == "title":
         text = t(lang, "events.ask_title")
-        rows = [[(t(lang, "common.cancel"), "dlg:cancel")]]
+        rows = [[(t(lang, "common.cancel"), CANCEL)]]
     elif step == "description":
         text = t(lang, "events.ask_description")
         rows = [nav_row(lang)]
@@ -202,7 +202,7 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         rows = [
             [(t(lang, "events.publish"), PLAIN.pack("publish"))],
             [(t(lang, "reg.edit"), PLAIN.pack("edit"))],
-            [(t(lang, "common.cancel"), "dlg:cancel")],
+            [(t(lang, "common.cancel"), CANCEL)],
         ]
     elif step == "edit":
         text = t(lang, "reg.edit_which")

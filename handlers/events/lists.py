@@ -19,6 +19,7 @@ from handlers.common import (
     esc,
     keyboard,
     lang_of,
+    page_of,
     registered,
     send,
 )
@@ -68,23 +69,14 @@ async def _events_page(
     events = await upcoming_for(context.storage, caller, context.now())
     if not events:
         return t(lang, "events.none"), None
-    pages = (len(events) + PAGE - 1) // PAGE
-    page = min(page, pages - 1)
+    shown = page_of(events, page, PAGE)
     zone = context.regions.zone(caller.member.region_code)
     rows: list[list[Button]] = []
-    lines = [t(lang, "events.list_title")]
-    if pages > 1:
-        lines[0] += " " + t(lang, "events.page", page=page + 1, pages=pages)
-    for event in events[page * PAGE : (page + 1) * PAGE]:
+    lines = [t(lang, "events.list_title") + shown.title(lang)]
+    for event in shown.items:
         lines.append(
             f"\n<b>{esc(event.title)}</b>\n{when_text(event.starts_at, event.ends_at, lang, zone)}"
         )
         rows.append([(event.title[:60], RSVP.pack(event.id, "open"))])
-    turn: list[Button] = []
-    if page > 0:
-        turn.append((t(lang, "events.previous"), TURN.pack(page - 1)))
-    if page + 1 < pages:
-        turn.append((t(lang, "events.next"), TURN.pack(page + 1)))
-    if turn:
-        rows.append(turn)
+    rows += shown.turn(lang, TURN.pack)
     return "\n".join(lines), keyboard(rows)

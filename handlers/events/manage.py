@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.buttons import Codec, Num, Word, parse_any
+from bot.buttons import CANCEL, CLEAR, Codec, Num, Word, parse_any
 from bot.events.cards import when_text
 from bot.events.checkin import checkin_payload
 from bot.events.files import checkin_qr, participants_xlsx
@@ -39,7 +39,6 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
     user_of,
 )
 from handlers.dialog import Answers, Flow, answers_of, button_not_current, show, strip_keyboard
@@ -268,8 +267,8 @@ def manage_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKey
     lang, step = _lang(dialog), dialog.step
     rows: list[list[Button]] = []
     if step in CLEARABLE:
-        rows.append([(t(lang, f"events.manage.clear_{step}"), "dlg:clear")])
-    rows.append([(t(lang, "common.cancel"), "dlg:cancel")])
+        rows.append([(t(lang, f"events.manage.clear_{step}"), CLEAR)])
+    rows.append([(t(lang, "common.cancel"), CANCEL)])
     params = dict(dialog.data.get("now") or {})  # the current values, kept when it began
     return t(lang, f"events.manage.ask_{step}", **params), keyboard(rows)
 
@@ -291,9 +290,8 @@ async def manage_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
-    data = split_data(query)
-    clear = data == ["dlg", "clear"] and dialog is not None and dialog.step in CLEARABLE
-    if dialog is None or dialog.flow != EVM or (data != ["dlg", "cancel"] and not clear):
+    clear = query.data == CLEAR and dialog is not None and dialog.step in CLEARABLE
+    if dialog is None or dialog.flow != EVM or (query.data != CANCEL and not clear):
         await button_not_current(update, context, dialog)
         return
     await answer(query)

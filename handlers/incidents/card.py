@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
-from bot.buttons import parse_any
+from bot.buttons import CANCEL, parse_any
 from bot.i18n import t
 from bot.incidents.actions import visible_incident
 from bot.incidents.cards import CARD, CARD_SNOOZE, card_markup, card_text
@@ -151,7 +151,7 @@ async def press_card(update: Update, context: BotContext) -> None:
 def coord_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     lang = _lang(dialog)
     text = t(lang, f"incidents.ask_coord.{dialog.step}", id=dialog.data.get("incident"))
-    return text, keyboard([[(t(lang, "common.cancel"), "dlg:cancel")]])
+    return text, keyboard([[(t(lang, "common.cancel"), CANCEL)]])
 
 
 async def coord_button(update: Update, context: BotContext) -> None:

@@ -11,6 +11,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot import dialogs
+from bot.buttons import CANCEL
 from bot.i18n import t, tn
 from bot.incidents.report import STATUS_REPLY
 from bot.limits import reports_left
@@ -100,7 +101,7 @@ async def _cancel_only(update: Update, context: BotContext, flow: str, done_key:
     query = update.callback_query
     assert query is not None
     dialog, _ = await dialogs.current(context.storage, user_of(update).id, context.now())
-    if dialog is None or dialog.flow != flow or query.data != "dlg:cancel":
+    if dialog is None or dialog.flow != flow or query.data != CANCEL:
         await button_not_current(update, context, dialog)
         return
     await answer(query)

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import dialogs
+from bot.buttons import BACK, CANCEL, Choices
 from bot.i18n import t
 from bot.incidents.fast import FAST_MIN, Detail, add_fast_detail, fast_report
 from bot.incidents.report import CATEGORIES, DESCRIPTION_MAX, MAX_ATTACHMENTS, submit
@@ -39,9 +40,11 @@ from handlers.members.registration import (
 from storage.dialogs import Dialog
 
 EXTRAS = "rpx"  # the optional questions after a fast report
-EXTRAS_PATTERN = r"^rpx:"
+EXTRA = Choices(EXTRAS)
+EXTRAS_PATTERN = EXTRA.pattern
 EXTRA_STEPS = ("category", "place", "description", "files")
 REPORT = "rep"
+REP = Choices(REPORT)  # its "make it anonymous / named" button
 
 
 # ---------------------------------------------------------------- typed words
@@ -76,13 +79,13 @@ def fast_question(dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     anonymous = bool(dialog.data.get("anonymous"))
     who = t(lang, "incidents.fast_anonymous" if anonymous else "incidents.fast_named")
     toggle = (
-        (t(lang, "incidents.fast_make_named"), "rep:fastanon:no")
+        (t(lang, "incidents.fast_make_named"), REP.pack("fastanon", "no"))
         if anonymous
-        else (t(lang, "incidents.fast_make_anonymous"), "rep:fastanon:yes")
+        else (t(lang, "incidents.fast_make_anonymous"), REP.pack("fastanon", "yes"))
     )
     rows: list[list[Button]] = [
         [toggle],
-        [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")],
+        [(t(lang, "common.back"), BACK), (t(lang, "common.cancel"), CANCEL)],
     ]
     return t(lang, "incidents.ask.fast", who=who), keyboard(rows)
 
@@ -165,10 +168,17 @@ def extra_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyb
     rows: list[list[Button]] = []
     text = t(lang, f"incidents.ask_fast.{step}", limit=MAX_ATTACHMENTS)
     if step == "category":
-        buttons = [(t(lang, f"incidents.category_button.{c}"), f"rpx:cat:{c}") for c in CATEGORIES]
+        buttons = [
+            (t(lang, f"incidents.category_button.{c}"), EXTRA.pack("cat", c)) for c in CATEGORIES
+        ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     label = "incidents.files_done" if step == "files" else "incidents.fast_skip"
-    rows.append([(t(lang, label), "rpx:skip"), (t(lang, "incidents.fast_finish"), "rpx:done")])
+    rows.append(
+        [
+            (t(lang, label), EXTRA.pack("skip")),
+            (t(lang, "incidents.fast_finish"), EXTRA.pack("done")),
+        ]
+    )
     return text, keyboard(rows)
 
 

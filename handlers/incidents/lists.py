@@ -26,6 +26,7 @@ from handlers.common import (
     esc,
     keyboard,
     lang_of,
+    page_of,
     private_only,
     send,
 )
@@ -110,8 +111,7 @@ async def _incidents_page(
     incidents = await visible_open(
         context.storage, caller, states=STATE_FILTERS[state], region=region_code or None
     )
-    pages = max(1, (len(incidents) + PAGE - 1) // PAGE)
-    page = max(0, min(page, pages - 1))
+    shown = page_of(incidents, page, PAGE)
     region = context.regions.get(region_code) if region_code else None
     lines = [
         t(
@@ -120,14 +120,13 @@ async def _incidents_page(
             state=t(lang, f"incidents.filter.{state}"),
             region=esc(region.name(lang)) if region else t(lang, "incidents.all_regions"),
         )
+        + shown.title(lang)
     ]
-    if pages > 1:
-        lines[0] += " " + t(lang, "events.page", page=page + 1, pages=pages)
     if not incidents:
         lines.append(t(lang, "incidents.list_empty"))
     rows: list[list[Button]] = []
     zone = _zone_of(context, caller)
-    for incident in incidents[page * PAGE : (page + 1) * PAGE]:
+    for incident in shown.items:
         where = context.regions.get(incident.region_code)
         lines.append(
             t(
@@ -152,13 +151,7 @@ async def _incidents_page(
         for key in STATE_FILTERS
     ]
     rows.append(filters_row)
-    turn: list[Button] = []
-    if page > 0:
-        turn.append((t(lang, "events.previous"), LIST_PAGE.pack(state, region_code, page - 1)))
-    if page + 1 < pages:
-        turn.append((t(lang, "events.next"), LIST_PAGE.pack(state, region_code, page + 1)))
-    if turn:
-        rows.append(turn)
+    rows += shown.turn(lang, lambda n: LIST_PAGE.pack(state, region_code, n))
     return "\n\n".join(lines), keyboard(rows)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
+from bot.buttons import BACK, CANCEL, Choices
 from bot.i18n import t, tn
 from bot.incidents.report import (
     CATEGORIES,
@@ -60,7 +61,8 @@ from storage.dialogs import Dialog
 log = logging.getLogger(__name__)
 
 REPORT = "rep"  # the /report dialogue
-REPORT_PATTERN = r"^rep:"
+REP = Choices(REPORT)
+REPORT_PATTERN = REP.pattern
 log = logging.getLogger(__name__)
 
 STEPS = (
@@ -79,7 +81,7 @@ TEXT_STEPS = ("region", "place", "day", "description", "files")
 
 
 def _nav(lang: str) -> list[Button]:
-    return [(t(lang, "common.back"), "dlg:back"), (t(lang, "common.cancel"), "dlg:cancel")]
+    return [(t(lang, "common.back"), BACK), (t(lang, "common.cancel"), CANCEL)]
 
 
 FAST_STEPS = ("danger", "region", "fast")  # someone is in danger: sent after these (#13)
@@ -111,13 +113,15 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
     if step == "danger":
         text = t(lang, "incidents.ask.danger")
         rows = [
-            [(t(lang, "incidents.danger_yes"), "rep:danger:yes")],
-            [(t(lang, "incidents.danger_no"), "rep:danger:no")],
-            [(t(lang, "common.cancel"), "dlg:cancel")],
+            [(t(lang, "incidents.danger_yes"), REP.pack("danger", "yes"))],
+            [(t(lang, "incidents.danger_no"), REP.pack("danger", "no"))],
+            [(t(lang, "common.cancel"), CANCEL)],
         ]
     elif step == "category":
         text = t(lang, "incidents.ask.category")
-        buttons = [(t(lang, f"incidents.category_button.{c}"), f"rep:cat:{c}") for c in CATEGORIES]
+        buttons = [
+            (t(lang, f"incidents.category_button.{c}"), REP.pack("cat", c)) for c in CATEGORIES
+        ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]  # fits a phone screen
         rows.append(_nav(lang))
     elif step == "region":
@@ -125,18 +129,23 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         text = t(lang, "incidents.ask.region")
         if own is not None:
             rows.append(
-                [(t(lang, "incidents.region_own", region=own.name(lang)), f"rep:region:{own.code}")]
+                [
+                    (
+                        t(lang, "incidents.region_own", region=own.name(lang)),
+                        REP.pack("region", own.code),
+                    )
+                ]
             )
         rows.append(_nav(lang))
     elif step == "place":
         text = t(lang, "incidents.ask.place")
-        rows = [[(t(lang, "incidents.skip"), "rep:place:skip")], _nav(lang)]
+        rows = [[(t(lang, "incidents.skip"), REP.pack("place", "skip"))], _nav(lang)]
     elif step == "day":
         text = t(lang, "incidents.ask.day")
         rows = [
             [
-                (t(lang, "incidents.today"), "rep:day:0"),
-                (t(lang, "incidents.yesterday"), "rep:day:1"),
+                (t(lang, "incidents.today"), REP.pack("day", "0")),
+                (t(lang, "incidents.yesterday"), REP.pack("day", "1")),
             ],
             _nav(lang),
         ]
@@ -149,26 +158,26 @@ def question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMa
         if count:
             text += "\n\n" + tn(lang, "incidents.files_received", count)
         label = "incidents.files_done" if count else "incidents.files_none"
-        rows = [[(t(lang, label), "rep:files:done")], _nav(lang)]
+        rows = [[(t(lang, label), REP.pack("files", "done"))], _nav(lang)]
     elif step == "urgency":
         text = t(lang, "incidents.ask.urgency")
         rows = [
-            [(t(lang, f"incidents.choose_urgency.{u}"), f"rep:urgency:{u}")]
+            [(t(lang, f"incidents.choose_urgency.{u}"), REP.pack("urgency", u))]
             for u in CHOSEN_URGENCIES
         ]
         rows.append(_nav(lang))
     elif step == "anonymity":
         text = t(lang, "incidents.ask.anonymity")
         rows = [
-            [(t(lang, "incidents.named"), "rep:anon:no")],
-            [(t(lang, "incidents.anonymous"), "rep:anon:yes")],
+            [(t(lang, "incidents.named"), REP.pack("anon", "no"))],
+            [(t(lang, "incidents.anonymous"), REP.pack("anon", "yes"))],
             _nav(lang),
         ]
     elif step == "fast":
         return fast_question(dialog)
     elif step == "summary":
         text = _summary(context, dialog)
-        rows = [[(t(lang, "incidents.send"), "rep:send")], _nav(lang)]
+        rows = [[(t(lang, "incidents.send"), REP.pack("send"))], _nav(lang)]
     else:
         raise ValueError(f"unknown step {step}")
     return text, keyboard(rows)

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import dialogs
+from bot.buttons import CANCEL, parse_any
 from bot.i18n import t
 from bot.incidents.report import (
     STATUS,
@@ -21,7 +22,7 @@ from bot.incidents.reporters import add_details, answer_question, withdraw
 from bot.incidents.urgent import make_urgent
 from bot.limits import codes_refused, wrong_code
 from bot.refusals import Refused, WrongInput
-from bot.roles.access import Caller, is_number
+from bot.roles.access import Caller
 from bot.runtime.context import BotContext
 from bot.timefmt import moment
 from handlers.common import (
@@ -34,7 +35,6 @@ from handlers.common import (
     lang_of,
     private_only,
     send,
-    split_data,
 )
 from handlers.dialog import (
     Answers,
@@ -150,16 +150,22 @@ async def press_status(update: Update, context: BotContext) -> None:
     assert query is not None
     caller = await caller_of(update, context)
     lang = lang_of(update, context, caller)
-    parts = split_data(query)
     message = query.message
-    if len(parts) < 3 or message is None:
+    if message is None:
         await answer(query, t(lang, "dialog.stale"), alert=True)
         return
-    code, action = parts[1], parts[2:]
+    try:
+        _, (code, *action) = parse_any(query.data, STATUS, STATUS_REPLY)
+    except WrongInput:
+        code, action = "", []
     now = context.now()
     quota = context.bot_data.code_quota  # button data is typed by nobody: guessing counts too
     if await codes_refused(context.storage, quota, caller.telegram_id, now, code):
         await answer(query, t(lang, "incidents.code_tries"), alert=True)
+        return
+    if not code:  # forged data: it counts as a wrong code, so a guesser cannot go around that
+        await wrong_code(context.storage, quota, caller.telegram_id, now)
+        await answer(query, t(lang, "dialog.stale"), alert=True)
         return
     try:
         try:
@@ -215,9 +221,7 @@ async def press_status(update: Update, context: BotContext) -> None:
                 t(lang, "incidents.withdrawn", code=incident.code),
             )
             _wake(context)
-        elif action == ["details"] or (
-            len(action) == 2 and action[0] == "reply" and is_number(action[1])
-        ):
+        elif action and action[0] in ("details", "reply"):
             if not incident.is_open:
                 raise WrongInput("incidents.closed")
             data: dict[str, Any] = {"lang": lang, "code": incident.code}
@@ -242,7 +246,7 @@ async def press_status(update: Update, context: BotContext) -> None:
 def reporter_question(context: BotContext, dialog: Dialog) -> tuple[str, InlineKeyboardMarkup]:
     lang = _lang(dialog)
     text = t(lang, f"incidents.ask_reporter.{dialog.step}", code=dialog.data.get("code"))
-    return text, keyboard([[(t(lang, "common.cancel"), "dlg:cancel")]])
+    return text, keyboard([[(t(lang, "common.cancel"), CANCEL)]])
 
 
 async def reporter_button(update: Update, context: BotContext) -> None:

@@ -28,6 +28,7 @@ from handlers.common import (
     send,
 )
 from handlers.dialog import button_not_current, strip_keyboard
+from handlers.guide import TOC
 from handlers.members.registration import cancel_dialog, member_data, profile_text
 from handlers.menus import refresh_menu
 
@@ -152,7 +153,7 @@ async def show_help(update: Update, context: BotContext) -> None:
         return
     markup = None
     if caller.is_admin or caller.is_coordinator:  # their guide, a section per message
-        markup = keyboard([[(t(lang, "guide.button"), "gd:toc")]])
+        markup = keyboard([[(t(lang, "guide.button"), TOC.pack("toc"))]])
     await send(update, context, t(lang, f"help.{caller.level}"), markup)
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from telegram import Update
 
 from bot import dialogs
-from bot.buttons import parse_any
+from bot.buttons import Choices, parse_any
 from bot.i18n import t
 from bot.refusals import WrongInput
 from bot.roles.access import identify
 from bot.runtime.context import BotContext
-from handlers.common import answer, caller_of, edit_or_send, lang_of, split_data, user_of
-from handlers.dialog import button_not_current, go, is_current_question
+from handlers.common import answer, caller_of, edit_or_send, lang_of, user_of
+from handlers.dialog import button_not_current, closed_for, go, is_current_question
 from handlers.members.registration.consent import agree, close_consent, show_consent, welcome
 from handlers.members.registration.moves import (
     after_field,
@@ -43,7 +43,6 @@ async def press_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     user = user_of(update)
-    parts = split_data(query)
     now = context.now()
     if query.data == DO.pack("restart"):
         caller = await caller_of(update, context)
@@ -65,6 +64,15 @@ async def press_button(update: Update, context: BotContext) -> None:
     lang = str(dialog.data.get("lang", "ru"))
     if not is_current_question(context, dialog, query.message):
         await button_not_current(update, context, dialog)
+        return
+    caller = await identify(context.storage, context.settings, user.id)
+    if await closed_for(context, caller, dialog):
+        await answer(query)
+        return
+    try:
+        parts = Choices(dialog.flow).parse(query.data)
+    except WrongInput as exc:
+        await answer(query, t(lang, exc.key), alert=True)
         return
     handled = await on_button(context, dialog, parts, lang)
     if handled is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.buttons import Codec, Num, Token, Word
+from bot.buttons import BACK, CANCEL, Codec, Num, Token, Word
 from bot.i18n import t
 from bot.runtime.context import BotContext
 from handlers.common import Button, esc, keyboard
@@ -69,11 +69,11 @@ SET_LANG = Codec("set", Word("lang"), Word(*LANGS))
 
 
 def _cancel(lang: str) -> Button:
-    return (t(lang, "common.cancel"), "dlg:cancel")
+    return (t(lang, "common.cancel"), CANCEL)
 
 
 def _back(lang: str) -> Button:
-    return (t(lang, "common.back"), "dlg:back")
+    return (t(lang, "common.back"), BACK)
 
 
 def _nav(dialog: Dialog, lang: str, back: bool = True) -> list[Button]:
