@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot import dialogs
-from bot.buttons import Choices, parse_any
+from bot.buttons import STALE, Choices, parse_any
 from bot.i18n import t
 from bot.refusals import WrongInput
 from bot.roles.access import identify
@@ -70,7 +70,7 @@ async def press_button(update: Update, context: BotContext) -> None:
         await answer(query)
         return
     try:
-        parts = Choices(dialog.flow).parse(query.data)
+        parts = _parts(query.data)
     except WrongInput as exc:
         await answer(query, t(lang, exc.key), alert=True)
         return
@@ -79,6 +79,19 @@ async def press_button(update: Update, context: BotContext) -> None:
         await button_not_current(update, context, dialog)
     else:
         await answer(query, handled or None, alert=bool(handled))
+
+
+# the settings dialogue asks its region and topics with the registration's questions (reg:)
+_SHAPES = (Choices("reg"), Choices("set"))
+
+
+def _parts(data: str | None) -> list[str]:
+    for shape in _SHAPES:
+        try:
+            return shape.parse(data)
+        except WrongInput:
+            continue
+    raise WrongInput(STALE)
 
 
 async def _consent_button(
