@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30, gt=0, le=3600)
     startup_retries: int = Field(default=5, ge=0, le=100)
     max_messages_per_second: float = Field(default=30, gt=0, le=1000)
+    # Telegram's paid broadcasts: the outbox's messages pass allow_paid_broadcast, and Telegram
+    # takes up to 1,000 a second (charged in Stars from the bot's balance) instead of about 30
+    allow_paid_broadcast: bool = False
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 2)
     delivery_workers: int = Field(default=8, ge=1, le=64)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)

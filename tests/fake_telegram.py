@@ -81,6 +81,7 @@ class Limits:
     """Telegram's flood limits, enforced like Telegram does: 429 with retry_after."""
 
     per_second: int = 30
+    paid_per_second: int = 1000  # with allow_paid_broadcast (Telegram's paid broadcasts)
     per_chat_per_second: int = 1
     group_per_minute: int = 20
     retry_after: int = 1
@@ -89,13 +90,14 @@ class Limits:
     by_chat: dict[int, list[float]] = field(default_factory=dict)
     rejected: int = 0
 
-    def allow(self, chat_id: int) -> bool:
+    def allow(self, chat_id: int, paid: bool = False) -> bool:
         now = self.clock()
         self.sends = [at for at in self.sends if now - at < 1]
         window = 60 if chat_id < 0 else 1
         allowed = self.group_per_minute if chat_id < 0 else self.per_chat_per_second
         recent = [at for at in self.by_chat.get(chat_id, []) if now - at < window]
-        if len(self.sends) >= self.per_second or len(recent) >= allowed:
+        overall = self.paid_per_second if paid else self.per_second
+        if len(self.sends) >= overall or len(recent) >= allowed:
             self.rejected += 1
             return False
         self.sends.append(now)
@@ -296,7 +298,8 @@ class FakeTelegram:
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         limits = self.limits if method in SENDING else None
-        if limits is not None and not limits.allow(_int(params.get("chat_id"))):
+        paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
+        if limits is not None and not limits.allow(_int(params.get("chat_id")), paid):
             seconds = limits.retry_after
             return 429, {
                 "ok": False,

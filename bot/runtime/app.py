@@ -232,7 +232,11 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     data.bot_username = app.bot.username
     await forget_dropped_admins(data.storage, settings, data.clock())
     data.delivery = DeliveryEngine(
-        data.storage, app.bot, data.clock, workers=settings.delivery_workers
+        data.storage,
+        app.bot,
+        data.clock,
+        workers=settings.delivery_workers,
+        paid_broadcast=settings.allow_paid_broadcast,
     )
     if data.start_delivery:
         await data.delivery.start()

@@ -6,11 +6,12 @@ on a crash or restart. Rows claimed but not confirmed when the process died go b
 queue at the next start, so at most the messages in flight at the moment of a crash (a handful:
 DELIVERY_WORKERS) may arrive twice.
 
-Limits: all sends pass the bot's rate limiter (bot/runtime/ratelimit.py: overall per second,
-20/min per group, RetryAfter pauses everything); on top of it the engine keeps one message per
-second per private chat. Priorities: a person's reply is sent directly and never waits behind
-the outbox (the engine has at most DELIVERY_WORKERS sends waiting in the limiter); inside the
-outbox, incident alerts go before reminders, reminders before bulk.
+Limits: all sends pass the bot's rate limiter (bot/runtime/ratelimit.py: overall per sliding
+second, adapting to Telegram's 429s; 20/min per group); on top of it the engine keeps one
+message per second per private chat, and a chat Telegram asked to wait (429) waits alone.
+Priorities: a person's reply is sent directly and never waits behind the outbox (the engine has
+at most DELIVERY_WORKERS sends waiting in the limiter); inside the outbox, incident alerts go
+before reminders, reminders before bulk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +38,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import t
 from bot.outbox import ERASED_META
-from bot.runtime.ratelimit import NO_RETRY, retry_seconds
+from bot.runtime.ratelimit import NO_RETRY, BotRateLimiter, retry_seconds
 from storage.db import Storage
 from storage.outbox import Broadcast, OutboxRow, Progress
 
@@ -66,6 +68,7 @@ class DeliveryEngine:
         clock: Callable[[], datetime],
         *,
         workers: int = 8,
+        paid_broadcast: bool = False,
     ) -> None:
         self.storage = storage
         self.bot = bot
@@ -74,8 +77,12 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._last_private: dict[int, float] = {}
+        self.paid_broadcast = paid_broadcast
+        # person -> their last send, oldest first; only the last PRIVATE_CHAT_SPACING kept
+        self._last_private: OrderedDict[int, float] = OrderedDict()
         self._paused_until = 0.0
+        # chats Telegram asked to wait (429), each until when by the engine's clock
+        self._held: dict[int, datetime] = {}
         self.sent_count = 0
 
     # ---------------------------------------------------------------- lifecycle
@@ -168,13 +175,8 @@ class DeliveryEngine:
         loop = asyncio.get_running_loop()
         if free <= 0 or loop.time() < self._paused_until:
             return []
-        busy = {
-            c for c, at in self._last_private.items() if loop.time() - at < PRIVATE_CHAT_SPACING
-        }
-        busy |= {row.chat_id for row in in_flight.values()}
+        busy = self._busy(loop.time()) | {row.chat_id for row in in_flight.values()}
         rows = await self.storage.outbox.claim(self.clock(), free, exclude_chats=sorted(busy))
-        if not rows:
-            self._prune(loop.time())
         return await self._one_per_chat(rows)
 
     async def _one_per_chat(self, rows: list[OutboxRow]) -> list[OutboxRow]:
@@ -216,12 +218,9 @@ class DeliveryEngine:
         loop = asyncio.get_running_loop()
         if loop.time() < self._paused_until:
             return 0
-        busy = [
-            c for c, at in self._last_private.items() if loop.time() - at < PRIVATE_CHAT_SPACING
-        ]
+        busy = sorted(self._busy(loop.time()))
         rows = await self.storage.outbox.claim(self.clock(), self.workers, exclude_chats=busy)
         if not rows:
-            self._prune(loop.time())
             return 0
         batch = await self._one_per_chat(rows)
         results = await asyncio.gather(
@@ -247,11 +246,18 @@ class DeliveryEngine:
             total += sent
         return total
 
-    def _prune(self, now: float) -> None:
-        if len(self._last_private) > 10_000:
-            self._last_private = {
-                c: at for c, at in self._last_private.items() if now - at < PRIVATE_CHAT_SPACING
-            }
+    def _busy(self, now: float) -> set[int]:
+        """Chats not to claim now: people sent to within the last PRIVATE_CHAT_SPACING, and
+        chats Telegram asked to wait (the limiter's). Older entries are dropped as they age,
+        so the map holds the last second's people, not every recipient."""
+        recent = self._last_private
+        while recent and now - next(iter(recent.values())) >= PRIVATE_CHAT_SPACING:
+            recent.popitem(last=False)
+        limiter = getattr(self.bot, "rate_limiter", None)
+        paused = limiter.paused_chats() if isinstance(limiter, BotRateLimiter) else []
+        clock = self.clock()
+        self._held = {c: until for c, until in self._held.items() if until > clock}
+        return set(recent) | set(paused) | set(self._held)
 
     async def _call(self, row: OutboxRow) -> Message | bool:
         data = row.payload
@@ -259,13 +265,14 @@ class DeliveryEngine:
             InlineKeyboardMarkup.de_json(data["markup"], self.bot) if "markup" in data else None
         )
         common: dict[str, Any] = {"rate_limit_args": NO_RETRY}
+        sending: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid_broadcast else {}
         if "reply_to" in data and row.method != "editMessageText":
             common["reply_parameters"] = ReplyParameters(
                 data["reply_to"], allow_sending_without_reply=True
             )
         if row.method == "sendMessage":
             return await self.bot.send_message(
-                row.chat_id, data["text"], reply_markup=markup, **common
+                row.chat_id, data["text"], reply_markup=markup, **common, **sending
             )
         if row.method == "sendDocument":
             return await self.bot.send_document(
@@ -275,6 +282,7 @@ class DeliveryEngine:
                 caption=data.get("text"),
                 reply_markup=markup,
                 **common,
+                **sending,
             )
         if row.method == "sendPhoto":
             return await self.bot.send_photo(
@@ -283,10 +291,11 @@ class DeliveryEngine:
                 caption=data.get("text"),
                 reply_markup=markup,
                 **common,
+                **sending,
             )
         if row.method == "sendVoice":
             return await self.bot.send_voice(
-                row.chat_id, data["file_id"], caption=data.get("text"), **common
+                row.chat_id, data["file_id"], caption=data.get("text"), **common, **sending
             )
         if row.method == "editMessageText":
             return await self.bot.edit_message_text(
@@ -315,6 +324,7 @@ class DeliveryEngine:
     async def _deliver_once(self, row: OutboxRow) -> None:
         outbox = self.storage.outbox
         if row.chat_id > 0:
+            self._last_private.pop(row.chat_id, None)
             self._last_private[row.chat_id] = asyncio.get_running_loop().time()
         try:
             result = await self._call(row)
@@ -322,8 +332,9 @@ class DeliveryEngine:
             log.critical("Telegram rejects the bot token; outbox paused (check BOT_TOKEN)")
             self._paused_until = asyncio.get_running_loop().time() + TOKEN_PAUSE_SECONDS
             await outbox.retry_later(row.id, self.clock(), "token", count_attempt=False)
-        except RetryAfter as exc:
+        except RetryAfter as exc:  # this chat waits as asked; the others go on
             wait = timedelta(seconds=retry_seconds(exc))
+            self._held[row.chat_id] = self.clock() + wait
             await outbox.retry_later(row.id, self.clock() + wait, "429", count_attempt=False)
         except Forbidden as exc:
             await self._gone(row, str(exc))

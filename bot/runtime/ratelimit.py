@@ -1,9 +1,15 @@
 """Telegram's flood limits for everything the bot sends (one limiter for replies and outbox).
 
-- Overall: MAX_MESSAGES_PER_SECOND (about 30/s is what Telegram allows a bot).
+- Overall: MAX_MESSAGES_PER_SECOND, as a sliding second (bot/runtime/pace.py): the whole budget
+  is used and a late tick caught up, never more in any one second. A 429 that shows the overall
+  limit is the problem (a refused send to a chat not sent to just before) lowers the rate, and
+  it rises again step by step (additive increase, multiplicative decrease), so a bot that
+  Telegram allows less than configured settles just under what it is allowed.
+- Per chat: a 429 for a chat sent to just before (a person writing while being answered, a
+  busy group) pauses that chat only, for the time Telegram asks; everyone else goes on.
 - Groups: 20 messages a minute per group.
-- RetryAfter (429) pauses every request of the bot for the time Telegram asks, then the request
-  is retried (replies: up to twice; outbox rows pass NO_RETRY and are rescheduled).
+- Replies are retried after a 429 (up to twice); outbox rows pass NO_RETRY and are rescheduled
+  by the delivery engine, which also skips chats that must still wait (`paused_chats`).
 - A reply that meets a passing network fault (5xx, a timeout, a refused connection) is sent
   again after a short wait, up to twice and within RETRY_BUDGET seconds, so the person is not
   left without an answer. After a
@@ -19,6 +25,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
+import time
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -27,6 +35,8 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.runtime.pace import WAIT_FOR_ANSWER, WINDOW, Chats, Pace
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -48,7 +58,9 @@ NOT_RETRIED = frozenset(
     {"getUpdates", "getMe", "setMyCommands", "deleteMyCommands", "deleteWebhook", "setWebhook"}
 )
 GROUP_PER_MINUTE = 20
-PACING = 0.9
+# an overall 429 asking for longer than this holds the outbox (not the replies) as long
+LONG_WAIT = 2.0
+REPLY_FIRST = 0.002  # an outbox send looks again this soon while a reply takes the free place
 NO_RETRY = -1  # rate_limit_args of a call that must not be retried here (the outbox reschedules)
 TRANSIENT_BACKOFF = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt of a reply
 # No new attempt of a reply this long after the first: updates are handled one at a time, and
@@ -72,15 +84,17 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 class BotRateLimiter(BaseRateLimiter[int]):
     def __init__(self, per_second: float, max_retries: int = 2) -> None:
-        # Evenly spaced, no bursts, at 90% of the limit: Telegram counts over a sliding
-        # second, and a send at the very edge of that window would otherwise be refused.
-        self._overall = AsyncLimiter(1, 1 / (per_second * PACING))
+        self.clock: Callable[[], float] = time.monotonic  # the event loop's clock; tests set it
+        self.pace = Pace(per_second)
+        self.chats = Chats()
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
         # Outbox sends queue for the overall budget one at a time, so a reply to a person
         # waits behind at most one of them, however many are in flight.
         self._bulk_lane = asyncio.Lock()
-        self._resume_at = 0.0
+        self._bulk_resume_at = 0.0
+        self._replies_waiting = 0  # replies waiting for a place in the budget (they go first)
+        self._answer = asyncio.Event()  # set at every answer (a place may have come free)
         self.retry_after_count = 0
 
     async def initialize(self) -> None:
@@ -98,15 +112,41 @@ class BotRateLimiter(BaseRateLimiter[int]):
             return self._groups[chat_id]
         return None
 
-    async def _paused(self) -> None:
-        loop = asyncio.get_running_loop()
-        while (delay := self._resume_at - loop.time()) > 0:  # noqa: ASYNC110 - may grow
-            await asyncio.sleep(delay)
+    def paused_chats(self) -> list[int]:
+        """The chats Telegram asked to wait, for the outbox not to claim their rows."""
+        return self.chats.paused(self.clock())
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request of the bot for `seconds` (Telegram said: retry after)."""
-        loop = asyncio.get_running_loop()
-        self._resume_at = max(self._resume_at, loop.time() + seconds)
+    async def _acquire(self, *, bulk: bool) -> None:
+        """Wait for a place in the overall budget, and take it. A reply to a person goes first:
+        an outbox send waits while a reply does (the budget's next place is the reply's)."""
+        if not bulk:
+            self._replies_waiting += 1
+        try:
+            while (delay := self._delay(bulk)) > 0:
+                if delay == WAIT_FOR_ANSWER:  # the whole budget is on its way
+                    self._answer.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._answer.wait(), WINDOW)
+                else:
+                    await asyncio.sleep(delay)
+            self.pace.take(self.clock())
+        finally:
+            if not bulk:
+                self._replies_waiting -= 1
+
+    def _delay(self, bulk: bool) -> float:
+        delay = self.pace.wait(self.clock())
+        if delay == 0 and bulk and self._replies_waiting:
+            return REPLY_FIRST  # let the waiting reply take this place
+        return delay
+
+    def _answered(self) -> None:
+        self.pace.answered(self.clock())
+        self._answer.set()
+
+    async def _bulk_held(self) -> None:
+        while (delay := self._bulk_resume_at - self.clock()) > 0:  # noqa: ASYNC110 - may grow
+            await asyncio.sleep(delay)
 
     async def process_request(
         self,
@@ -151,24 +191,52 @@ class BotRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)  # type: ignore[arg-type]
+        chat = chat_id if isinstance(chat_id, int) else None
+        bulk = rate_limit_args is not None
         group = self._group(chat_id)
         for attempt in range(retries + 1):
-            await self._paused()
-            try:
-                async with group or contextlib.nullcontext():
-                    lane = self._bulk_lane if rate_limit_args is not None else _NO_LANE
-                    async with lane:
-                        await self._overall.acquire()
-                    await self._paused()
-                    return await call()
-            except RetryAfter as exc:
-                self.retry_after_count += 1
-                seconds = retry_seconds(exc)
-                self.pause(seconds)
-                log.warning("Telegram asked to wait %.0f s (429); all sending paused", seconds)
-                if attempt == retries:
+            if chat is not None and (wait := self.chats.paused_for(chat, self.clock())) > 0:
+                if bulk:  # the outbox puts the row back and sends to the others meanwhile
+                    raise RetryAfter(max(1, math.ceil(wait)))
+                await asyncio.sleep(wait)
+            if bulk:
+                await self._bulk_held()
+            async with group or contextlib.nullcontext():
+                async with self._bulk_lane if bulk else _NO_LANE:
+                    await self._acquire(bulk=bulk)
+                before = self.chats.sent(chat, self.clock()) if chat is not None else None
+                try:
+                    result = await call()
+                except RetryAfter as exc:
+                    self._answered()  # first: the send is no longer on its way
+                    self._refused(chat, before, retry_seconds(exc), bulk=bulk)
+                    if attempt == retries:
+                        raise
+                except BaseException:  # any answer, or none (a timeout, a cancel): it ends
+                    self._answered()
                     raise
+                else:
+                    self._answered()
+                    return result
         raise AssertionError("unreachable")
+
+    def _refused(
+        self, chat: int | None, before: float | None, seconds: float, *, bulk: bool
+    ) -> None:
+        """Telegram answered 429: the chat's own limit, or the bot's overall rate."""
+        self.retry_after_count += 1
+        now = self.clock()
+        if chat is not None and self.chats.is_about_chat(chat, before, now):
+            log.info("Telegram asked to wait %.0f s with one chat (429); only it waits", seconds)
+        elif self.pace.too_many(now):
+            log.warning(
+                "Telegram refused a send for the overall rate (429); now %.1f messages/s",
+                self.pace.rate,
+            )
+            if seconds > LONG_WAIT:
+                self._bulk_resume_at = max(self._bulk_resume_at, now + seconds)
+        if chat is not None and not bulk:  # the reply waits as asked, whichever limit it met
+            self.chats.pause(chat, now + seconds, now)  # (an outbox row: the engine holds it)
 
     async def _unthrottled(self, call: Call, endpoint: str, retries: int) -> Result:
         """Not a message (a button answer, a menu): a 429 delays only this call."""
