@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
 from bot.evaluations.questions import SCALE_KEYS, option_label, plain_question
 from bot.evaluations.reports import Aggregate, EventReport, aggregate_text, short_label
 from bot.i18n import t, tn
@@ -121,6 +119,8 @@ async def export(
     storage: Storage, reports: list[EventReport], regions: Regions, lang: str, zone: ZoneInfo
 ) -> Files:
     """A summary sheet and a sheet per event (XLSX); every answer set in one CSV."""
+    from openpyxl import Workbook  # here: the library costs memory at every start
+
     book = Workbook()
     summary = book.active
     assert summary is not None

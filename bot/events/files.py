@@ -8,11 +8,6 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import segno
-from icalendar import Calendar
-from icalendar import Event as IcsEvent
-from openpyxl import Workbook
-
 from bot.i18n import t
 from bot.regions import Regions
 from storage.events import Event, Participant
@@ -20,6 +15,9 @@ from storage.events import Event, Participant
 
 def ics(event: Event, lang: str, now: datetime) -> bytes:
     """An .ics file with the event (UTC times; calendars show them in the reader's zone)."""
+    from icalendar import Calendar  # here, like the others: memory at start
+    from icalendar import Event as IcsEvent
+
     calendar = Calendar()
     calendar.add("prodid", "-//NGO network bot//ngo-bot//RU")
     calendar.add("version", "2.0")
@@ -44,6 +42,8 @@ def participants_xlsx(
     event: Event, participants: list[Participant], regions: Regions, lang: str
 ) -> bytes:
     """The list of who answered, as a spreadsheet (headers in the reader's language)."""
+    from openpyxl import Workbook  # here: the library costs memory at every start
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -85,5 +85,7 @@ def _cell(text: str) -> str:
 def checkin_qr(link: str) -> bytes:
     """A PNG QR code of the check-in link, big enough to print on a sheet at the entrance."""
     buffer = io.BytesIO()
+    import segno  # here, like the others: memory at start
+
     segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
     return buffer.getvalue()

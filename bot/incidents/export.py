@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
 from bot.i18n import t
 from bot.refusals import WrongInput
 from bot.regions import Regions
@@ -109,6 +107,8 @@ async def export_incidents(
     rows: list[list[object]] = []
     for incident in incidents:
         rows.append(await _row(storage, incident, regions, zone, lang, full))
+    from openpyxl import Workbook  # here: the library costs memory at every start
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
