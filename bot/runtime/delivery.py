@@ -38,6 +38,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import t
 from bot.outbox import ERASED_META
+from bot.runtime.pace import WINDOW
 from bot.runtime.ratelimit import NO_RETRY, BotRateLimiter, retry_seconds
 from storage.db import Storage
 from storage.outbox import Broadcast, OutboxRow, Progress
@@ -99,6 +100,11 @@ class DeliveryEngine:
             log.warning(
                 "%d outbox messages were in flight at the last stop; sending again", released
             )
+            # the process before was sending until a moment ago, and Telegram still counts
+            # those sends for a second: the outbox waits that second out (replies do not)
+            limiter = getattr(self.bot, "rate_limiter", None)
+            if isinstance(limiter, BotRateLimiter):
+                limiter.hold_bulk(WINDOW)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="delivery-engine")
 

@@ -112,6 +112,10 @@ class BotRateLimiter(BaseRateLimiter[int]):
             return self._groups[chat_id]
         return None
 
+    def hold_bulk(self, seconds: float) -> None:
+        """Outbox sends wait `seconds` from now (replies do not)."""
+        self._bulk_resume_at = max(self._bulk_resume_at, self.clock() + seconds)
+
     def paused_chats(self) -> list[int]:
         """The chats Telegram asked to wait, for the outbox not to claim their rows."""
         return self.chats.paused(self.clock())
