@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.clock import from_db, from_db_opt, to_db
@@ -43,6 +43,7 @@ class OutboxRow:
     due_at: datetime
     message_id: int | None
     error: str | None
+    key: str | None = None  # the dedupe key
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
         due_at=from_db(row["due_at"]),
         message_id=row["message_id"],
         error=row["error"],
+        key=row["dedupe_key"],
     )
 
 
@@ -289,6 +291,25 @@ class OutboxRepo:
             " VALUES (?, ?, ?, 0, ?, '{}', 'sent', 1, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
             (key, chat_id, member_id, method, to_db(now), to_db(now), message_id),
         )
+
+    async def due_with_key(self, key_prefix: str, now: datetime) -> list[OutboxRow]:
+        """Queued messages with this key prefix that may go out now."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM outbox WHERE dedupe_key GLOB ? AND +status = 'pending'"
+            " AND due_at <= ? ORDER BY id",
+            (key_glob(f"{key_prefix}%"), to_db(now)),
+        )
+        return [_row(r) for r in rows]
+
+    async def line_up(self, row_ids: Sequence[int], now: datetime) -> None:
+        """These queued rows go out in this order, before anything else of their priority
+        (each a microsecond before the next, all already due)."""
+        first = now - timedelta(microseconds=len(row_ids))
+        async with self._db.unit() as tx:
+            await tx.executemany(
+                "UPDATE outbox SET due_at = ? WHERE id = ? AND status = 'pending'",
+                [(to_db(first + timedelta(microseconds=n)), i) for n, i in enumerate(row_ids)],
+            )
 
     async def delivered_with_key(self, key_prefix: str) -> list[OutboxRow]:
         """Messages with this key prefix that reached their chat (to edit or answer them)."""

@@ -395,6 +395,39 @@ async def test_overdue_steps_fire_once_after_an_outage(harness: Harness) -> None
     assert {r[0]: r[1] for r in done} == {"remind": 1, "escalate": 2}
 
 
+async def test_after_an_outage_a_summary_comes_first_then_the_most_urgent_cards(
+    harness: Harness,
+) -> None:
+    await network(harness)
+    for urgency in ("В ближайшие дни", "Нужна реакция сегодня") * 2:  # reports 1-4
+        await report(harness, REPORTER, urgency=urgency)
+    await harness.deliver()
+    seen = {who: len(harness.person(who).texts) for who in (REGIONAL, FEDERAL, ADMIN_ID)}
+    assert not any(t.startswith("⏰") for t in harness.person(REGIONAL).texts)  # no outage yet
+    harness.clock.advance(days=2)  # the bot was down for two days
+    await harness.run_jobs()
+    await harness.deliver()
+    for who in (FEDERAL, ADMIN_ID):  # each told of four reports, then their four cards
+        new = harness.person(who).texts[seen[who] :]
+        assert new[0].startswith("⏰ Пока бот не работал, до вас дошли 4 обращения"), new[0]
+        assert re.findall(r"№(\d+)", new[0]) == ["2", "4", "1", "3"]  # the most urgent first
+        assert [re.findall(r"№(\d+)", card)[0] for card in new[1:]] == ["2", "4", "1", "3"]
+        assert all(card.startswith("🆘") for card in new[1:])
+    regional = harness.person(REGIONAL).texts[seen[REGIONAL] :]
+    assert regional[0].startswith("⏰") and len(regional) == 5  # the summary and 4 reminders
+    federal = harness.person(FEDERAL)
+    before = len(federal.texts)
+    await federal.tap("Открыть №3")  # the summary's button opens that report's card
+    card, history = federal.texts[before:]
+    assert card.startswith("🆘") and "№3" in card and "История обращения №3" in history
+    before = len(federal.texts)
+    await later(harness, seconds=30)  # the next sweep is not catching up: no second summary
+    assert not any(t.startswith("⏰") for t in federal.texts[before:])
+    stranger = harness.person(REPORTER)  # the button checks who presses it
+    await stranger.press("incl:card:3", message_id=999)
+    assert not any(t.startswith("🆘") for t in stranger.texts)
+
+
 async def test_resolving_tells_the_reporter_and_closes_every_card(harness: Harness) -> None:
     await network(harness)
     code = await report(harness, REPORTER)

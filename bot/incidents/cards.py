@@ -28,6 +28,7 @@ OUTCOME_ON_CARD = 300  # characters of the outcome shown on a card (the card fit
 CARD_ACTIONS = ("ack", "up", "resolve", "ask", "note", "abuse", "abuse_yes", "abuse_no")
 CARD = Codec("inc", Num(), Word(*CARD_ACTIONS))  # inc:<id>:<action>
 CARD_SNOOZE = Codec("inc", Num(), Word("snooze"), Word("hour", "morning"))  # inc:<id>:snooze:hour
+OPEN_CARD = Codec("incl", Word("card"), Num())  # incl:card:<id>: show me this report's card
 
 
 def esc(text: str) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.incidents import backlog
 from bot.incidents.cards import card_for, delivered_cards, esc, refresh_cards, reply_to_cards
 from bot.incidents.people import (
     LEVELS,
@@ -217,7 +218,25 @@ async def run_due_steps(
 ) -> int:
     """Fire every step that is due (each exactly once), in batches until none is left, so
     after an outage the whole backlog (and the ladder's catch-up) fires in this one sweep.
-    Returns how many fired."""
+    Returns how many fired.
+
+    A sweep that finds a step overdue by more than `backlog.CATCH_UP` (the bot was down) runs
+    in one transaction (each step a savepoint of it) and ends with the summaries of
+    bot/incidents/backlog.py, so that each person learns how many reports wait for them before
+    the first card reaches them."""
+    first = await storage.incidents.due_steps(now, 1)
+    if first and backlog.is_catch_up(first[0].due_at, now):
+        async with storage.db.transaction():
+            fired = await _fire_due(storage, settings, regions, now, batch)
+            summaries = await backlog.summarise(storage, regions, now)
+        log.warning("caught up %d overdue incident steps; %d summaries", fired, summaries)
+        return fired
+    return await _fire_due(storage, settings, regions, now, batch)
+
+
+async def _fire_due(
+    storage: Storage, settings: Settings, regions: Regions, now: datetime, batch: int
+) -> int:
     fired = 0
     while True:
         steps = await storage.incidents.due_steps(now, batch)

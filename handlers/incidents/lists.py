@@ -13,6 +13,7 @@ from bot.incidents.actions import (
     visible_incident,
     visible_open,
 )
+from bot.incidents.cards import OPEN_CARD
 from bot.incidents.export import export_incidents, parse_period
 from bot.refusals import Refused, WrongInput
 from bot.roles.access import Caller
@@ -48,7 +49,6 @@ class _Region(Token):
         return text if text == "" else super().parse(text)
 
 
-LIST_CARD = Codec("incl", Word("card"), Num())  # incl:card:<id>
 LIST_PAGE = Codec("incl", Word(*STATE_FILTERS), _Region(), Num())  # incl:<state>:<region>:<page>
 LIST_PATTERN = LIST_PAGE.pattern
 
@@ -88,8 +88,8 @@ async def press_list(update: Update, context: BotContext) -> None:
     lang = lang_of(update, context, caller)
     message = query.message
     try:
-        codec, values = parse_any(query.data, LIST_CARD, LIST_PAGE)
-        if codec is LIST_CARD:
+        codec, values = parse_any(query.data, OPEN_CARD, LIST_PAGE)
+        if codec is OPEN_CARD:
             incident = await visible_incident(context.storage, caller, int(values[1]))
             await answer(query)
             await _send_card(update, context, caller, incident, lang)
@@ -141,7 +141,7 @@ async def _incidents_page(
             )
         )
         rows.append(
-            [(t(lang, "incidents.open_card", id=incident.id), LIST_CARD.pack("card", incident.id))]
+            [(t(lang, "incidents.open_card", id=incident.id), OPEN_CARD.pack("card", incident.id))]
         )
     filters_row: list[Button] = [
         (
